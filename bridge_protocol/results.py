@@ -1,0 +1,94 @@
+"""Responses: the rule-event result and its parts (SPEC §2.1, §4.8, §4.10)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Node(BaseModel):
+    """A narration card. ``type`` decides the plugin's styling: task, task_progress,
+    task_milestone, task_complete, task_failed, npc_dialogue, story_choice, or a
+    level-defined type. Level-authored dialogue objects may carry further keys, so
+    extra keys are allowed here (and only here)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str | None = None
+    text: str | None = None
+    hint: str | None = None
+    progress: int | None = None
+    count: int | None = None
+    remaining: int | None = None
+    task_id: str | None = None
+    milestone_id: str | None = None
+    script: list[dict[str, Any]] | None = None
+    choices: list[dict[str, Any]] | None = None
+
+
+class Summary(_Strict):
+    type: Literal["task_summary"] = "task_summary"
+    title: str
+    text: str
+
+
+class QuestLogMilestone(_Strict):
+    milestone_id: str
+    title: str
+    status: Literal["open", "completed"]
+    progress: int
+    count: int
+
+
+class QuestLogTask(_Strict):
+    task_id: str
+    title: str
+    hint: str | None
+    status: Literal["issued", "pending", "failed"]
+    progress: int
+    count: int
+    remaining: int
+    type: str
+    milestones: list[QuestLogMilestone]
+
+
+class QuestLog(_Strict):
+    """The ``active_tasks`` snapshot: every task not completed, in file order."""
+
+    player_id: str
+    level_id: str
+    level_title: str
+    tasks: list[QuestLogTask]
+    task_titles: list[str]
+    milestone_names: list[str]
+    active_count: int
+    remaining_total: int
+    milestone_count: int
+
+
+class RuleEventResult(_Strict):
+    world_patch: dict[str, Any] = Field(default_factory=dict)
+    nodes: list[Node] = Field(default_factory=list)
+    completed_tasks: list[str] = Field(default_factory=list)
+    milestones: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list)
+    exit_ready: bool = False
+    summary: Summary | None = None
+    active_tasks: QuestLog | None = None
+    updated_behaviors: list[dict[str, Any]] | None = None
+
+
+class RuleEventResponse(_Strict):
+    status: Literal["ok"] = "ok"
+    result: RuleEventResult | None
+
+
+class BatchResponse(_Strict):
+    status: Literal["ok"] = "ok"
+    results: list[RuleEventResult | None]

@@ -1,0 +1,38 @@
+"""quest-runtime: a quest rule engine for Minecraft servers.
+
+A Bukkit/Paper plugin posts what players do; quest-runtime keeps each player's quest
+progress from level JSON files, fires NPC behaviour bindings and answers with world
+patches, narration nodes, console commands and ``exit_ready`` (see SPEC.md).
+
+Request path (``POST /world/story/rule-event``)
+1. ``server/routes.py``: body bytes → orjson → ``bridge_protocol.RuleEventRequest``
+   (one validation); errors become JSON bodies in ``server/errors.py`` (one place).
+2. ``runtime.py``: take the player's lock (arrival order), replay a known ``event_id``
+   from the journal, get the player's state (cache, else the store).
+3. ``engine/core.py``: ``Engine.handle`` reads the serving ``CompiledLevel`` once from
+   the ``LevelCatalog``, follows a reloaded level by ids, then
+4. ``atoms.py``: normalises the rule event into ``(kind, token)`` atoms;
+5. ``engine/turn.py``: tasks hit through the level's dispatch index advance, complete,
+   pay rewards and run ``on_complete`` effects (``effects/``, guarded by
+   ``conditions/``); eligible tasks are issued; listeners hit by the atoms fire;
+   level completion sets ``exit_ready`` and the summary;
+6. ``engine/merger.py``: every source's output becomes one ordered result;
+   ``engine/commands.py`` fills ``{player}``;
+7. ``runtime.py``: one store commit (state document + journal entry, group-committed by
+   ``store/sqlite.py``) is awaited, then ``server/routes.py`` answers with orjson bytes.
+
+Level reload path
+1. ``server/reload.py``: watchfiles reports changed ``*.json`` under the levels folder
+   (or SIGHUP / ``POST /admin/reload`` asks for all of them);
+2. ``levels/source.py``: read and parse with orjson, keeping JSON-pointer positions;
+3. ``levels/migrations.py``: bring an older ``format`` up to date;
+4. ``levels/model.py``: pydantic checks types and collects unknown keys;
+5. ``levels/compiler.py`` (with ``levels/clauses.py``): ids, tokens, milestones,
+   rewards, conditions and effects compiled, references checked, dispatch indexes built,
+   every finding reported with file:line:col, pointer and hint;
+6. ``levels/catalog.py``: a level with no errors replaces the old one in one assignment;
+   one with errors keeps the last good one serving. Live sessions follow the new version
+   by ids on their next rule event (``engine/core.sync_session``).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""``python -m quest_runtime``: the same as the ``quest-runtime`` command."""
+
+import sys
+
+from quest_runtime.cli import main
+
+sys.exit(main())

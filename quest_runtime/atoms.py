@@ -1,0 +1,125 @@
+"""Atoms: what a rule event means, reduced to ``(kind, token)`` pairs (SPEC §4.1).
+
+Glossary (one word per thing, SPEC §1):
+- *rule event*: what a player did, as posted by the plugin (``player_id``, ``event_type``,
+  ``payload``). Never call effects "events".
+- *token*: a lower-cased, colour-code-free name; its *slug* (runs of characters outside
+  ``[a-z0-9]`` folded to ``_``) is an equal alternative, so ``Mia NPC`` matches ``mia_npc``.
+- *atom*: a normalised ``(kind, token)`` pair derived from a rule event. ``kind`` is the
+  event type, or ``quest_event`` for quest-event names. Matching works on atoms only.
+- *effect*: a state change or output that the engine produces (SPEC §3.3).
+
+Level files and rule events go through the same ``token_variants`` so both sides agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Event types the plugin sends; any other ``event_type`` is a quest-event name too.
+BUILTIN_EVENT_TYPES = frozenset(
+    {"near", "chat", "interact_block", "interact_entity", "quest_event", "choice"}
+)
+#: Payload fields that name what the player acted on, in the order they are read.
+TARGET_FIELDS = ("target", "target_id", "npc", "entity_name", "entity_type", "block_type")
+WILDCARD = "*"
+QUEST_EVENT = "quest_event"
+
+_COLOUR = re.compile(r"§.?", re.DOTALL)
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def clean(raw: str) -> str:
+    """Lower-case, strip ``§x`` colour codes and surrounding white space."""
+    if "§" in raw:
+        raw = _COLOUR.sub("", raw)
+    return raw.strip().lower()
+
+
+def slug(token: str) -> str:
+    """The slug of a cleaned token: runs outside ``[a-z0-9]`` become ``_``, trimmed."""
+    return _NON_SLUG.sub("_", token).strip("_")
+
+
+def token_variants(raw: str) -> tuple[str, ...]:
+    """The cleaned token and its slug (when different and not empty)."""
+    token = clean(raw)
+    if not token:
+        return ()
+    s = slug(token)
+    if s and s != token:
+        return (token, s)
+    return (token,)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedEvent:
+    """A rule event after normalisation: its type, atoms and tokens.
+
+    ``atoms`` holds ``(kind, token)`` pairs, wildcard included; ``tokens`` holds every
+    non-wildcard token (what listeners and milestones compare against); ``chat_text`` is
+    the cleaned chat line for keyword matching; ``meta`` is the original payload.
+    """
+
+    event_type: str
+    atoms: tuple[tuple[str, str], ...]
+    tokens: frozenset[str]
+    chat_text: str | None
+    meta: Mapping[str, Any]
+
+    @property
+    def empty(self) -> bool:
+        return not self.atoms and self.chat_text is None
+
+
+def normalise(
+    event_type: str | None, payload: Mapping[str, Any], aliases: Mapping[str, str] | None = None
+) -> NormalisedEvent:
+    """Turn a rule event into atoms (SPEC §4.1). Pure; never raises on odd payloads."""
+    etype = (event_type or "").strip().lower()
+    quest_raw = payload.get("quest_event")
+    quest = quest_raw if isinstance(quest_raw, str) and quest_raw.strip() else None
+    if not etype and quest is not None:
+        etype = QUEST_EVENT
+    atoms: list[tuple[str, str]] = []
+    tokens: list[str] = []
+    if etype:
+        for field in TARGET_FIELDS:
+            value = payload.get(field)
+            if isinstance(value, str):
+                for tok in token_variants(value):
+                    atoms.append((etype, tok))
+                    tokens.append(tok)
+        if etype != QUEST_EVENT:
+            atoms.append((etype, WILDCARD))
+    if quest is not None:
+        for tok in token_variants(quest):
+            atoms.append((QUEST_EVENT, tok))
+            tokens.append(tok)
+    if etype and etype not in BUILTIN_EVENT_TYPES:
+        for tok in token_variants(etype):
+            atoms.append((QUEST_EVENT, tok))
+            tokens.append(tok)
+    chat_text: str | None = None
+    if etype == "chat":
+        text = payload.get("text")
+        if isinstance(text, str):
+            chat_text = clean(text) or None
+    if aliases:
+        for tok in list(tokens):
+            canonical = aliases.get(tok)
+            if canonical is not None:
+                for kind, t in list(atoms):
+                    if t == tok:
+                        atoms.append((kind, canonical))
+                tokens.append(canonical)
+    return NormalisedEvent(
+        event_type=etype,
+        atoms=tuple(dict.fromkeys(atoms)),
+        tokens=frozenset(tokens),
+        chat_text=chat_text,
+        meta=payload,
+    )

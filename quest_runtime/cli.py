@@ -1,0 +1,130 @@
+"""The ``quest-runtime`` command: serve, validate, preview, schema (SPEC §7)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from quest_runtime.levels.catalog import level_files
+from quest_runtime.levels.findings import Finding, Severity, sort_findings
+from quest_runtime.levels.loader import LoadResult, load_level
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="quest-runtime", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the service")
+    s.add_argument("--levels", type=Path)
+    s.add_argument("--db", type=Path)
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--token")
+    s.add_argument("--admin-token", dest="admin_token")
+    s.add_argument("--store", choices=["sqlite", "memory"])
+    s.add_argument("--synchronous", choices=["NORMAL", "FULL"])
+    s.add_argument("--default-level", dest="default_level")
+    s.add_argument("--log-level", dest="log_level")
+    s.add_argument("--log-format", dest="log_format", choices=["json", "text"])
+    s.add_argument("--watch", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None)
+    s.add_argument("--config", type=Path, help="a TOML settings file")
+
+    v = sub.add_parser("validate", help="check level files and report every finding")
+    v.add_argument("paths", nargs="+", type=Path)
+    v.add_argument("--strict", action="store_true", help="warnings count as errors")
+    v.add_argument("--format", choices=["text", "json"], default="text")
+
+    pr = sub.add_parser("preview", help="dry-run a scenario script against levels")
+    pr.add_argument("--levels", type=Path, required=True)
+    pr.add_argument("script", type=Path)
+    pr.add_argument("--json", action="store_true", help="one JSON line per step")
+    pr.add_argument("--default-level", dest="default_level")
+    pr.add_argument("--strict", action="store_true")
+
+    sc = sub.add_parser("schema", help="write the JSON Schemas (level file, protocol)")
+    sc.add_argument("--out", type=Path, default=Path("docs/schema"))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "validate":
+        return validate(args.paths, strict=args.strict, fmt=args.format)
+    if args.command == "preview":
+        from quest_runtime.preview import preview
+
+        return preview(args.levels, args.script, as_json=args.json,
+                       default_level=args.default_level, strict=args.strict)
+    if args.command == "schema":
+        return write_schemas(args.out)
+    if args.command == "serve":
+        from quest_runtime.server.main import serve
+
+        return serve(args)
+    return 2  # pragma: no cover - argparse rejects other commands
+
+
+def validate(paths: list[Path], *, strict: bool, fmt: str) -> int:
+    """Every finding of every file at once. Each file is checked on its own; a level id
+    used by two files is a warning here (the service would serve only the first)."""
+    findings: list[Finding] = []
+    results: list[LoadResult] = []
+    for path in paths:
+        if path.is_dir():
+            files = level_files(path)
+        elif path.is_file():
+            files = [path]
+        else:
+            findings.append(Finding(str(path), 1, 1, "", Severity.ERROR,
+                                    "no such file or folder", code="missing_path"))
+            continue
+        results.extend(load_level(f, str(f), strict=strict) for f in files)
+    owners: dict[str, str] = {}
+    for r in results:
+        findings.extend(r.findings)
+        if r.level is None:
+            continue
+        owner = owners.setdefault(r.level.id, r.path)
+        if owner != r.path:
+            line, col = 1, 1
+            findings.append(Finding(r.path, line, col, "/id", Severity.WARNING,
+                                    f"level id '{r.level.id}' is also used by {owner}",
+                                    "a levels folder serves one level per id: rename one",
+                                    "duplicate_level"))
+    findings = sort_findings(findings)
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    warnings = len(findings) - errors
+    loaded = sum(r.ok for r in results)
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps({
+            "files": len(results), "loaded": loaded, "errors": errors, "warnings": warnings,
+            "findings": [f.to_dict() for f in findings]}).decode() + "\n")
+    else:
+        for f in findings:
+            print(f.format())
+        print(f"{loaded}/{len(results)} files loaded; {errors} errors, {warnings} warnings")
+    return 1 if errors else 0
+
+
+def write_schemas(out: Path) -> int:
+    from bridge_protocol.schema import schemas
+    from quest_runtime.levels.schema import level_schema
+
+    out.mkdir(parents=True, exist_ok=True)
+    docs = {"level": level_schema(), **schemas()}
+    for name, schema in docs.items():
+        target = out / f"{name}.schema.json"
+        target.write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2) + b"\n")
+        print(target)
+    return 0
+
+
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The built-in condition types (SPEC §3.3), registered in one visible list at the end.
+
+Each check returns True, False or None (unknown). Missing state reads as empty: an unset
+flag is not set, an unset var reads 0, a missing item has count 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from quest_runtime.conditions import (
+    Condition,
+    ConditionType,
+    EvalContext,
+    Truth,
+)
+from quest_runtime.engine.state import TaskStatus
+
+_NUM = (int, float)
+_STR = (str,)
+
+
+def flag_set(c: Condition, ctx: EvalContext) -> Truth:
+    return bool(c.args["flag"] in ctx.state.flags)
+
+
+def flag_not_set(c: Condition, ctx: EvalContext) -> Truth:
+    return c.args["flag"] not in ctx.state.flags
+
+
+def has_item(c: Condition, ctx: EvalContext) -> Truth:
+    return bool(ctx.state.items.get(c.args["item"], 0) >= c.args.get("count", 1))
+
+
+def missing_item(c: Condition, ctx: EvalContext) -> Truth:
+    return ctx.state.items.get(c.args["item"], 0) <= 0
+
+
+def _var(ctx: EvalContext, name: str) -> float:
+    return ctx.state.vars.get(name, 0)
+
+
+def var_at_least(c: Condition, ctx: EvalContext) -> Truth:
+    return bool(_var(ctx, c.args["var"]) >= c.args["value"])
+
+
+def var_at_most(c: Condition, ctx: EvalContext) -> Truth:
+    return bool(_var(ctx, c.args["var"]) <= c.args["value"])
+
+
+def var_equals(c: Condition, ctx: EvalContext) -> Truth:
+    return bool(_var(ctx, c.args["var"]) == c.args["value"])
+
+
+def _task_status(ctx: EvalContext, task_id: str) -> TaskStatus | None:
+    if ctx.session is None:
+        return None
+    ts = ctx.session.tasks.get(task_id)
+    return ts.status if ts is not None else None
+
+
+def task_completed(c: Condition, ctx: EvalContext) -> Truth:
+    if ctx.session is None:
+        return False
+    ts = ctx.session.tasks.get(c.args["task"])
+    return ts is not None and (ts.status is TaskStatus.COMPLETED or ts.completions > 0)
+
+
+def task_active(c: Condition, ctx: EvalContext) -> Truth:
+    return _task_status(ctx, c.args["task"]) is TaskStatus.ISSUED
+
+
+def milestone_completed(c: Condition, ctx: EvalContext) -> Truth:
+    if ctx.session is None or ctx.level is None:
+        return False
+    found = ctx.level.milestone_by_id.get(c.args["milestone"])
+    if found is None:
+        return False
+    task_id, count = found
+    ts = ctx.session.tasks.get(task_id)
+    return ts is not None and ts.milestones.get(c.args["milestone"], 0) >= count
+
+
+def level_completed(c: Condition, ctx: EvalContext) -> Truth:
+    return bool(c.args["level"] in ctx.state.completed_levels)
+
+
+def at_location(c: Condition, ctx: EvalContext) -> Truth:
+    loc = ctx.meta.get("location")
+    if not isinstance(loc, dict):
+        return None
+    try:
+        x, y, z = (float(loc[k]) for k in ("x", "y", "z"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    world = c.args.get("world")
+    if world is not None and loc.get("world") != world:
+        return False
+    a = c.args
+    return bool(math.dist((x, y, z), (a["x"], a["y"], a["z"])) <= a["radius"])
+
+
+def elapsed_at_least(c: Condition, ctx: EvalContext) -> Truth:
+    if ctx.session is None:
+        return False
+    return bool(ctx.now - ctx.session.started_at >= c.args["seconds"])
+
+
+def timer_fired(c: Condition, ctx: EvalContext) -> Truth:
+    if ctx.session is None:
+        return False
+    return bool(c.args["timer"] in ctx.session.timers.get("fired", ()))
+
+
+def timer_pending(c: Condition, ctx: EvalContext) -> Truth:
+    if ctx.session is None:
+        return False
+    return bool(c.args["timer"] in ctx.session.timers.get("pending", {}))
+
+
+def all_of(c: Condition, ctx: EvalContext) -> Truth:
+    result: Truth = True
+    for child in c.children:
+        value = child.evaluate(ctx)
+        if value is False:
+            return False
+        if value is None:
+            result = None
+    return result
+
+
+def any_of(c: Condition, ctx: EvalContext) -> Truth:
+    result: Truth = False
+    for child in c.children:
+        value = child.evaluate(ctx)
+        if value is True:
+            return True
+        if value is None:
+            result = None
+    return result
+
+
+def none_of(c: Condition, ctx: EvalContext) -> Truth:
+    value = any_of(c, ctx)
+    return None if value is None else not value
+
+
+def not_(c: Condition, ctx: EvalContext) -> Truth:
+    value = c.children[0].evaluate(ctx)
+    return None if value is None else not value
+
+
+def _t(check: Any, summary: str, required: tuple[str, ...] = (), children: str | None = None,
+       **fields: tuple[type, ...]) -> ConditionType:
+    return ConditionType(check, fields, required, children, summary)
+
+
+# The built-in list: one line per type, alphabetical.
+BUILTIN: dict[str, ConditionType] = {
+    "all_of": _t(all_of, "every sub-condition holds", children="conditions"),
+    "any_of": _t(any_of, "at least one sub-condition holds", children="conditions"),
+    "at_location": _t(at_location, "the event's location is within radius", ("x", "y", "z", "radius"), world=_STR, x=_NUM, y=_NUM, z=_NUM, radius=_NUM),  # noqa: E501
+    "elapsed_at_least": _t(elapsed_at_least, "seconds since the level session started", ("seconds",), seconds=_NUM),  # noqa: E501
+    "flag_not_set": _t(flag_not_set, "the player's flag is not set", ("flag",), flag=_STR),
+    "flag_set": _t(flag_set, "the player's flag is set", ("flag",), flag=_STR),
+    "has_item": _t(has_item, "the quest ledger holds at least count", ("item",), item=_STR, count=(int,)),  # noqa: E501
+    "level_completed": _t(level_completed, "the player completed that level", ("level",), level=_STR),  # noqa: E501
+    "milestone_completed": _t(milestone_completed, "the milestone is complete in this session", ("milestone",), milestone=_STR),  # noqa: E501
+    "missing_item": _t(missing_item, "the quest ledger holds none", ("item",), item=_STR),
+    "none_of": _t(none_of, "no sub-condition holds", children="conditions"),
+    "not": _t(not_, "the sub-condition does not hold", children="condition"),
+    "task_active": _t(task_active, "the task is issued and open", ("task",), task=_STR),
+    "task_completed": _t(task_completed, "the task completed in this session", ("task",), task=_STR),  # noqa: E501
+    "timer_fired": _t(timer_fired, "the timer fired in this session", ("timer",), timer=_STR),
+    "timer_pending": _t(timer_pending, "the timer is scheduled", ("timer",), timer=_STR),
+    "var_at_least": _t(var_at_least, "var >= value", ("var", "value"), var=_STR, value=_NUM),
+    "var_at_most": _t(var_at_most, "var <= value", ("var", "value"), var=_STR, value=_NUM),
+    "var_equals": _t(var_equals, "var == value", ("var", "value"), var=_STR, value=_NUM),
+}

@@ -1,0 +1,179 @@
+"""The engine: ``load``, ``end`` and ``handle`` over one player's state (SPEC §4).
+
+The engine is synchronous and pure over ``PlayerState``: it reads compiled levels from
+the catalog, mutates the state it is given and returns the result dict. Storage,
+ordering and idempotency are the runtime's job (``quest_runtime/runtime.py``).
+
+``handle`` in numbered steps:
+1. no level session: load ``default_level`` first (its load result leads), else ``None``;
+2. the session follows a reloaded level by ids (``sync_session``);
+3. normalise the rule event into atoms (``atoms.normalise``), with the level's aliases;
+4. tasks hit by the atoms, in file order: ``advance`` → milestones, completion, rewards,
+   ``on_complete`` effects;
+5. tasks that became eligible are issued;
+6. listeners hit by the atoms, in file order: gates, ``once``, cooldown, ``requires``,
+   outputs, effects; eligibility again (effects may set flags);
+7. level completion: ``exit_ready`` and ``summary`` once per session;
+8. ``end_level`` requested by an effect; build the result (``merger``): commands get
+   ``{player}``, ``active_tasks`` when task state changed, ``None`` when nothing happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from quest_runtime.atoms import normalise
+from quest_runtime.conditions import EvalContext
+from quest_runtime.engine.commands import substitute
+from quest_runtime.engine.merger import ResultBuilder, Section
+from quest_runtime.engine.questlog import snapshot
+from quest_runtime.engine.state import LevelSession, PlayerState, TaskSession, TaskStatus
+from quest_runtime.engine.turn import Turn
+from quest_runtime.errors import LevelBlocked, UnknownLevel
+from quest_runtime.levels.compiled import CompiledLevel
+
+LevelLookup = Callable[[str], CompiledLevel | None]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one engine call produced: the wire result and what to journal."""
+
+    result: dict[str, Any] | None
+    journal: dict[str, list[Any]] = field(default_factory=dict)
+    ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Engine:
+    """The rule engine. ``levels`` looks up the compiled level serving an id."""
+
+    def __init__(self, levels: LevelLookup, *, default_level: str | None = None) -> None:
+        self.levels = levels
+        self.default_level = default_level
+
+    # -- load / end --------------------------------------------------------------------
+
+    def load(self, state: PlayerState, level_id: str, now: float) -> Outcome:
+        """Start a level session (ending the current one first). Raises UnknownLevel or
+        LevelBlocked, changing nothing."""
+        level = self.levels(level_id)
+        if level is None:
+            raise UnknownLevel(f"unknown level '{level_id}'",
+                               details=[{"loc": "level_id", "message": "no such level"}])
+        if level.requires is not None:
+            ctx = EvalContext(state, None, level, {}, now)
+            if not level.requires.holds(ctx):
+                raise LevelBlocked(level.blocked_text or f"level '{level_id}' is not open yet",
+                                   details=[{"loc": "level_id",
+                                             "message": level.requires.describe()}])
+        state.session = new_session(level, now)
+        out = ResultBuilder()
+        turn = Turn(state, state.session, level, now, {}, out)
+        if level.world_patch:
+            out.patch(dict(level.world_patch))
+        turn.issue_eligible()
+        out.quest_log_dirty = True
+        out.note("levels_loaded", level.id)
+        return self._finish(turn)
+
+    def end(self, state: PlayerState, now: float) -> Outcome:
+        """End the level session; player-global state stays."""
+        ended = state.session.level_id if state.session else None
+        state.session = None
+        return Outcome(None, {"levels_ended": [ended]} if ended else {})
+
+    # -- rule events -----------------------------------------------------------------
+
+    def handle(self, state: PlayerState, event_type: str | None, payload: Mapping[str, Any],
+               now: float) -> Outcome:
+        lead: Outcome | None = None
+        if state.session is None:
+            if self.default_level is None:
+                return Outcome(None)
+            lead = self.load(state, self.default_level, now)
+        session = state.session
+        assert session is not None  # load() always sets it
+        level = self.levels(session.level_id)
+        if level is None:
+            return lead or Outcome(None)  # the level was removed: nothing can match
+        if session.level_version != level.version:
+            sync_session(session, level)
+        event = normalise(event_type, payload, level.aliases or None)
+        out = ResultBuilder()
+        if lead is not None and lead.result is not None:
+            out.absorb(lead.result, Section.TASKS)
+        if event.empty:
+            return self._finish(Turn(state, session, level, now, payload, out))
+        turn = Turn(state, session, level, now, payload, out)
+        for index in level.match_tasks(event):
+            task = level.tasks[index]
+            ts = session.tasks.get(task.id)
+            if ts is not None and ts.status is TaskStatus.ISSUED:
+                turn.advance(task, ts, event)
+        turn.issue_eligible()
+        turn.fire_listeners(event)
+        turn.issue_eligible()
+        turn.check_level_complete()
+        return self._finish(turn)
+
+    def _finish(self, turn: Turn) -> Outcome:
+        out = turn.out
+        ended, next_level = turn.end_requested
+        if ended:
+            turn.state.session = None
+            out.note("levels_ended", turn.level.id)
+            if next_level is not None:
+                try:
+                    loaded = self.load(turn.state, next_level, turn.now)
+                except (UnknownLevel, LevelBlocked) as exc:
+                    out.note("load_refused", {"level": next_level, "code": exc.code})
+                else:
+                    if loaded.result is not None:
+                        out.absorb(loaded.result, Section.DIALOGUES)
+        if not out.touched:
+            return Outcome(None, out.journal, turn.ensures_failures)
+        session = turn.state.session
+        active = None
+        if out.quest_log_dirty and session is not None:
+            level = turn.level if session.level_id == turn.level.id else self.levels(
+                session.level_id)
+            if level is not None:
+                active = snapshot(turn.state.player_id, level, session)
+        commands = substitute(out.commands, turn.state.player_id)
+        if commands:
+            out.journal["commands"] = commands
+        result = out.build(commands, active)
+        return Outcome(result, out.journal, turn.ensures_failures)
+
+
+def new_session(level: CompiledLevel, now: float) -> LevelSession:
+    return LevelSession(
+        level_id=level.id, level_version=level.version, started_at=now,
+        tasks={t.id: TaskSession() for t in level.tasks},
+    )
+
+
+def sync_session(session: LevelSession, level: CompiledLevel) -> None:
+    """Follow a reloaded level by stable ids (SPEC §6): progress of tasks and milestones
+    that still exist is kept, clamped to the new counts and never completed silently;
+    removed tasks are dropped; new tasks start pending (issued with the next result)."""
+    tasks: dict[str, TaskSession] = {}
+    for task in level.tasks:
+        ts = session.tasks.get(task.id)
+        if ts is None:
+            tasks[task.id] = TaskSession()
+            continue
+        known = {m.id: m.count for m in task.milestones}
+        ts.milestones = {mid: min(n, known[mid]) for mid, n in ts.milestones.items()
+                         if mid in known}
+        if ts.status is TaskStatus.ISSUED:
+            all_done = all(ts.milestones.get(m, 0) >= c for m, c in known.items())
+            cap = task.count - 1 if all_done else task.count
+            ts.progress = max(0, min(ts.progress, cap))
+        tasks[task.id] = ts
+    session.tasks = tasks
+    listener_ids = {li.id for li in level.listeners}
+    session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
+    session.level_version = level.version

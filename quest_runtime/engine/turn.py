@@ -1,0 +1,335 @@
+"""A turn: one rule event (or load) processed against one player's level session.
+
+The turn owns the moments of a TaskSession (``issue``, ``advance``, ``complete``,
+``fail``) and of a binding (``fire``), and implements ``EngineOps`` for effects. It
+writes outputs to a ``ResultBuilder`` (see ``merger.py`` for the order).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quest_runtime.atoms import NormalisedEvent
+from quest_runtime.conditions import Condition
+from quest_runtime.effects import Effect, EffectContext, run_effects
+from quest_runtime.engine.merger import ResultBuilder, Section
+from quest_runtime.engine.questlog import remaining
+from quest_runtime.engine.state import (
+    LevelSession,
+    ListenerMark,
+    PlayerState,
+    TaskSession,
+    TaskStatus,
+)
+from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
+
+log = logging.getLogger(__name__)
+
+#: NPC behaviour entries kept per session (repeats replace; this bounds the rest).
+MAX_BEHAVIORS = 256
+#: Effects completing tasks that complete tasks...: a level cannot loop us forever.
+MAX_DEPTH = 16
+
+
+class Turn:
+    """Processing state for one rule event; implements ``EngineOps``."""
+
+    def __init__(
+        self, state: PlayerState, session: LevelSession, level: CompiledLevel, now: float,
+        meta: dict[str, Any] | Any, out: ResultBuilder | None = None,
+    ) -> None:
+        self.state = state
+        self.session = session
+        self.level = level
+        self.now = now
+        self.meta = meta
+        self.out = out if out is not None else ResultBuilder()
+        self.end_requested: tuple[bool, str | None] = (False, None)
+        self.ensures_failures: list[dict[str, Any]] = []
+        self._depth = 0
+
+    # -- contexts --------------------------------------------------------------------
+
+    def ctx(self, section: Section) -> EffectContext:
+        return EffectContext(self.state, self.session, self.level, self.meta, self.now,
+                             self.out, section, self)
+
+    def holds(self, cond: Condition | None) -> bool:
+        return cond is None or cond.holds(self.ctx(Section.TASKS))
+
+    def run(self, effects: tuple[Effect, ...], section: Section) -> None:
+        if not effects:
+            return
+        if self._depth >= MAX_DEPTH:
+            log.error("effect chain too deep; stopped", extra={"level": self.level.id})
+            return
+        self._depth += 1
+        try:
+            run_effects(effects, self.ctx(section))
+        finally:
+            self._depth -= 1
+
+    # -- TaskSession moments ---------------------------------------------------------
+
+    def issue(self, task: CompiledTask, ts: TaskSession) -> None:
+        """pending/failed/completed(repeatable) → issued; progress starts again."""
+        ts.status = TaskStatus.ISSUED
+        ts.progress = 0
+        ts.milestones = {}
+        ts.issued_at = self.now
+        node: dict[str, Any] = {"type": "task", "task_id": task.id, "title": task.title,
+                                "text": task.on_issue or task.hint or task.title}
+        if task.hint:
+            node["hint"] = task.hint
+        self.out.node(Section.ISSUED, node)
+        self.out.note("tasks_issued", task.id)
+        self.out.quest_log_dirty = True
+
+    def eligible(self, task: CompiledTask, ts: TaskSession) -> bool:
+        if task.manual:
+            return False
+        if ts.status is TaskStatus.PENDING:
+            pass
+        elif ts.status is TaskStatus.COMPLETED and task.repeatable:
+            if ts.closed_at is not None and self.now - ts.closed_at < task.cooldown_seconds:
+                return False
+        else:
+            return False
+        for dep in task.after:
+            dts = self.session.tasks.get(dep)
+            if dts is None or not (dts.status is TaskStatus.COMPLETED or dts.completions > 0):
+                return False
+        return self.holds(task.requires)
+
+    def issue_eligible(self) -> None:
+        """Issue every task whose ``after`` tasks are done and whose ``requires`` holds."""
+        for task in self.level.tasks:
+            ts = self.session.tasks.get(task.id)
+            if ts is not None and ts.status is not TaskStatus.ISSUED and self.eligible(task, ts):
+                self.issue(task, ts)
+
+    def advance(self, task: CompiledTask, ts: TaskSession, event: NormalisedEvent) -> None:
+        """One matching event: progress +1 (capped), first open matching milestone +1."""
+        changed = False
+        if ts.progress < task.count:
+            ts.progress += 1
+            changed = True
+        hit = None
+        for m in task.milestones:
+            done = ts.milestones.get(m.id, 0)
+            if done >= m.count:
+                continue
+            if not m.tokens or (m.tokens & event.tokens) or self._chat_hits(m.tokens, event):
+                ts.milestones[m.id] = done + 1
+                changed = True
+                if done + 1 >= m.count:
+                    hit = m
+                break
+        if not changed:
+            return
+        self.out.note("tasks_progressed", task.id)
+        self.out.quest_log_dirty = True
+        if hit is not None:
+            self.out.milestone(hit.id)
+            node: dict[str, Any] = {"type": "task_milestone", "task_id": task.id,
+                                    "milestone_id": hit.id, "title": hit.title,
+                                    "text": hit.hint or hit.title}
+            self.out.node(Section.TASKS, node)
+        all_done = all(ts.milestones.get(m.id, 0) >= m.count for m in task.milestones)
+        if ts.progress >= task.count and all_done:
+            self.complete(task, ts)
+        else:
+            left = remaining(task, ts.progress, ts.milestones)
+            self.out.node(Section.TASKS, {
+                "type": "task_progress", "task_id": task.id, "title": task.title,
+                "text": task.on_progress or task.hint or task.title,
+                "progress": ts.progress, "count": task.count, "remaining": left,
+            })
+
+    @staticmethod
+    def _chat_hits(tokens: frozenset[str], event: NormalisedEvent) -> bool:
+        if event.chat_text is None:
+            return False
+        from quest_runtime.keywords import keyword_in
+
+        return any(keyword_in(t, event.chat_text) for t in tokens)
+
+    def complete(self, task: CompiledTask, ts: TaskSession) -> None:
+        """→ completed: node, rewards (once, in order), ``on_complete``, ``ensures``."""
+        ts.status = TaskStatus.COMPLETED
+        ts.completions += 1
+        ts.closed_at = self.now
+        ts.progress = max(ts.progress, task.count)
+        self.out.completed(task.id)
+        self.out.note("tasks_completed", task.id)
+        self.out.quest_log_dirty = True
+        self.out.node(Section.TASKS, {
+            "type": "task_complete", "task_id": task.id, "title": task.title,
+            "text": task.on_complete_text or task.title,
+        })
+        reward = task.reward
+        if reward is not None:
+            if reward.world_patch:
+                self.out.patch(dict(reward.world_patch))
+            if reward.npc_dialogue is not None:
+                self.out.node(Section.TASKS, dict(reward.npc_dialogue))
+            for cmd in reward.commands:
+                self.out.command(Section.TASKS, cmd)
+            for item, amount in reward.items:
+                self.state.items[item] = self.state.items.get(item, 0) + amount
+        self.run(task.on_complete, Section.TASKS)
+        if task.ensures is not None:
+            self.check_ensures(task.ensures, f"task '{task.id}'")
+
+    def fail(self, task: CompiledTask, ts: TaskSession) -> None:
+        if ts.status is not TaskStatus.ISSUED and ts.status is not TaskStatus.PENDING:
+            return
+        ts.status = TaskStatus.FAILED
+        ts.closed_at = self.now
+        self.out.note("tasks_failed", task.id)
+        self.out.quest_log_dirty = True
+        self.out.node(Section.TASKS, {"type": "task_failed", "task_id": task.id,
+                                      "title": task.title, "text": task.title})
+        self.run(task.on_fail, Section.TASKS)
+
+    def check_ensures(self, cond: Condition, what: str) -> None:
+        ctx = self.ctx(Section.TASKS)
+        if cond.holds(ctx):
+            return
+        failing = cond.failing(ctx) or cond
+        failure = {"level": self.level.id, "file": self.level.path, "what": what,
+                   "pointer": failing.pointer, "condition": failing.describe()}
+        self.ensures_failures.append(failure)
+        log.warning("ensures violated", extra=failure)
+
+    # -- level completion ------------------------------------------------------------
+
+    def check_level_complete(self) -> None:
+        s = self.session
+        if s.summary_emitted or not self.level.tasks:
+            return
+        for task in self.level.tasks:
+            ts = s.tasks.get(task.id)
+            if ts is None or not (ts.status is TaskStatus.COMPLETED or ts.completions > 0):
+                return
+        s.summary_emitted = True
+        s.exit_ready = True
+        self.out.exit_ready = True
+        self.out.summary = {"type": "task_summary", "title": self.level.summary_title,
+                            "text": self.level.summary_text}
+        if self.level.id not in self.state.completed_levels:
+            self.state.completed_levels.append(self.level.id)
+        self.out.note("levels_completed", self.level.id)
+        if self.level.ensures is not None:
+            self.check_ensures(self.level.ensures, f"level '{self.level.id}'")
+
+    # -- bindings --------------------------------------------------------------------
+
+    def fire_listeners(self, event: NormalisedEvent) -> None:
+        for index in self.level.match_listeners(event):
+            listener = self.level.listeners[index]
+            if listener.filter_type is not None and listener.filter_type != event.event_type:
+                continue
+            self.try_fire(listener)
+
+    def try_fire(self, listener: CompiledListener) -> None:
+        s = self.session
+        if listener.gate_ref is not None and listener.gate_ref not in s.refs:
+            return  # dormant: silent
+        mark = s.listeners.get(listener.id)
+        if listener.once == "session" and mark is not None and mark.fired:
+            return
+        once_key = f"{self.level.id}:{listener.id}"
+        if listener.once == "player" and once_key in self.state.once_marks:
+            return
+        if (listener.cooldown_seconds and mark is not None and mark.last_fired is not None
+                and self.now - mark.last_fired < listener.cooldown_seconds):
+            return
+        if listener.requires is not None and not listener.requires.holds(
+                self.ctx(Section.LISTENERS)):
+            if listener.blocked_text:
+                self.out.node(Section.LISTENERS, {"type": "npc_dialogue",
+                                                  "text": listener.blocked_text,
+                                                  "listener_id": listener.id})
+            return
+        self.fire(listener, mark)
+        if listener.once == "player":
+            self.state.once_marks.add(once_key)
+
+    def fire(self, listener: CompiledListener, mark: ListenerMark | None) -> None:
+        if mark is None:
+            mark = self.session.listeners[listener.id] = ListenerMark()
+        mark.fired += 1
+        mark.last_fired = self.now
+        self.out.note("listeners_fired", listener.id)
+        self.out.touched = True
+        if listener.dialogue is not None:
+            self.out.node(Section.LISTENERS, dict(listener.dialogue))
+        if listener.world_patch:
+            self.out.patch(dict(listener.world_patch))
+        for cmd in listener.commands:
+            self.out.command(Section.LISTENERS, cmd)
+        for behaviour in listener.update_behaviors:
+            self.record_behaviour(behaviour)
+        self.run(listener.effects, Section.LISTENERS)
+
+    def record_behaviour(self, behaviour: Any) -> None:
+        key = f"{behaviour.get('type', '')}:{behaviour.get('id') or behaviour.get('particle', '')}"
+        b = self.session.behaviors
+        if key not in b and len(b) >= MAX_BEHAVIORS:
+            b.pop(next(iter(b)))
+        b[key] = dict(behaviour)
+        self.out.behaviors.append(dict(behaviour))
+
+    # -- EngineOps ---------------------------------------------------------------------
+
+    def _task(self, task_id: str) -> tuple[CompiledTask, TaskSession] | None:
+        task = self.level.task_by_id.get(task_id)
+        ts = self.session.tasks.get(task_id)
+        if task is None or ts is None:
+            log.warning("effect names a task this level does not have",
+                        extra={"level": self.level.id, "task": task_id})
+            return None
+        return task, ts
+
+    def issue_task(self, ctx: EffectContext, task_id: str) -> None:
+        found = self._task(task_id)
+        if found is None:
+            return
+        task, ts = found
+        if ts.status is TaskStatus.ISSUED:
+            return
+        if ts.status is TaskStatus.COMPLETED and not task.repeatable:
+            return
+        self.issue(task, ts)
+
+    def complete_task(self, ctx: EffectContext, task_id: str) -> None:
+        found = self._task(task_id)
+        if found is None:
+            return
+        task, ts = found
+        if ts.status in (TaskStatus.ISSUED, TaskStatus.PENDING):
+            self.complete(task, ts)
+
+    def fail_task(self, ctx: EffectContext, task_id: str) -> None:
+        found = self._task(task_id)
+        if found is not None:
+            self.fail(*found)
+
+    def end_level(self, ctx: EffectContext, next_level: str | None) -> None:
+        self.end_requested = (True, next_level)
+
+    # Dialogue programs and timers arrive with the quest-language work (SPEC §3.4, §4.7);
+    # until then these effects are reported at load and do nothing here.
+    def start_dialogue(self, ctx: EffectContext, dialogue_id: str) -> None:
+        log.warning("start_dialogue is not available yet", extra={"dialogue": dialogue_id})
+
+    def schedule_timer(self, ctx: EffectContext, timer: str, delay: float | None) -> None:
+        log.warning("timers are not available yet", extra={"timer": timer})
+
+    def cancel_timer(self, ctx: EffectContext, timer: str) -> None:
+        log.warning("timers are not available yet", extra={"timer": timer})
+
+    def fire_timer(self, ctx: EffectContext, timer: str) -> None:
+        log.warning("timers are not available yet", extra={"timer": timer})

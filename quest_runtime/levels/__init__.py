@@ -1,0 +1,1 @@
+"""Level files: reading, findings, validation, compilation and the level store."""

@@ -1,0 +1,165 @@
+"""Compiling conditions and effects: raw objects → frozen ``Condition``/``Effect`` trees.
+
+Both are objects tagged by ``type`` and looked up in their registry. Every problem is
+reported at once with the pointer of the object or field: an unknown type names the
+closest known one, a missing or mistyped field names the field, an unknown field gets a
+did-you-mean. A clause with an error compiles to None (and the level is rejected).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quest_runtime.conditions import CONDITION_TYPES, Condition
+from quest_runtime.effects import EFFECT_TYPES, Effect
+from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.report import Reporter
+from quest_runtime.suggest import hint_for
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", dict: "an object",
+               list: "a list", bool: "true or false"}
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    names = dict.fromkeys(_TYPE_NAMES.get(t, t.__name__) for t in types)
+    if "an integer" in names and "a number" in names:
+        del names["an integer"]
+    return " or ".join(names)
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def _check_fields(
+    spec: dict[str, Any], pointer: str, kind: str, name: str,
+    fields: dict[str, tuple[type, ...]] | Any, required: tuple[str, ...],
+    skip: tuple[str, ...], rep: Reporter,
+) -> bool:
+    ok = True
+    for field in required:
+        if field not in spec:
+            rep.error(pointer, f"{kind} '{name}' needs the field '{field}'",
+                      code="missing_field")
+            ok = False
+    for field, value in spec.items():
+        if field == "type" or field in skip:
+            continue
+        if field not in fields:
+            rep.warning(join_pointer(pointer, field),
+                        f"unknown field '{field}' in {kind} '{name}'",
+                        hint_for(field, fields) or f"known fields: {', '.join(fields) or 'none'}",
+                        code="unknown_key", key=True)
+            continue
+        if not _type_ok(value, fields[field]):
+            rep.error(join_pointer(pointer, field),
+                      f"'{field}' of {kind} '{name}' must be {_expected(fields[field])}, "
+                      f"not {type(value).__name__}", code="bad_type")
+            ok = False
+    return ok
+
+
+def compile_condition(spec: Any, pointer: str, rep: Reporter) -> Condition | None:
+    """A condition object (or None when it has errors, which are reported)."""
+    if not isinstance(spec, dict):
+        rep.error(pointer, "a condition must be an object with a 'type'",
+                  'for example {"type": "flag_set", "flag": "met_mia"}', code="bad_type")
+        return None
+    name = spec.get("type")
+    if not isinstance(name, str) or name not in CONDITION_TYPES:
+        known = sorted(CONDITION_TYPES)
+        if isinstance(name, str):
+            rep.error(join_pointer(pointer, "type"), f"unknown condition type '{name}'",
+                      hint_for(name, known) or f"known types: {', '.join(known)}",
+                      code="unknown_type")
+        else:
+            rep.error(pointer, "a condition needs a 'type'", f"known types: {', '.join(known)}",
+                      code="missing_field")
+        return None
+    kind = CONDITION_TYPES[name]
+    skip = (kind.children,) if kind.children else ()
+    ok = _check_fields(spec, pointer, "condition", name, kind.fields, kind.required, skip, rep)
+    children: list[Condition] = []
+    if kind.children == "conditions":
+        raw = spec.get("conditions")
+        if not isinstance(raw, list) or not raw:
+            rep.error(join_pointer(pointer, "conditions"),
+                      f"condition '{name}' needs a non-empty list 'conditions'",
+                      code="missing_field")
+            ok = False
+        else:
+            for i, child in enumerate(raw):
+                c = compile_condition(child, join_pointer(pointer, "conditions", i), rep)
+                ok = ok and c is not None
+                if c is not None:
+                    children.append(c)
+    elif kind.children == "condition":
+        c = compile_condition(spec.get("condition"), join_pointer(pointer, "condition"), rep)
+        ok = ok and c is not None
+        if c is not None:
+            children.append(c)
+    if not ok:
+        return None
+    args = {k: v for k, v in spec.items() if k != "type" and k in kind.fields}
+    return Condition(name, args, tuple(children), kind.check, pointer, rep.source.path)
+
+
+def compile_effects(specs: Any, pointer: str, rep: Reporter) -> tuple[Effect, ...] | None:
+    """A list of effects (a single object is accepted); None when any has errors."""
+    if isinstance(specs, dict):
+        specs = [specs]
+        single = True
+    else:
+        single = False
+    if not isinstance(specs, list):
+        rep.error(pointer, "effects must be a list of objects", code="bad_type")
+        return None
+    out: list[Effect] = []
+    ok = True
+    for i, spec in enumerate(specs):
+        e = compile_effect(spec, pointer if single else join_pointer(pointer, i), rep)
+        if e is None:
+            ok = False
+        else:
+            out.append(e)
+    return tuple(out) if ok else None
+
+
+def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
+    if not isinstance(spec, dict):
+        rep.error(pointer, "an effect must be an object with a 'type'",
+                  'for example {"type": "set_flag", "flag": "met_mia"}', code="bad_type")
+        return None
+    name = spec.get("type")
+    if not isinstance(name, str) or name not in EFFECT_TYPES:
+        known = sorted(EFFECT_TYPES)
+        if isinstance(name, str):
+            rep.error(join_pointer(pointer, "type"), f"unknown effect type '{name}'",
+                      hint_for(name, known) or f"known types: {', '.join(known)}",
+                      code="unknown_type")
+        else:
+            rep.error(pointer, "an effect needs a 'type'", f"known types: {', '.join(known)}",
+                      code="missing_field")
+        return None
+    kind = EFFECT_TYPES[name]
+    skip = (*kind.branches, *((kind.condition,) if kind.condition else ()))
+    ok = _check_fields(spec, pointer, "effect", name, kind.fields, kind.required, skip, rep)
+    condition = None
+    if kind.condition:
+        condition = compile_condition(spec.get(kind.condition),
+                                      join_pointer(pointer, kind.condition), rep)
+        ok = ok and condition is not None
+    branches: dict[str, tuple[Effect, ...]] = {}
+    for branch in kind.branches:
+        if branch in spec:
+            compiled = compile_effects(spec[branch], join_pointer(pointer, branch), rep)
+            if compiled is None:
+                ok = False
+            else:
+                branches[branch] = compiled
+    if not ok:
+        return None
+    args = {k: v for k, v in spec.items() if k != "type" and k in kind.fields and k not in skip}
+    return Effect(name, args, kind.run, pointer, condition, branches or None, rep.source.path)

@@ -1,0 +1,149 @@
+"""Compiled levels: frozen, indexed, ready for the request path (STYLE 5, 6).
+
+The compiler builds these from the raw models once per load. Nothing here is mutated
+after construction; a reload builds a new ``CompiledLevel`` and swaps it in whole.
+
+Dispatch indexes (SPEC §4.2): ``task_index`` maps ``(kind, token)`` to task positions,
+``task_wildcards`` maps an event type to its token-less tasks, ``listener_index`` maps a
+token to listener positions, ``listener_wildcards`` a filtering type to its token-less
+listeners; ``*_phrases`` match chat lines by keyword. The cost of one rule event depends
+on its atoms, not on how many tasks or listeners a level has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from quest_runtime.atoms import NormalisedEvent
+from quest_runtime.conditions import Condition
+from quest_runtime.effects import Effect
+from quest_runtime.keywords import PhraseIndex
+from quest_runtime.levels.findings import Finding
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledMilestone:
+    id: str
+    title: str
+    hint: str | None
+    tokens: frozenset[str]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledReward:
+    """``reward`` and ``rewards[]`` rendered at compile time (SPEC §4.5)."""
+
+    world_patch: Mapping[str, Any] | None
+    npc_dialogue: Mapping[str, Any] | None
+    commands: tuple[str, ...]
+    items: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTask:
+    id: str
+    index: int
+    type: str
+    title: str
+    hint: str | None
+    tokens: frozenset[str]
+    count: int
+    milestones: tuple[CompiledMilestone, ...]
+    reward: CompiledReward | None
+    on_issue: str | None
+    on_progress: str | None
+    on_complete_text: str | None
+    requires: Condition | None
+    after: tuple[str, ...]
+    on_complete: tuple[Effect, ...]
+    on_fail: tuple[Effect, ...]
+    repeatable: bool
+    cooldown_seconds: float
+    time_limit_seconds: float | None
+    ensures: Condition | None
+    manual: bool
+    pointer: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledListener:
+    id: str
+    index: int
+    type: str | None
+    filter_type: str | None
+    tokens: frozenset[str]
+    gate_ref: str | None
+    requires: Condition | None
+    once: str | None  # None, "session" or "player"
+    cooldown_seconds: float
+    blocked_text: str | None
+    dialogue: Mapping[str, Any] | None
+    world_patch: Mapping[str, Any] | None
+    commands: tuple[str, ...]
+    update_behaviors: tuple[Mapping[str, Any], ...]
+    effects: tuple[Effect, ...]
+    pointer: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLevel:
+    id: str
+    title: str
+    path: str
+    version: str
+    loaded_at: float
+    tasks: tuple[CompiledTask, ...]
+    listeners: tuple[CompiledListener, ...]
+    task_by_id: Mapping[str, CompiledTask]
+    milestone_by_id: Mapping[str, tuple[str, int]]
+    task_index: Mapping[tuple[str, str], tuple[int, ...]]
+    task_wildcards: Mapping[str, tuple[int, ...]]
+    task_phrases: PhraseIndex
+    listener_index: Mapping[str, tuple[int, ...]]
+    listener_wildcards: Mapping[str, tuple[int, ...]]
+    listener_phrases: PhraseIndex
+    aliases: Mapping[str, str]
+    world_patch: Mapping[str, Any]
+    summary_title: str
+    summary_text: str
+    requires: Condition | None
+    ensures: Condition | None
+    blocked_text: str | None
+    dialogues: Mapping[str, Any]
+    timers: Mapping[str, Any]
+    foreign: Mapping[str, Any]
+    findings: tuple[Finding, ...] = field(default=())
+
+    def match_tasks(self, event: NormalisedEvent) -> list[int]:
+        """Positions of tasks one of whose atoms/keywords the event hits, file order."""
+        hits: set[int] = set()
+        index = self.task_index
+        for atom in event.atoms:
+            found = index.get(atom)
+            if found:
+                hits.update(found)
+        wild = self.task_wildcards.get(event.event_type)
+        if wild:
+            hits.update(wild)
+        if event.chat_text is not None and self.task_phrases:
+            hits.update(self.task_phrases.owners(event.chat_text))
+        return sorted(hits)
+
+    def match_listeners(self, event: NormalisedEvent) -> list[int]:
+        """Positions of listeners whose tokens the event carries, file order.
+        The caller still applies the type filter, gates and requires."""
+        hits: set[int] = set()
+        index = self.listener_index
+        for token in event.tokens:
+            found = index.get(token)
+            if found:
+                hits.update(found)
+        wild = self.listener_wildcards.get(event.event_type)
+        if wild:
+            hits.update(wild)
+        if event.chat_text is not None and self.listener_phrases:
+            hits.update(self.listener_phrases.owners(event.chat_text))
+        return sorted(hits)

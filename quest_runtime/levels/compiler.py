@@ -1,0 +1,450 @@
+"""The level compiler: a validated ``LevelModel`` → a frozen, indexed ``CompiledLevel``.
+
+Steps, each reporting every problem it sees (STYLE 8):
+1. tasks: ids (default ``task_NN``), tokens from targets, ``rule_refs``, ``rule_event``,
+   milestones (objects or bare strings) and DriftSystem ``conditions[]`` (merged into the
+   milestone holding the same token, or appended as ``<task>_condition_NN``), counts,
+   rewards rendered through command templates, conditions and effects compiled;
+2. listeners from ``rule_listeners`` then ``rules.listeners``: ids (top or metadata),
+   gate ref, filtering type, outputs;
+3. references: ``after`` and effect task ids resolve (did-you-mean otherwise);
+4. dispatch indexes (see ``compiled.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from quest_runtime.atoms import BUILTIN_EVENT_TYPES, QUEST_EVENT, clean, token_variants
+from quest_runtime.conditions import Condition
+from quest_runtime.effects import Effect
+from quest_runtime.keywords import PhraseIndex
+from quest_runtime.levels.clauses import compile_condition, compile_effects
+from quest_runtime.levels.compiled import (
+    CompiledLevel,
+    CompiledListener,
+    CompiledMilestone,
+    CompiledReward,
+    CompiledTask,
+)
+from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.model import (
+    LevelModel,
+    ListenerModel,
+    MilestoneModel,
+    TargetObject,
+    TaskDialogueModel,
+    TaskModel,
+    TypedRewardModel,
+)
+from quest_runtime.levels.report import Reporter
+from quest_runtime.suggest import hint_for
+
+#: Listener types that also filter by event type (SPEC §4.6).
+FILTERING_TYPES = frozenset(BUILTIN_EVENT_TYPES - {QUEST_EVENT})
+DEFAULT_REWARD_COMMANDS = {
+    "xp": "xp add {player} {amount}",
+    "item": "give {player} {data.id} {amount}",
+    "command": "{data.command}",
+}
+_TEMPLATE_FIELD = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+_PLAYER_FIELDS = frozenset({"player"})
+
+
+def _variants(values: Iterable[str | None]) -> set[str]:
+    out: set[str] = set()
+    for v in values:
+        if v:
+            out.update(token_variants(v))
+    return out
+
+
+def _target_values(target: Any) -> list[str]:
+    if target is None:
+        return []
+    if isinstance(target, str):
+        return [target]
+    if isinstance(target, list):
+        return [t for t in target if isinstance(t, str)]
+    if isinstance(target, TargetObject):
+        return [v for v in (target.name or target.type,) if v]
+    return []
+
+
+def _render(template: str, reward: TypedRewardModel) -> str | None:
+    """Fill ``{amount}`` and ``{data.x}`` now; ``{player}`` is left for §4.9."""
+    values: dict[str, Any] = {"amount": reward.amount, "type": reward.type}
+    missing: list[str] = []
+
+    def fill(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in _PLAYER_FIELDS:
+            return m.group(0)
+        value = reward.data.get(name[5:]) if name.startswith("data.") else values.get(name)
+        if value is None:
+            missing.append(name)
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value)
+
+    out = _TEMPLATE_FIELD.sub(fill, template)
+    return None if missing else out
+
+
+def _dialogue_node(raw: Any) -> dict[str, Any] | None:
+    """A listener's or reward's dialogue as an ``npc_dialogue`` node template."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return {"type": "npc_dialogue", "text": raw}
+    if isinstance(raw, list):
+        lines = [str(x) for x in raw]
+        return {"type": "npc_dialogue", "text": "\n".join(lines), "lines": lines}
+    if isinstance(raw, dict):
+        node: dict[str, Any] = {"type": "npc_dialogue"}
+        node.update(raw)
+        if "text" not in node and isinstance(raw.get("script"), list):
+            node["text"] = "\n".join(
+                str(s.get("text", "")) for s in raw["script"] if isinstance(s, dict)
+            )
+        return node
+    return None
+
+
+class LevelCompiler:
+    """Compiles one level model; findings go to the reporter."""
+
+    def __init__(self, model: LevelModel, rep: Reporter, level_id: str, version: str) -> None:
+        self.model = model
+        self.rep = rep
+        self.level_id = level_id
+        self.version = version
+        self.reward_commands = {**DEFAULT_REWARD_COMMANDS, **model.reward_commands}
+        self.task_ids: list[str] = []
+        self._effect_refs: list[tuple[str, str, str]] = []  # (task id, pointer, kind)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _cond(self, spec: Any, pointer: str) -> Condition | None:
+        return None if spec is None else compile_condition(spec, pointer, self.rep)
+
+    def _effects(self, specs: list[dict[str, Any]], pointer: str) -> tuple[Effect, ...]:
+        compiled = compile_effects(specs, pointer, self.rep) if specs else ()
+        for e in compiled or ():
+            self._collect_task_refs(e)
+        return compiled or ()
+
+    def _collect_task_refs(self, effect: Effect) -> None:
+        if effect.type in ("issue_task", "complete_task", "fail_task"):
+            self._effect_refs.append((str(effect.args["task"]), effect.pointer, effect.type))
+        for branch in (effect.branches or {}).values():
+            for e in branch:
+                self._collect_task_refs(e)
+
+    def _unknown_keys(self, extra: dict[str, Any] | None, known: Iterable[str], pointer: str,
+                      what: str) -> None:
+        for key in extra or {}:
+            self.rep.warning(join_pointer(pointer, key), f"unknown key '{key}' in {what}",
+                             hint_for(key, known) or "it is kept but has no effect",
+                             code="unknown_key", key=True)
+
+    # -- tasks -----------------------------------------------------------------------
+
+    def compile_tasks(self) -> list[CompiledTask]:
+        tasks: list[CompiledTask] = []
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(self.model.tasks):
+            pointer = join_pointer("/tasks", i)
+            task_id = raw.id or f"task_{i + 1:02d}"
+            if task_id in seen:
+                self.rep.error(join_pointer(pointer, "id"),
+                               f"duplicate task id '{task_id}' (also task {seen[task_id] + 1})",
+                               "task ids must be unique within a level", code="duplicate_id")
+                continue
+            seen[task_id] = i
+            self.task_ids.append(task_id)
+            tasks.append(self.compile_task(raw, i, task_id, pointer))
+        return tasks
+
+    def compile_task(self, raw: TaskModel, index: int, task_id: str, pointer: str) -> CompiledTask:
+        self._unknown_keys(raw.model_extra, TaskModel.model_fields, pointer, f"task '{task_id}'")
+        ttype = clean(raw.type) or "custom"
+        milestones = self._milestones(raw, task_id, pointer)
+        explicit_sum = sum(m.count for m in milestones)
+        milestones, merged_sum = self._conditions(raw, task_id, pointer, milestones)
+        total = sum(m.count for m in milestones)
+        if raw.count is None:
+            count = total or 1
+        else:
+            count = raw.count
+            if raw.conditions:
+                count = max(count, merged_sum)
+        del explicit_sum
+        tokens = _variants([*_target_values(raw.target), *raw.rule_refs, raw.rule_event])
+        for m in milestones:
+            tokens |= m.tokens
+        title = raw.title or task_id
+        if not tokens:
+            self.rep.warning(pointer,
+                             f"task '{task_id}' has no target: any '{ttype}' event progresses it",
+                             "give it a 'target' so only the intended event counts",
+                             code="wildcard_task")
+        dialogue = raw.dialogue
+        if isinstance(dialogue, str):
+            dialogue = TaskDialogueModel(on_complete=dialogue)
+        repeat = raw.repeatable
+        cooldown = 0.0
+        if not isinstance(repeat, bool):
+            cooldown = float(repeat.cooldown_seconds)
+        return CompiledTask(
+            id=task_id, index=index, type=ttype, title=title, hint=raw.hint,
+            tokens=frozenset(tokens), count=count, milestones=tuple(milestones),
+            reward=self._reward(raw, pointer),
+            on_issue=dialogue.on_issue if dialogue else None,
+            on_progress=dialogue.on_progress if dialogue else None,
+            on_complete_text=dialogue.on_complete if dialogue else None,
+            requires=self._cond(raw.requires, join_pointer(pointer, "requires")),
+            after=tuple(raw.after),
+            on_complete=self._effects(raw.on_complete, join_pointer(pointer, "on_complete")),
+            on_fail=self._effects(raw.on_fail, join_pointer(pointer, "on_fail")),
+            repeatable=bool(repeat), cooldown_seconds=cooldown,
+            time_limit_seconds=raw.time_limit_seconds,
+            ensures=self._cond(raw.ensures, join_pointer(pointer, "ensures")),
+            manual=raw.issue == "manual", pointer=pointer,
+        )
+
+    def _milestones(self, raw: TaskModel, task_id: str, pointer: str) -> list[CompiledMilestone]:
+        out: list[CompiledMilestone] = []
+        for j, m in enumerate(raw.milestones):
+            mp = join_pointer(pointer, "milestones", j)
+            if isinstance(m, str):
+                out.append(CompiledMilestone(m, m, None, frozenset(_variants([m])), 1))
+                continue
+            self._unknown_keys(m.model_extra, MilestoneModel.model_fields, mp, "milestone")
+            mid = m.id or f"{task_id}_milestone_{j + 1:02d}"
+            tokens = _variants([*_target_values(m.target), m.event, m.milestone_event,
+                                m.rule_event, *m.alternates])
+            out.append(CompiledMilestone(mid, m.title or mid, m.hint, frozenset(tokens), m.count))
+        return out
+
+    def _conditions(
+        self, raw: TaskModel, task_id: str, pointer: str, milestones: list[CompiledMilestone]
+    ) -> tuple[list[CompiledMilestone], int]:
+        explicit = len(milestones)
+        touched: dict[int, None] = {}
+        for j, c in enumerate(raw.conditions):
+            cp = join_pointer(pointer, "conditions", j)
+            self._unknown_keys(c.model_extra, type(c).model_fields, cp, "condition entry")
+            tokens = _variants([c.quest_event, c.rule_event, c.location, c.item, c.entity])
+            if not tokens:
+                self.rep.warning(cp, "this condition names no quest_event, rule_event, "
+                                 "location, item or entity, so nothing can meet it",
+                                 code="empty_condition")
+            target = next((k for k in range(explicit) if milestones[k].tokens & tokens), None)
+            if target is not None:
+                m = milestones[target]
+                milestones[target] = CompiledMilestone(m.id, m.title, m.hint, m.tokens,
+                                                       max(m.count, c.count))
+                touched[target] = None
+            else:
+                mid = c.id or f"{task_id}_condition_{j + 1:02d}"
+                title = c.title or next(iter(sorted(tokens)), mid)
+                milestones.append(CompiledMilestone(mid, title, c.hint, frozenset(tokens),
+                                                    c.count))
+                touched[len(milestones) - 1] = None
+        return milestones, sum(milestones[k].count for k in touched)
+
+    def _reward(self, raw: TaskModel, pointer: str) -> CompiledReward | None:
+        commands: list[str] = []
+        items: list[tuple[str, int]] = []
+        patch = None
+        dialogue = None
+        if raw.reward is not None:
+            self._unknown_keys(raw.reward.model_extra, type(raw.reward).model_fields,
+                               join_pointer(pointer, "reward"), "reward")
+            patch = raw.reward.world_patch or None
+            dialogue = _dialogue_node(raw.reward.npc_dialogue)
+            commands.extend(raw.reward.commands)
+        for j, r in enumerate(raw.rewards):
+            rp = join_pointer(pointer, "rewards", j)
+            if isinstance(r, str):
+                self.rep.warning(rp, f"bare-string reward '{r}' produces nothing",
+                                 'write a typed reward, e.g. {"type": "item", "amount": 1, '
+                                 f'"data": {{"id": "{r}"}}}}', code="bare_reward")
+                continue
+            template = self.reward_commands.get(r.type)
+            if template is None:
+                self.rep.warning(join_pointer(rp, "type"), f"unknown reward type '{r.type}' "
+                                 "produces nothing",
+                                 hint_for(r.type, self.reward_commands)
+                                 or "add a template for it under 'reward_commands'",
+                                 code="unknown_reward")
+                continue
+            rendered = _render(template, r)
+            if rendered is None:
+                self.rep.warning(rp, f"reward '{r.type}' lacks a value its command template "
+                                 f"'{template}' needs", code="reward_template")
+                continue
+            commands.append(rendered)
+            if r.type == "item" and isinstance(r.data.get("id"), str):
+                items.append((r.data["id"], int(r.amount)))
+        if patch is None and dialogue is None and not commands and not items:
+            return None
+        return CompiledReward(patch, dialogue, tuple(commands), tuple(items))
+
+    # -- listeners -------------------------------------------------------------------
+
+    def compile_listeners(self) -> list[CompiledListener]:
+        sources: list[tuple[str, ListenerModel]] = [
+            (join_pointer("/rule_listeners", i), lm)
+            for i, lm in enumerate(self.model.rule_listeners)
+        ]
+        if self.model.rules is not None:
+            sources += [(join_pointer("/rules/listeners", i), lm)
+                        for i, lm in enumerate(self.model.rules.listeners)]
+        out: list[CompiledListener] = []
+        seen: dict[str, str] = {}
+        for index, (pointer, lm) in enumerate(sources):
+            meta = lm.metadata
+            lid = lm.id or meta.id or f"listener_{index + 1:02d}"
+            if lid in seen:
+                self.rep.warning(pointer, f"duplicate listener id '{lid}' (also at "
+                                 f"{seen[lid]})", "give each listener its own id: once and "
+                                 "cooldown marks are kept by id", code="duplicate_id")
+                lid = f"{lid}#{index + 1}"
+            seen[lid] = pointer
+            self._unknown_keys(lm.model_extra, ListenerModel.model_fields, pointer,
+                               f"listener '{lid}'")
+            ltype = clean(lm.type) if lm.type else None
+            filter_type = ltype if ltype in FILTERING_TYPES else None
+            tokens = _variants([lm.quest_event, *lm.targets])
+            if not tokens:
+                if filter_type is None:
+                    self.rep.warning(pointer, f"listener '{lid}' has no type that filters and "
+                                     "no targets or quest_event, so it never fires",
+                                     "add 'targets' or a 'quest_event'", code="dead_listener")
+                else:
+                    self.rep.warning(pointer, f"listener '{lid}' has no targets: it fires for "
+                                     f"every '{filter_type}' event", code="wildcard_listener")
+            once: str | None = None
+            if lm.once is True or lm.once == "session":
+                once = "session"
+            elif lm.once == "player":
+                once = "player"
+            elif lm.once not in (False, "false"):
+                self.rep.error(join_pointer(pointer, "once"),
+                               f"'once' must be true, false or \"player\", not {lm.once!r}",
+                               code="bad_value")
+            dialogue = _dialogue_node(lm.dialogue if lm.dialogue is not None else meta.dialogue)
+            out.append(CompiledListener(
+                id=lid, index=index, type=ltype, filter_type=filter_type,
+                tokens=frozenset(tokens), gate_ref=lm.rule_ref or meta.rule_ref or meta.ref,
+                requires=self._cond(lm.requires, join_pointer(pointer, "requires")),
+                once=once, cooldown_seconds=float(lm.cooldown_seconds),
+                blocked_text=lm.blocked_text or meta.blocked_text,
+                dialogue=dialogue, world_patch=meta.world_patch or None,
+                commands=tuple(meta.commands),
+                update_behaviors=tuple(meta.update_behaviors),
+                effects=self._effects(lm.effects, join_pointer(pointer, "effects")),
+                pointer=pointer,
+            ))
+        return out
+
+    # -- references and the whole level ---------------------------------------------
+
+    def check_references(self, tasks: list[CompiledTask]) -> None:
+        known = set(self.task_ids)
+        for t in tasks:
+            for j, dep in enumerate(t.after):
+                if dep not in known:
+                    self.rep.error(join_pointer(t.pointer, "after", j),
+                                   f"task '{t.id}' comes after unknown task '{dep}'",
+                                   hint_for(dep, self.task_ids), code="unknown_task")
+        for task_id, pointer, kind in self._effect_refs:
+            if task_id not in known:
+                self.rep.error(join_pointer(pointer, "task"),
+                               f"{kind} names unknown task '{task_id}'",
+                               hint_for(task_id, self.task_ids), code="unknown_task")
+
+    def compile(self, path: str) -> CompiledLevel | None:
+        model = self.model
+        known_top = LevelModel.model_fields
+        del known_top
+        tasks = self.compile_tasks()
+        listeners = self.compile_listeners()
+        self.check_references(tasks)
+        requires = self._cond(model.requires, "/requires")
+        ensures = self._cond(model.ensures, "/ensures")
+        if model.summary is not None:
+            self._unknown_keys(model.summary.model_extra, type(model.summary).model_fields,
+                               "/summary", "summary")
+        if self.rep.has_errors:
+            return None
+        return build_level(self, path, tasks, listeners, requires, ensures)
+
+
+def build_level(
+    c: LevelCompiler, path: str, tasks: list[CompiledTask], listeners: list[CompiledListener],
+    requires: Condition | None, ensures: Condition | None,
+) -> CompiledLevel:
+    """Index tasks and listeners and freeze the level."""
+    model = c.model
+    task_index: dict[tuple[str, str], list[int]] = {}
+    task_wild: dict[str, list[int]] = {}
+    task_phrases: list[tuple[str, int]] = []
+    milestone_by_id: dict[str, tuple[str, int]] = {}
+    for t in tasks:
+        for m in t.milestones:
+            milestone_by_id.setdefault(m.id, (t.id, m.count))
+        if not t.tokens:
+            if t.type != QUEST_EVENT:
+                task_wild.setdefault(t.type, []).append(t.index)
+            continue
+        for tok in t.tokens:
+            task_index.setdefault((t.type, tok), []).append(t.index)
+            if t.type == "chat":
+                task_phrases.append((tok, t.index))
+    listener_index: dict[str, list[int]] = {}
+    listener_wild: dict[str, list[int]] = {}
+    listener_phrases: list[tuple[str, int]] = []
+    for li in listeners:
+        if not li.tokens:
+            if li.filter_type is not None:
+                listener_wild.setdefault(li.filter_type, []).append(li.index)
+            continue
+        for tok in li.tokens:
+            listener_index.setdefault(tok, []).append(li.index)
+            if li.filter_type in (None, "chat"):
+                listener_phrases.append((tok, li.index))
+    aliases: dict[str, str] = {}
+    for src, dst in model.aliases.items():
+        targets = token_variants(dst)
+        if targets:
+            for v in token_variants(src):
+                aliases[v] = targets[0]
+    title = model.title or c.level_id
+    summary = model.summary
+    return CompiledLevel(
+        id=c.level_id, title=title, path=path, version=c.version, loaded_at=time.time(),
+        tasks=tuple(tasks), listeners=tuple(listeners),
+        task_by_id={t.id: t for t in tasks}, milestone_by_id=milestone_by_id,
+        task_index={k: tuple(v) for k, v in task_index.items()},
+        task_wildcards={k: tuple(v) for k, v in task_wild.items()},
+        task_phrases=PhraseIndex.build(task_phrases),
+        listener_index={k: tuple(v) for k, v in listener_index.items()},
+        listener_wildcards={k: tuple(v) for k, v in listener_wild.items()},
+        listener_phrases=PhraseIndex.build(listener_phrases),
+        aliases=aliases, world_patch=model.world_patch,
+        summary_title=(summary.title if summary and summary.title else f"{title} · summary"),
+        summary_text=(summary.text if summary and summary.text
+                      else "Every task of this level is complete."),
+        requires=requires, ensures=ensures, blocked_text=model.blocked_text,
+        dialogues=model.dialogues,
+        timers={k: v.model_dump() for k, v in model.timers.items()},
+        foreign=dict(model.model_extra or {}),
+        findings=tuple(c.rep.findings),
+    )

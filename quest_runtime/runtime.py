@@ -1,0 +1,197 @@
+"""The runtime: the one in-process API that the service, the preview and tests call.
+
+It wraps the synchronous ``Engine`` with what a service needs:
+1. a per-player lock, so one player's rule events run strictly one after another in
+   arrival order (asyncio locks are FIFO) while different players proceed in parallel;
+2. idempotency: an ``event_id`` already in the player's journal returns the stored result
+   and changes nothing (SPEC §5.3);
+3. the player's state from a cache, or from the store on a miss;
+4. the engine call (``load``/``end``/``handle``);
+5. one store commit of the new state document plus the journal entry, awaited before the
+   caller answers (durability, SPEC §5.2). If the engine or the commit fails, the cached
+   state is dropped so the next event starts again from what was committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from quest_runtime.clock import Clock, SystemClock
+from quest_runtime.engine.core import Engine, Outcome
+from quest_runtime.engine.questlog import snapshot
+from quest_runtime.engine.state import PlayerState
+from quest_runtime.errors import Unavailable
+from quest_runtime.levels.catalog import LevelCatalog
+from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A processed rule event: the result object and its exact JSON bytes."""
+
+    result: dict[str, Any] | None
+    raw: bytes
+    replayed: bool = False
+    ensures_failures: tuple[dict[str, Any], ...] = ()
+
+
+class _PlayerLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class Runtime:
+    """Levels + engine + store, with per-player ordering and idempotency."""
+
+    def __init__(self, catalog: LevelCatalog, store: StateStore, *, clock: Clock | None = None,
+                 default_level: str | None = None) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.engine = Engine(catalog.get, default_level=default_level)
+        self._states: dict[str, tuple[PlayerState, int]] = {}
+        self._locks: dict[str, _PlayerLock] = {}
+        self.ensures_violations = 0
+
+    async def open(self) -> None:
+        await self.store.open()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # -- ordering ----------------------------------------------------------------------
+
+    async def _locked(self, player_id: str) -> _PlayerLock:
+        entry = self._locks.get(player_id)
+        if entry is None:
+            entry = self._locks[player_id] = _PlayerLock()
+        entry.users += 1
+        await entry.lock.acquire()
+        return entry
+
+    def _release(self, player_id: str, entry: _PlayerLock) -> None:
+        entry.lock.release()
+        entry.users -= 1
+        if entry.users == 0:
+            del self._locks[player_id]
+
+    # -- state -------------------------------------------------------------------------
+
+    async def _state(self, player_id: str) -> tuple[PlayerState, int]:
+        cached = self._states.get(player_id)
+        if cached is not None:
+            return cached
+        try:
+            stored = await self.store.read_player(player_id)
+        except StoreError as exc:
+            raise Unavailable(f"the state store cannot be read: {exc}") from exc
+        if stored is None:
+            entry = (PlayerState(player_id), 0)
+        else:
+            doc, version = stored
+            entry = (PlayerState.from_doc(orjson.loads(doc)), version)
+        self._states[player_id] = entry
+        return entry
+
+    async def peek(self, player_id: str) -> PlayerState | None:
+        """The player's committed state (read-only use), or None for an unknown player."""
+        cached = self._states.get(player_id)
+        if cached is not None:
+            return cached[0]
+        stored = await self.store.read_player(player_id)
+        if stored is None:
+            return None
+        return PlayerState.from_doc(orjson.loads(stored[0]))
+
+    async def _commit(self, state: PlayerState, version: int, event_type: str,
+                      event_id: str | None, outcome: Outcome, raw: bytes, now: float) -> None:
+        journal = JournalEntry(
+            player_id=state.player_id, event_id=event_id, event_type=event_type,
+            received_at=now, effects=outcome.journal, result=raw,
+            digest=hashlib.sha256(raw).hexdigest()[:16],
+        )
+        doc = orjson.dumps(state.to_doc())
+        try:
+            new_version = await self.store.commit(Commit(state.player_id, doc, version, journal))
+        except StoreError as exc:
+            self._states.pop(state.player_id, None)
+            raise Unavailable(f"the state change could not be stored: {exc}") from exc
+        self._states[state.player_id] = (state, new_version)
+
+    async def _run(self, player_id: str, event_type: str, event_id: str | None,
+                   call: Any) -> Reply:
+        entry = await self._locked(player_id)
+        try:
+            if event_id is not None:
+                try:
+                    stored = await self.store.find_result(player_id, event_id)
+                except StoreError as exc:
+                    raise Unavailable(f"the journal cannot be read: {exc}") from exc
+                if stored is not None:
+                    return Reply(orjson.loads(stored), stored, replayed=True)
+            state, version = await self._state(player_id)
+            now = self.clock.now()
+            try:
+                outcome: Outcome = call(state, now)
+            except BaseException:
+                self._states.pop(player_id, None)  # maybe half-changed: drop it
+                raise
+            raw = orjson.dumps(outcome.result)
+            await self._commit(state, version, event_type, event_id, outcome, raw, now)
+            if outcome.ensures_failures:
+                self.ensures_violations += len(outcome.ensures_failures)
+            return Reply(outcome.result, raw, False, tuple(outcome.ensures_failures))
+        finally:
+            self._release(player_id, entry)
+
+    # -- the API ---------------------------------------------------------------------
+
+    async def handle(self, player_id: str, event_type: str | None,
+                     payload: Mapping[str, Any], event_id: str | None = None) -> Reply:
+        """Process one rule event for one player."""
+        etype = (event_type or "").strip().lower()
+        return await self._run(
+            player_id, etype, event_id,
+            lambda state, now: self.engine.handle(state, event_type, payload, now))
+
+    async def load(self, player_id: str, level_id: str) -> Reply:
+        """Start (or restart) a level session; UnknownLevel/LevelBlocked change nothing."""
+        return await self._run(player_id, "load", None,
+                               lambda state, now: self.engine.load(state, level_id, now))
+
+    async def end(self, player_id: str) -> Reply:
+        return await self._run(player_id, "end", None,
+                               lambda state, now: self.engine.end(state, now))
+
+    async def quest_log(self, player_id: str) -> dict[str, Any] | None:
+        state = await self.peek(player_id)
+        if state is None or state.session is None:
+            return None
+        level = self.catalog.get(state.session.level_id)
+        return None if level is None else snapshot(player_id, level, state.session)
+
+    async def state_view(self, player_id: str) -> dict[str, Any] | None:
+        """The player's state as ``GET /world/story/{player}/state`` shows it."""
+        state = await self.peek(player_id)
+        if state is None:
+            return None
+        doc = state.to_doc()
+        doc.pop("v", None)
+        session = doc.get("session")
+        doc["exit_ready"] = bool(session and session.get("exit_ready"))
+        return doc
+
+    async def journal(self, player_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return await self.store.journal(player_id, limit)

@@ -1,0 +1,84 @@
+"""The state store interface: what the runtime needs from durable storage.
+
+The engine never talks to a database. It mutates a player's state in memory; the
+runtime (``quest_runtime/runtime.py``) then hands the store one *commit*: the player's
+whole state document (orjson bytes, SPEC §5.1) plus the journal entry of the rule event
+that produced it (SPEC §5.3). A commit returns only once it is durable, so the runtime
+answers the plugin after the state change is safe.
+
+Implementations:
+- ``memory.MemoryStore``: dicts, for the preview tool and tests.
+- ``sqlite.SQLiteStore``: the embedded default (WAL, group commit, versioned schema).
+A networked store for several engine instances plugs in behind the same protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One processed rule event, as kept in the per-player journal (SPEC §5.3).
+
+    ``result`` is the exact JSON (orjson bytes) of the ``result`` object that was sent
+    back, so a replay of ``event_id`` answers byte-for-byte the same thing.
+    ``effects`` is a small JSON-ready summary: tasks progressed/completed, milestones,
+    refs, flags, timers, commands.
+    """
+
+    player_id: str
+    event_id: str | None
+    event_type: str
+    received_at: float
+    effects: dict[str, Any]
+    result: bytes
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """The unit of durability: a player's new state document and its journal entry.
+
+    ``version`` is the row version the document replaces (0 for a new player); a store
+    may use it for optimistic concurrency. ``journal`` is None for state changes that
+    are not rule events (load, end).
+    """
+
+    player_id: str
+    document: bytes
+    version: int
+    journal: JournalEntry | None
+
+
+class StoreError(Exception):
+    """The store could not read or commit (disk full, database closed, ...)."""
+
+
+class StateStore(Protocol):
+    """Durable per-player state documents and journals."""
+
+    async def open(self) -> None:
+        """Create or migrate the schema; ready for reads and commits afterwards."""
+
+    async def close(self) -> None:
+        """Flush pending commits and release resources. Idempotent."""
+
+    async def read_player(self, player_id: str) -> tuple[bytes, int] | None:
+        """The player's last committed document and its row version, or None."""
+
+    async def commit(self, commit: Commit) -> int:
+        """Make ``commit`` durable (group-committed with concurrent ones); returns the new
+        row version. Raises StoreError when it could not be committed."""
+
+    async def find_result(self, player_id: str, event_id: str) -> bytes | None:
+        """The stored result bytes of an already processed ``event_id``, or None."""
+
+    async def journal(self, player_id: str, limit: int) -> list[dict[str, Any]]:
+        """The player's last ``limit`` journal entries, newest last, as JSON-ready dicts:
+        ``{seq, event_id, event_type, received_at, effects, digest, result}`` where
+        ``result`` is the decoded result object."""
+
+    async def players(self) -> list[str]:
+        """Every player id with a stored document (admin and tests)."""

@@ -1,0 +1,497 @@
+"""``SQLiteStore``: the embedded default state store (SPEC §5.2), one SQLite file in WAL mode.
+
+How a commit travels:
+
+1. ``commit()`` (on the event loop) serialises the journal effects, puts the commit and
+   a future on a queue and awaits the future.
+2. The writer thread takes everything queued, i.e. every commit that arrived while it
+   ran the previous transaction, and writes it in ONE transaction (group commit). Each
+   commit runs inside its own SAVEPOINT, so a commit that breaks a rule (version
+   conflict, repeated ``event_id``) fails alone and the rest of the batch goes on.
+3. After COMMIT (and its fsync, per ``synchronous``) the writer hands all outcomes back
+   to the loop in one ``call_soon_threadsafe``; each caller's await returns its new row
+   version or raises ``StoreError``. If the transaction itself fails (disk I/O, disk
+   full) every commit of the batch gets ``StoreError`` and the next batch tries again.
+
+Only the writer thread touches the writer connection, so fsyncs and WAL checkpoints
+(``wal_autocheckpoint``, run by SQLite as part of a COMMIT) never block the event loop.
+Reads use a second connection owned by the event-loop thread and run right there:
+they are index lookups of a few µs that WAL never makes wait for the writer (a thread
+hop cost more than the read, measured), and they see every commit whose await returned.
+
+The schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS`` lists one step per
+version, and ``open()`` applies the missing ones in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from quest_runtime.store.base import Commit, StoreError
+
+# -- schema ---------------------------------------------------------------------------
+
+
+def _v1_create_tables(conn: sqlite3.Connection) -> None:
+    """Version 1: player documents, per-player journals, event_id lookup."""
+    conn.execute(
+        """CREATE TABLE players (
+            player_id TEXT PRIMARY KEY,
+            document BLOB NOT NULL,
+            version INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE journal (
+            player_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            event_id TEXT,
+            event_type TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            effects BLOB NOT NULL,
+            result BLOB NOT NULL,
+            digest TEXT NOT NULL,
+            PRIMARY KEY (player_id, seq)
+        )"""
+    )
+    conn.execute(
+        "CREATE UNIQUE INDEX journal_event_id ON journal (player_id, event_id) "
+        "WHERE event_id IS NOT NULL"
+    )
+
+
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_v1_create_tables,)
+"""Schema steps in order: ``MIGRATIONS[n - 1]`` turns schema version n - 1 into n."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    path: str,
+    steps: Sequence[Callable[[sqlite3.Connection], None]] = MIGRATIONS,
+) -> None:
+    """Bring the database behind ``conn`` (autocommit mode) to version ``len(steps)``.
+
+    All missing steps run in one transaction, so a failed step leaves the file as it
+    was. A file newer than ``steps`` knows raises StoreError and is left untouched.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (found,) = conn.execute("PRAGMA user_version").fetchone()
+        if found > len(steps):
+            raise StoreError(
+                f"{path}: schema version {found} is newer than this quest-runtime knows "
+                f"({len(steps)}); upgrade quest-runtime or point it at another file"
+            )
+        for version in range(found + 1, len(steps) + 1):
+            steps[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# -- statements -----------------------------------------------------------------------
+
+_INSERT_PLAYER = (
+    "INSERT INTO players (player_id, document, version, updated_at) VALUES (?, ?, 1, ?)"
+)
+_UPDATE_PLAYER = (
+    "UPDATE players SET document = ?, version = version + 1, updated_at = ? "
+    "WHERE player_id = ? AND version = ?"
+)
+_LAST_SEQ = "SELECT MAX(seq) FROM journal WHERE player_id = ?"
+_INSERT_JOURNAL = (
+    "INSERT INTO journal "
+    "(player_id, seq, event_id, event_type, received_at, effects, result, digest) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_TRIM_JOURNAL = "DELETE FROM journal WHERE player_id = ? AND seq <= ?"
+
+_JournalRow = tuple[str | None, str, float, bytes, bytes, str]
+"""event_id, event_type, received_at, effects (orjson), result, digest."""
+
+
+class _VersionConflict(Exception):
+    """The stored row version is not the one the commit replaces."""
+
+
+class _Request:
+    """One queued commit and the future its caller awaits."""
+
+    __slots__ = ("commit", "future", "journal")
+
+    def __init__(
+        self, commit: Commit, journal: _JournalRow | None, future: asyncio.Future[int]
+    ) -> None:
+        self.commit = commit
+        self.journal = journal
+        self.future = future
+
+
+_STOP = object()
+"""Queued by ``close()``: the writer finishes what came before it, then exits."""
+
+_Outcome = int | StoreError
+
+
+def _settle(requests: list[_Request], outcomes: list[_Outcome]) -> None:
+    """On the loop: hand each waiting caller its outcome (cancelled callers are gone)."""
+    for request, outcome in zip(requests, outcomes, strict=True):
+        if request.future.done():
+            continue
+        if isinstance(outcome, StoreError):
+            request.future.set_exception(outcome)
+        else:
+            request.future.set_result(outcome)
+
+
+class SQLiteStore:
+    """A ``StateStore`` in one SQLite file; see the module docstring for the design.
+
+    ``transactions`` and ``committed`` count write transactions and successful commits
+    since ``open()`` (observability: their ratio is the mean group-commit batch size).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        journal_limit: int = 200,
+        wal_autocheckpoint: int = 1000,
+    ) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        if journal_limit < 1:
+            raise ValueError(f"journal_limit must be at least 1, got {journal_limit!r}")
+        if wal_autocheckpoint < 0:
+            raise ValueError(f"wal_autocheckpoint must be >= 0, got {wal_autocheckpoint!r}")
+        self.path = str(path)
+        self.synchronous = synchronous
+        self.journal_limit = journal_limit
+        self.wal_autocheckpoint = wal_autocheckpoint
+        self.transactions = 0
+        self.committed = 0
+        self._state: Literal["new", "open", "closing", "closed"] = "new"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
+        self._writer_done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._read_conn: sqlite3.Connection | None = None
+        self._closed = asyncio.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create or migrate the schema, start the writer thread, open the reader.
+
+        Raises StoreError if the file cannot be opened, is not a database, or has a
+        schema newer than this code knows. A store is opened once; to reopen the file,
+        create a new ``SQLiteStore``.
+        """
+        if self._state != "new":
+            raise StoreError(f"{self.path}: this SQLiteStore was already opened")
+        self._state = "open"
+        self._loop = asyncio.get_running_loop()
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        writer = threading.Thread(
+            target=self._run_writer, args=(ready,), name="quest-store-writer", daemon=True
+        )
+        writer.start()
+        try:
+            await asyncio.wrap_future(ready)
+            self._read_conn = self._connect_reader()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Commit everything already queued, stop the writer, close both connections.
+
+        Idempotent; concurrent callers all return once the store is closed. Commits
+        and reads after ``close()`` started raise StoreError.
+        """
+        if self._state in ("closing", "closed"):
+            await self._closed.wait()
+            return
+        was_open = self._state == "open"
+        self._state = "closing"
+        try:
+            if was_open:
+                self._queue.put(_STOP)
+                await asyncio.wrap_future(self._writer_done)
+        finally:
+            if self._read_conn is not None:
+                self._read_conn.close()
+                self._read_conn = None
+            self._state = "closed"
+            self._closed.set()
+
+    # -- commits ------------------------------------------------------------------------
+
+    async def commit(self, commit: Commit) -> int:
+        """Make ``commit`` durable in the next group transaction; returns the new row
+        version (``commit.version + 1``).
+
+        Raises StoreError on a version conflict, a repeated ``event_id``, a failed
+        transaction, or a store that is not open. If the awaiting task is cancelled the
+        commit may still be written.
+        """
+        if self._state != "open" or self._loop is None:
+            raise StoreError(f"{self.path}: the store is {self._state}, cannot commit")
+        entry = commit.journal
+        row: _JournalRow | None = None
+        if entry is not None:
+            try:
+                effects = orjson.dumps(entry.effects)
+            except TypeError as exc:
+                raise StoreError(
+                    f"journal effects of player {commit.player_id!r} are not JSON: {exc}"
+                ) from exc
+            row = (
+                entry.event_id,
+                entry.event_type,
+                entry.received_at,
+                effects,
+                entry.result,
+                entry.digest,
+            )
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._queue.put(_Request(commit, row, future))
+        return await future
+
+    # -- reads (on the loop thread) ------------------------------------------------------
+
+    async def read_player(self, player_id: str) -> tuple[bytes, int] | None:
+        """The player's last committed document and its row version, or None."""
+        rows = self._query(
+            "SELECT document, version FROM players WHERE player_id = ?", (player_id,)
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def find_result(self, player_id: str, event_id: str) -> bytes | None:
+        """The stored result bytes of an already processed ``event_id``, or None."""
+        rows = self._query(
+            "SELECT result FROM journal WHERE player_id = ? AND event_id = ?",
+            (player_id, event_id),
+        )
+        return rows[0][0] if rows else None
+
+    async def journal(self, player_id: str, limit: int) -> list[dict[str, Any]]:
+        """The player's last ``limit`` journal entries, newest last, as JSON-ready dicts."""
+        rows = self._query(
+            "SELECT seq, event_id, event_type, received_at, effects, digest, result "
+            "FROM journal WHERE player_id = ? ORDER BY seq DESC LIMIT ?",
+            (player_id, max(limit, 0)),
+        )
+        rows.reverse()
+        return [
+            {
+                "seq": seq,
+                "event_id": event_id,
+                "event_type": event_type,
+                "received_at": received_at,
+                "effects": orjson.loads(effects),
+                "digest": digest,
+                "result": orjson.loads(result),
+            }
+            for seq, event_id, event_type, received_at, effects, digest, result in rows
+        ]
+
+    async def players(self) -> list[str]:
+        """Every player id with a stored document, sorted."""
+        rows = self._query("SELECT player_id FROM players ORDER BY player_id", ())
+        return [player_id for (player_id,) in rows]
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """Run one query on the reader connection, right here on the loop thread.
+
+        Why not a thread: these are index lookups served from the page cache in a few
+        µs, and in WAL mode they never wait for the writer; a thread hop cost the loop
+        40-90 µs of CPU per read when measured. ``fetchall`` ends the read transaction
+        with the call (a snapshot kept open would stall checkpoints).
+        """
+        conn = self._read_conn
+        if self._state != "open" or conn is None:
+            raise StoreError(f"{self.path}: the store is {self._state}, cannot read")
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: read failed: {exc}") from exc
+
+    # -- connections --------------------------------------------------------------------
+
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+        """A connection in autocommit mode (transactions are explicit), WAL, synchronous."""
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode != "wal":
+                raise StoreError(f"{self.path}: cannot use WAL mode (got {mode!r})")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        """The loop thread's connection. A short busy timeout: in WAL mode a reader is
+        only kept waiting in rare cases (recovery after a crash), never by commits."""
+        try:
+            conn = self._connect(busy_timeout=1.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open for reading: {exc}") from exc
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        """The writer thread's connection; creates or migrates the schema."""
+        try:
+            conn = self._connect(busy_timeout=10.0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {self.wal_autocheckpoint:d}")
+            migrate(conn, self.path)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"{self.path}: cannot create or migrate the schema: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    # -- the writer thread --------------------------------------------------------------
+
+    def _run_writer(self, ready: concurrent.futures.Future[None]) -> None:
+        """Writer thread body: open, then write batches until ``_STOP`` arrives."""
+        try:
+            conn = self._connect_writer()
+        except BaseException as exc:
+            ready.set_exception(exc)
+            self._writer_done.set_result(None)
+            return
+        ready.set_result(None)
+        try:
+            stop = False
+            while not stop:
+                batch: list[_Request] = []
+                item = self._queue.get()
+                while True:
+                    if item is _STOP:
+                        stop = True
+                    elif isinstance(item, _Request):
+                        batch.append(item)
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if batch:
+                    self._write_batch(conn, batch)
+        finally:
+            conn.close()
+            self._writer_done.set_result(None)
+
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
+        """Write ``batch`` in one transaction and hand the outcomes to the loop."""
+        outcomes: list[_Outcome]
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes = [self._write_one(conn, request) for request in batch]
+            self._finish_transaction(conn)
+        except Exception as exc:  # any failure here must still answer every caller
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")  # if this fails, the next BEGIN will say so
+            outcomes = []
+            for _ in batch:
+                error = StoreError(
+                    f"{self.path}: the transaction of {len(batch)} commit(s) failed: {exc}"
+                )
+                error.__cause__ = exc
+                outcomes.append(error)
+        else:
+            self.transactions += 1
+            self.committed += sum(1 for outcome in outcomes if isinstance(outcome, int))
+        loop = self._loop
+        if loop is not None:
+            # RuntimeError: the loop is closed, so nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, batch, outcomes)
+
+    def _finish_transaction(self, conn: sqlite3.Connection) -> None:
+        """COMMIT (a separate method so tests can make it fail)."""
+        conn.execute("COMMIT")
+
+    def _write_one(self, conn: sqlite3.Connection, request: _Request) -> _Outcome:
+        """Apply one commit inside a SAVEPOINT; a failure undoes only this commit.
+
+        An error that ended the whole transaction (SQLite rolls back by itself on some
+        I/O errors) is raised, failing the batch.
+        """
+        commit = request.commit
+        conn.execute("SAVEPOINT one")
+        try:
+            version = self._apply(conn, commit, request.journal)
+        except (sqlite3.Error, _VersionConflict) as exc:
+            if not conn.in_transaction:
+                raise
+            conn.execute("ROLLBACK TO one")
+            conn.execute("RELEASE one")
+            return self._commit_error(commit, exc)
+        conn.execute("RELEASE one")
+        return version
+
+    def _apply(self, conn: sqlite3.Connection, commit: Commit, row: _JournalRow | None) -> int:
+        """The statements of one commit: player row, journal entry, retention."""
+        now = time.time()
+        if commit.version == 0:
+            try:
+                conn.execute(_INSERT_PLAYER, (commit.player_id, commit.document, now))
+            except sqlite3.IntegrityError as exc:
+                raise _VersionConflict("the player already exists") from exc
+        else:
+            cursor = conn.execute(
+                _UPDATE_PLAYER, (commit.document, now, commit.player_id, commit.version)
+            )
+            if cursor.rowcount != 1:
+                raise _VersionConflict("the stored version differs or the player is missing")
+        if row is not None:
+            ((last,),) = conn.execute(_LAST_SEQ, (commit.player_id,)).fetchall()
+            seq = (last or 0) + 1
+            conn.execute(_INSERT_JOURNAL, (commit.player_id, seq, *row))
+            if seq > self.journal_limit:
+                conn.execute(_TRIM_JOURNAL, (commit.player_id, seq - self.journal_limit))
+        return commit.version + 1
+
+    def _commit_error(self, commit: Commit, exc: Exception) -> StoreError:
+        """The StoreError a caller gets when only its own commit failed."""
+        if isinstance(exc, _VersionConflict):
+            message = (
+                f"version conflict for player {commit.player_id!r}: the commit replaces "
+                f"version {commit.version}, but {exc}"
+            )
+        elif isinstance(exc, sqlite3.IntegrityError) and commit.journal is not None:
+            message = (
+                f"event {commit.journal.event_id!r} of player {commit.player_id!r} is "
+                f"already in the journal ({exc})"
+            )
+        else:
+            message = f"{self.path}: commit of player {commit.player_id!r} failed: {exc}"
+        error = StoreError(message)
+        error.__cause__ = exc
+        return error
