@@ -71,6 +71,10 @@ class Runtime:
     async def close(self) -> None:
         await self.store.close()
 
+    def active_sessions(self) -> int:
+        """Cached players with a level session (the metrics gauge)."""
+        return sum(1 for state, _ in self._states.values() if state.session is not None)
+
     # -- ordering ----------------------------------------------------------------------
 
     async def _locked(self, player_id: str) -> _PlayerLock:
@@ -165,6 +169,70 @@ class Runtime:
         return await self._run(
             player_id, etype, event_id,
             lambda state, now: self.engine.handle(state, event_type, payload, now))
+
+    async def handle_batch(
+        self, events: list[tuple[str, str | None, Mapping[str, Any], str | None]]
+    ) -> list[Reply]:
+        """Process a batch in order: the engine runs event after event, then every
+        state change is committed at once (one group commit) before any reply is given.
+
+        All players of the batch are locked (in sorted order, so two batches cannot
+        deadlock) for the whole batch; an ``event_id`` seen earlier in the journal or in
+        the same batch replays that result.
+        """
+        players = sorted({e[0] for e in events})
+        held = [(p, await self._locked(p)) for p in players]
+        try:
+            replies: list[Reply] = []
+            commits: list[Commit] = []
+            seen: dict[tuple[str, str], Reply] = {}
+            versions: dict[str, int] = {}
+            for player_id, event_type, payload, event_id in events:
+                if event_id is not None:
+                    earlier = seen.get((player_id, event_id))
+                    if earlier is None:
+                        try:
+                            stored = await self.store.find_result(player_id, event_id)
+                        except StoreError as exc:
+                            raise Unavailable(f"the journal cannot be read: {exc}") from exc
+                        if stored is not None:
+                            earlier = Reply(orjson.loads(stored), stored, replayed=True)
+                    if earlier is not None:
+                        replies.append(earlier)
+                        continue
+                state, version = await self._state(player_id)
+                version = versions.get(player_id, version)
+                now = self.clock.now()
+                try:
+                    outcome = self.engine.handle(state, event_type, payload, now)
+                except BaseException:
+                    self._states.pop(player_id, None)
+                    raise
+                raw = orjson.dumps(outcome.result)
+                etype = (event_type or "").strip().lower()
+                journal = JournalEntry(player_id, event_id, etype, now, outcome.journal, raw,
+                                       hashlib.sha256(raw).hexdigest()[:16])
+                commits.append(Commit(player_id, orjson.dumps(state.to_doc()), version, journal))
+                versions[player_id] = version + 1
+                self.ensures_violations += len(outcome.ensures_failures)
+                reply = Reply(outcome.result, raw, False, tuple(outcome.ensures_failures))
+                if event_id is not None:
+                    seen[(player_id, event_id)] = reply
+                replies.append(reply)
+            results = await asyncio.gather(*(self.store.commit(c) for c in commits),
+                                           return_exceptions=True)
+            for commit, new_version in zip(commits, results, strict=True):
+                if isinstance(new_version, BaseException):
+                    for p in players:
+                        self._states.pop(p, None)
+                    raise Unavailable(f"the batch could not be stored: {new_version}")
+                cached = self._states.get(commit.player_id)
+                if cached is not None:
+                    self._states[commit.player_id] = (cached[0], new_version)
+            return replies
+        finally:
+            for p, entry in reversed(held):
+                self._release(p, entry)
 
     async def load(self, player_id: str, level_id: str) -> Reply:
         """Start (or restart) a level session; UnknownLevel/LevelBlocked change nothing."""

@@ -103,6 +103,9 @@ class LevelCatalog:
     # -- loading (off the request path) ---------------------------------------------
 
     def _display(self, path: Path) -> str:
+        """One name per file whatever the caller's spelling (relative to the working
+        folder when inside it), so a watcher's absolute path matches a folder scan's."""
+        path = path.absolute()
         try:
             return str(path.relative_to(Path.cwd()))
         except ValueError:

@@ -204,7 +204,10 @@ class SQLiteStore:
         create a new ``SQLiteStore``.
         """
         if self._state != "new":
-            raise StoreError(f"{self.path}: this SQLiteStore was already opened")
+            raise StoreError(
+                f"{self.path}: this SQLiteStore is {self._state}; a store opens once, "
+                "create a new one to open the file again"
+            )
         self._state = "open"
         self._loop = asyncio.get_running_loop()
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -247,9 +250,11 @@ class SQLiteStore:
         """Make ``commit`` durable in the next group transaction; returns the new row
         version (``commit.version + 1``).
 
-        Raises StoreError on a version conflict, a repeated ``event_id``, a failed
-        transaction, or a store that is not open. If the awaiting task is cancelled the
-        commit may still be written.
+        Commits are applied in the order ``commit()`` was called, so chained versions of
+        one player (v0->1, v1->2) may be awaited together. Each commit stands alone: in
+        a batch some may succeed while others fail. Raises StoreError on a version
+        conflict, a repeated ``event_id``, a failed transaction, or a store that is not
+        open. If the awaiting task is cancelled the commit may still be written.
         """
         if self._state != "open" or self._loop is None:
             raise StoreError(f"{self.path}: the store is {self._state}, cannot commit")
@@ -327,7 +332,7 @@ class SQLiteStore:
         """
         conn = self._read_conn
         if self._state != "open" or conn is None:
-            raise StoreError(f"{self.path}: the store is {self._state}, cannot read")
+            raise StoreError(f"{self.path}: the store is not open for reads ({self._state})")
         try:
             return conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:

@@ -1,0 +1,50 @@
+"""Per-player rate limiting (SPEC §8): a token bucket per player id.
+
+``rate`` tokens per second refill up to ``burst``; each rule event takes one. The table
+is pruned when it grows large (idle players whose bucket is full are forgotten), so its
+size stays bounded by the number of recently active players.
+"""
+
+from __future__ import annotations
+
+import time
+
+from quest_runtime.errors import RateLimited
+
+MAX_TRACKED = 100_000
+
+
+class RateLimiter:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def take(self, player_id: str, n: int = 1, now: float | None = None) -> None:
+        """Take ``n`` tokens or raise RateLimited (with a Retry-After hint)."""
+        if self.rate <= 0:
+            return
+        t = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(player_id, (self.burst, t))
+        tokens = min(self.burst, tokens + (t - last) * self.rate)
+        if tokens < n:
+            self._buckets[player_id] = (tokens, t)
+            wait = (n - tokens) / self.rate
+            exc = RateLimited(f"player '{player_id}' sends rule events faster than "
+                              f"{self.rate:g}/s (burst {self.burst:g}); retry in {wait:.2f} s",
+                              details=[{"loc": "player_id", "message": "rate limit"}])
+            exc.headers = {"Retry-After": str(max(1, round(wait)))}  # type: ignore[attr-defined]
+            raise exc
+        self._buckets[player_id] = (tokens - n, t)
+        if len(self._buckets) > MAX_TRACKED:
+            self._prune(t)
+
+    def _prune(self, now: float) -> None:
+        full = [p for p, (tok, last) in self._buckets.items()
+                if tok + (now - last) * self.rate >= self.burst]
+        for p in full:
+            del self._buckets[p]

@@ -1,0 +1,231 @@
+"""HTTP handlers: thin — bytes → protocol model → runtime → orjson bytes (SPEC §2).
+
+Every handler validates once with ``bridge_protocol`` models; errors are raised and
+turned into JSON bodies by ``server/errors.py``. The rule-event response is assembled
+from the result bytes the runtime already encoded for the journal, so the hot path
+encodes the result once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from bridge_protocol import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
+from bridge_protocol.openapi import openapi
+from quest_runtime import __version__
+from quest_runtime.errors import NotFound, PayloadTooLarge, ProtocolError, UnsupportedMediaType
+from quest_runtime.server.app import (
+    CATALOG,
+    LIMITER,
+    METRICS,
+    RELOADER,
+    RUNTIME,
+    SETTINGS,
+    STATUS,
+)
+from quest_runtime.server.errors import validation_response
+
+log = logging.getLogger(__name__)
+
+_JSON = "application/json"
+_OK_PREFIX = b'{"status":"ok","result":'
+#: JSON, plus the default of Java's HttpURLConnection, which plugins often leave as is:
+#: the body is still parsed as JSON (malformed → 400). Anything else is 415.
+_ACCEPTED_MEDIA = frozenset({"", _JSON, "application/x-www-form-urlencoded"})
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=_JSON)
+
+
+async def _body(request: web.Request) -> bytes:
+    """The request body, after the media type and size checks (415, 413)."""
+    ctype = request.headers.get("Content-Type")
+    if ctype is not None:
+        media = ctype.split(";", 1)[0].strip().lower()
+        if media not in _ACCEPTED_MEDIA and not media.endswith("+json"):
+            raise UnsupportedMediaType(f"expected Content-Type application/json, got {media}")
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is "
+                              f"{limit}")
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes") from None
+
+
+def _player(request: web.Request) -> str:
+    player = request.match_info["player_id"]
+    if not 1 <= len(player) <= 64:
+        raise ProtocolError("player_id must be 1 to 64 characters",
+                            details=[{"loc": "player_id", "message": "1 to 64 characters"}])
+    return player
+
+
+# -- rule events -----------------------------------------------------------------------
+
+async def rule_event(request: web.Request) -> web.Response:
+    body = await _body(request)
+    try:
+        req = RuleEventRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return validation_response(exc)
+    app = request.app
+    event_id = req.event_id or request.headers.get("Idempotency-Key") or None
+    app[LIMITER].take(req.player_id)
+    metrics = app[METRICS]
+    started = time.perf_counter()
+    reply = await app[RUNTIME].handle(req.player_id, req.event_type, req.payload, event_id)
+    metrics.latency.observe(time.perf_counter() - started)
+    etype = (req.event_type or "").strip().lower()
+    if reply.replayed:
+        metrics.replays.inc()
+    metrics.event(etype, "replayed" if reply.replayed else
+                  "matched" if reply.result is not None else "ignored")
+    if reply.ensures_failures:
+        metrics.ensures_violations.inc(len(reply.ensures_failures))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("rule event", extra={"player_id": req.player_id, "event_type": etype,
+                                       "event_id": event_id, "replayed": reply.replayed,
+                                       "result": reply.result})
+    return web.Response(body=_OK_PREFIX + reply.raw + b"}", content_type=_JSON)
+
+
+async def rule_events(request: web.Request) -> web.Response:
+    body = await _body(request)
+    try:
+        req = BatchRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return validation_response(exc)
+    app = request.app
+    limit = app[SETTINGS].max_batch_events
+    if len(req.events) > limit:
+        raise PayloadTooLarge(f"the batch has {len(req.events)} events; the limit is {limit}",
+                              details=[{"loc": "events", "message": f"at most {limit}"}])
+    limiter = app[LIMITER]
+    if limiter.enabled:
+        counts: dict[str, int] = {}
+        for e in req.events:
+            counts[e.player_id] = counts.get(e.player_id, 0) + 1
+        for player, n in counts.items():
+            limiter.take(player, n)
+    started = time.perf_counter()
+    replies = await app[RUNTIME].handle_batch(
+        [(e.player_id, e.event_type, e.payload, e.event_id) for e in req.events])
+    metrics = app[METRICS]
+    metrics.latency.observe(time.perf_counter() - started)
+    for e, reply in zip(req.events, replies, strict=True):
+        metrics.event((e.event_type or "").strip().lower(),
+                      "replayed" if reply.replayed else
+                      "matched" if reply.result is not None else "ignored")
+    body_out = b'{"status":"ok","results":[' + b",".join(r.raw for r in replies) + b"]}"
+    return web.Response(body=body_out, content_type=_JSON)
+
+
+# -- sessions --------------------------------------------------------------------------
+
+async def load(request: web.Request) -> web.Response:
+    body = await _body(request)
+    try:
+        req = LoadRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return validation_response(exc)
+    reply = await request.app[RUNTIME].load(req.player_id, req.level_id)
+    return web.Response(body=_OK_PREFIX + reply.raw + b"}", content_type=_JSON)
+
+
+async def end(request: web.Request) -> web.Response:
+    body = await _body(request)
+    try:
+        req = EndRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return validation_response(exc)
+    await request.app[RUNTIME].end(req.player_id)
+    return _json({"status": "ok", "result": None})
+
+
+async def player_state(request: web.Request) -> web.Response:
+    player = _player(request)
+    view = await request.app[RUNTIME].state_view(player)
+    if view is None:
+        raise NotFound(f"no state for player '{player}'",
+                       details=[{"loc": "player_id", "message": "unknown player"}])
+    return _json({"status": "ok", "state": view})
+
+
+async def quest_log(request: web.Request) -> web.Response:
+    player = _player(request)
+    return _json({"status": "ok",
+                  "active_tasks": await request.app[RUNTIME].quest_log(player)})
+
+
+async def journal(request: web.Request) -> web.Response:
+    player = _player(request)
+    raw = request.query.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ProtocolError("limit must be an integer from 1 to 1000",
+                            details=[{"loc": "query.limit", "message": "1 to 1000"}])
+    entries = await request.app[RUNTIME].journal(player, int(raw))
+    return _json({"status": "ok", "player_id": player, "entries": entries})
+
+
+# -- operations ------------------------------------------------------------------------
+
+async def admin_levels(request: web.Request) -> web.Response:
+    catalog = request.app[CATALOG]
+    return _json({"status": "ok", "generation": catalog.generation,
+                  "levels": catalog.describe()})
+
+
+async def admin_reload(request: web.Request) -> web.Response:
+    report = await request.app[RELOADER].reload_all()
+    return _json({"status": "ok", "loaded": list(report.loaded), "failed": list(report.failed),
+                  "removed": list(report.removed),
+                  "findings": [f.to_dict() for f in report.findings]})
+
+
+async def health(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    app = request.app
+    levels = len(app[CATALOG].levels)
+    started = app[STATUS].started and not app[STATUS].shutting_down
+    ok = started and levels > 0
+    return _json({"status": "ok" if ok else "unavailable", "levels": levels,
+                  "store_open": started}, 200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[METRICS].render(),
+                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return _json(openapi(__version__))
+
+
+def add_routes(app: web.Application) -> None:
+    app.add_routes([
+        web.post("/world/story/rule-event", rule_event),
+        web.post("/world/story/rule-events", rule_events),
+        web.post("/world/story/load", load),
+        web.post("/world/story/end", end),
+        web.get("/world/story/{player_id}/state", player_state),
+        web.get("/world/story/{player_id}/quest-log", quest_log),
+        web.get("/world/story/{player_id}/journal", journal),
+        web.get("/admin/levels", admin_levels),
+        web.post("/admin/reload", admin_reload),
+        web.get("/health", health),
+        web.get("/ready", ready),
+        web.get("/metrics", metrics),
+        web.get("/openapi.json", openapi_json),
+    ])
