@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -94,8 +95,9 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=0.6, help="length of one run")
     args = parser.parse_args()
-    print(f"SQLite {__import__('sqlite3').sqlite_version}, Python {sys.version.split()[0]}, ")
+    print(f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
     print(f"median of {args.runs} runs of {args.seconds} s; {CONCURRENCY}-way for group commit")
+    print("batch: commits per transaction; loop µs: event-loop CPU per commit")
     print(f"{'synchronous':<12}{'mode':<12}{'commits/s':>11}{'batch':>8}{'loop µs':>9}")
     for synchronous in ("NORMAL", "FULL"):
         rates: dict[str, float] = {}

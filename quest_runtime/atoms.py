@@ -44,8 +44,23 @@ def slug(token: str) -> str:
     return _NON_SLUG.sub("_", token).strip("_")
 
 
+#: Memo of ``token_variants``: NPC names, blocks and quest events repeat endlessly. Bounded
+#: (it stops growing when full) because payloads may carry player-chosen names.
+_VARIANTS: dict[str, tuple[str, ...]] = {}
+_VARIANTS_MAX = 4096
+
+
 def token_variants(raw: str) -> tuple[str, ...]:
     """The cleaned token and its slug (when different and not empty)."""
+    found = _VARIANTS.get(raw)
+    if found is None:
+        found = _token_variants(raw)
+        if len(_VARIANTS) < _VARIANTS_MAX:
+            _VARIANTS[raw] = found
+    return found
+
+
+def _token_variants(raw: str) -> tuple[str, ...]:
     token = clean(raw)
     if not token:
         return ()
@@ -78,7 +93,33 @@ class NormalisedEvent:
 def normalise(
     event_type: str | None, payload: Mapping[str, Any], aliases: Mapping[str, str] | None = None
 ) -> NormalisedEvent:
-    """Turn a rule event into atoms (SPEC §4.1). Pure; never raises on odd payloads."""
+    """Turn a rule event into atoms (SPEC §4.1). Pure; never raises on odd payloads.
+
+    The plugin sends the same few shapes over and over (one NPC, one zone), so the atoms
+    of non-chat events without aliases are memoised by the fields they derive from.
+    """
+    if aliases or event_type == "chat":
+        return _normalise(event_type, payload, aliases)
+    key = (event_type, *[v if v.__class__ is str else None
+                         for v in map(payload.get, _KEY_FIELDS)])
+    found = _EVENTS.get(key)
+    if found is None:
+        event = _normalise(event_type, payload, None)
+        if len(_EVENTS) < _EVENTS_MAX:
+            _EVENTS[key] = (event.event_type, event.atoms, event.tokens, event.chat_text)
+        return event
+    return NormalisedEvent(found[0], found[1], found[2], found[3], payload)
+
+
+_KEY_FIELDS = ("quest_event", *TARGET_FIELDS)
+_EVENTS: dict[tuple[Any, ...], tuple[str, tuple[tuple[str, str], ...], frozenset[str],
+                                      str | None]] = {}
+_EVENTS_MAX = 4096
+
+
+def _normalise(
+    event_type: str | None, payload: Mapping[str, Any], aliases: Mapping[str, str] | None
+) -> NormalisedEvent:
     etype = (event_type or "").strip().lower()
     quest_raw = payload.get("quest_event")
     quest = quest_raw if isinstance(quest_raw, str) and quest_raw.strip() else None
@@ -89,7 +130,7 @@ def normalise(
     if etype:
         for field in TARGET_FIELDS:
             value = payload.get(field)
-            if isinstance(value, str):
+            if value.__class__ is str:
                 for tok in token_variants(value):
                     atoms.append((etype, tok))
                     tokens.append(tok)

@@ -24,7 +24,7 @@ def substitute(commands: list[str], player_id: str) -> list[str]:
     valid = PLAYER_NAME.match(player_id) is not None
     out: list[str] = []
     for command in commands:
-        if _PLACEHOLDER.search(command) is None:
+        if "player" not in command or _PLACEHOLDER.search(command) is None:
             out.append(command)
         elif valid:
             out.append(_PLACEHOLDER.sub(player_id, command))

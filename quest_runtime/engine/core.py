@@ -75,6 +75,7 @@ class Engine:
             out.patch(dict(level.world_patch))
         turn.issue_eligible()
         out.quest_log_dirty = True
+        out.touched = True  # a load always answers with a result object
         out.note("levels_loaded", level.id)
         return self._finish(turn)
 
@@ -92,7 +93,12 @@ class Engine:
         if state.session is None:
             if self.default_level is None:
                 return Outcome(None)
-            lead = self.load(state, self.default_level, now)
+            try:
+                lead = self.load(state, self.default_level, now)
+            except (UnknownLevel, LevelBlocked) as exc:
+                # a rule event never answers with a load error: nothing happened
+                return Outcome(None, {"load_refused": [{"level": self.default_level,
+                                                        "code": exc.code}]})
         session = state.session
         assert session is not None  # load() always sets it
         level = self.levels(session.level_id)
@@ -104,9 +110,10 @@ class Engine:
         out = ResultBuilder()
         if lead is not None and lead.result is not None:
             out.absorb(lead.result, Section.TASKS)
-        if event.empty:
-            return self._finish(Turn(state, session, level, now, payload, out))
         turn = Turn(state, session, level, now, payload, out)
+        if event.empty:
+            turn.issue_eligible()  # eligibility is re-checked after every event (§4.3)
+            return self._finish(turn)
         for index in level.match_tasks(event):
             task = level.tasks[index]
             ts = session.tasks.get(task.id)
@@ -174,6 +181,7 @@ def sync_session(session: LevelSession, level: CompiledLevel) -> None:
             ts.progress = max(0, min(ts.progress, cap))
         tasks[task.id] = ts
     session.tasks = tasks
+    session.issuable = None  # derived from the level: recomputed on the next turn
     listener_ids = {li.id for li in level.listeners}
     session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
     session.level_version = level.version

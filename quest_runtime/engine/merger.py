@@ -36,6 +36,8 @@ Worked examples (also run as tests in ``tests/engine/test_merger.py``)::
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -54,8 +56,9 @@ class Section(IntEnum):
     DIALOGUES = 4
 
 
-def merge_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``patch`` into ``base`` in place (``base`` is a fresh dict we own)."""
+def merge_patch(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``patch`` into ``base`` in place (``base`` is a fresh dict we own; ``patch``
+    is only read: values are copied in, so level data is never aliased)."""
     for key, value in patch.items():
         if key not in base:
             base[key] = _copy(value)
@@ -88,6 +91,7 @@ class ResultBuilder:
     __slots__ = (
         "_commands",
         "_completed",
+        "_issued_at",
         "_milestones",
         "_nodes",
         "behaviors",
@@ -103,6 +107,8 @@ class ResultBuilder:
         self._nodes: list[list[dict[str, Any]]] = [[], [], [], [], []]
         self._commands: list[list[str]] = [[], [], [], [], []]
         self._completed: dict[str, None] = {}
+        #: Task indices of the section-2 nodes, which ``issued`` keeps in file order.
+        self._issued_at: list[int] = []
         self._milestones: dict[str, None] = {}
         self.world_patch: dict[str, Any] = {}
         self.exit_ready = False
@@ -123,11 +129,20 @@ class ResultBuilder:
         self._nodes[section].append(node)
         self.touched = True
 
+    def issued(self, task_index: int, node: dict[str, Any]) -> None:
+        """A ``task`` node (section 2). Tasks become eligible in several passes of one
+        event (after the tasks, after the listeners), so the node is put in its task's
+        file-order place rather than appended."""
+        pos = bisect_right(self._issued_at, task_index)
+        self._issued_at.insert(pos, task_index)
+        self._nodes[Section.ISSUED].insert(pos, node)
+        self.touched = True
+
     def command(self, section: Section, command: str) -> None:
         self._commands[section].append(command)
         self.touched = True
 
-    def patch(self, patch: dict[str, Any]) -> None:
+    def patch(self, patch: Mapping[str, Any]) -> None:
         if patch:
             merge_patch(self.world_patch, patch)
             self.touched = True

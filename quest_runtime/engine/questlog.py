@@ -15,44 +15,55 @@ def remaining(task: CompiledTask, progress: int, milestones: dict[str, int]) -> 
 
 
 def snapshot(player_id: str, level: CompiledLevel, session: LevelSession) -> dict[str, Any] | None:
-    """Every task not completed, in file order; None when all are completed."""
+    """Every task not completed, in file order; None when all are completed.
+
+    On the per-event path (every result that changes task state carries it), so it is
+    written as one pass with no helper calls.
+    """
+    issued_status = TaskStatus.ISSUED
+    completed_status = TaskStatus.COMPLETED
+    stasks = session.tasks
     tasks: list[dict[str, Any]] = []
-    active = 0
-    remaining_total = 0
-    milestone_count = 0
-    milestone_names: list[str] = []
+    titles: list[str] = []
+    names: list[str] = []
+    active = remaining_total = milestone_count = 0
     for task in level.tasks:
-        ts = session.tasks.get(task.id)
-        if ts is None or ts.status is TaskStatus.COMPLETED:
+        ts = stasks.get(task.id)
+        if ts is None or ts.status is completed_status:
             continue
-        left = remaining(task, ts.progress, ts.milestones)
-        milestones = []
-        for m in task.milestones:
-            done = ts.milestones.get(m.id, 0)
-            status = "completed" if done >= m.count else "open"
-            milestones.append({"milestone_id": m.id, "title": m.title, "status": status,
-                               "progress": done, "count": m.count})
-            if status == "open" and ts.status is TaskStatus.ISSUED:
-                milestone_count += 1
-                milestone_names.append(m.title)
-        if ts.status is TaskStatus.ISSUED:
+        issued = ts.status is issued_status
+        left = task.count - ts.progress
+        milestones: list[dict[str, Any]] = []
+        if task.milestones:
+            done_map = ts.milestones
+            open_n = 0
+            for m in task.milestones:
+                done = done_map.get(m.id, 0)
+                if done >= m.count:
+                    mstatus = "completed"
+                else:
+                    mstatus = "open"
+                    open_n += 1
+                    if issued:
+                        names.append(m.title)
+                milestones.append({"milestone_id": m.id, "title": m.title, "status": mstatus,
+                                   "progress": done, "count": m.count})
+            left = max(left, open_n)
+            if issued:
+                milestone_count += open_n
+        elif left < 0:
+            left = 0
+        if issued:
             active += 1
             remaining_total += left
-        tasks.append({
-            "task_id": task.id, "title": task.title, "hint": task.hint,
-            "status": ts.status.value, "progress": ts.progress, "count": task.count,
-            "remaining": left, "type": task.type, "milestones": milestones,
-        })
+            titles.append(task.title)
+        tasks.append({"task_id": task.id, "title": task.title, "hint": task.hint,
+                      "status": ts.status._value_, "progress": ts.progress,
+                      "count": task.count, "remaining": left, "type": task.type,
+                      "milestones": milestones})
     if not tasks:
         return None
-    return {
-        "player_id": player_id,
-        "level_id": level.id,
-        "level_title": level.title,
-        "tasks": tasks,
-        "task_titles": [t["title"] for t in tasks if t["status"] == "issued"],
-        "milestone_names": milestone_names,
-        "active_count": active,
-        "remaining_total": remaining_total,
-        "milestone_count": milestone_count,
-    }
+    return {"player_id": player_id, "level_id": level.id, "level_title": level.title,
+            "tasks": tasks, "task_titles": titles, "milestone_names": names,
+            "active_count": active, "remaining_total": remaining_total,
+            "milestone_count": milestone_count}

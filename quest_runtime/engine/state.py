@@ -85,6 +85,8 @@ class LevelSession:
     dialogue: dict[str, Any] | None = None
     timers: dict[str, Any] = field(default_factory=dict)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
+    issuable: set[str] | None = field(default=None, repr=False, compare=False)
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

@@ -78,11 +78,13 @@ class Turn:
         ts.progress = 0
         ts.milestones = {}
         ts.issued_at = self.now
+        if self.session.issuable is not None:
+            self.session.issuable.discard(task.id)
         node: dict[str, Any] = {"type": "task", "task_id": task.id, "title": task.title,
                                 "text": task.on_issue or task.hint or task.title}
         if task.hint:
             node["hint"] = task.hint
-        self.out.node(Section.ISSUED, node)
+        self.out.issued(task.index, node)
         self.out.note("tasks_issued", task.id)
         self.out.quest_log_dirty = True
 
@@ -103,14 +105,51 @@ class Turn:
         return self.holds(task.requires)
 
     def issue_eligible(self) -> None:
-        """Issue every task whose ``after`` tasks are done and whose ``requires`` holds."""
-        for task in self.level.tasks:
-            ts = self.session.tasks.get(task.id)
+        """Issue every task whose ``after`` tasks are done and whose ``requires`` holds.
+
+        Only tasks that could be issued at all (pending automatic tasks, completed
+        repeatable ones) are looked at, so a level whose tasks are all issued costs
+        nothing here."""
+        candidates = self.candidates()
+        if not candidates:
+            return
+        by_id = self.level.task_by_id
+        for task_id in sorted(candidates, key=lambda t: by_id[t].index):
+            task = by_id[task_id]
+            ts = self.session.tasks.get(task_id)
             if ts is not None and ts.status is not TaskStatus.ISSUED and self.eligible(task, ts):
                 self.issue(task, ts)
 
+    def candidates(self) -> set[str]:
+        """Ids of tasks that may become eligible (derived, kept on the session object)."""
+        s = self.session
+        if s.issuable is None:
+            s.issuable = {
+                t.id for t in self.level.tasks
+                if not t.manual and (ts := s.tasks.get(t.id)) is not None
+                and (ts.status is TaskStatus.PENDING
+                     or (ts.status is TaskStatus.COMPLETED and t.repeatable))
+            }
+        return s.issuable
+
     def advance(self, task: CompiledTask, ts: TaskSession, event: NormalisedEvent) -> None:
         """One matching event: progress +1 (capped), first open matching milestone +1."""
+        if not task.milestones:  # the common case, kept short
+            if ts.progress >= task.count:
+                return
+            ts.progress += 1
+            self.out.note("tasks_progressed", task.id)
+            self.out.quest_log_dirty = True
+            if ts.progress >= task.count:
+                self.complete(task, ts)
+            else:
+                self.out.node(Section.TASKS, {
+                    "type": "task_progress", "task_id": task.id, "title": task.title,
+                    "text": task.on_progress or task.hint or task.title,
+                    "progress": ts.progress, "count": task.count,
+                    "remaining": task.count - ts.progress,
+                })
+            return
         changed = False
         if ts.progress < task.count:
             ts.progress += 1
@@ -160,6 +199,8 @@ class Turn:
         ts.status = TaskStatus.COMPLETED
         ts.completions += 1
         ts.closed_at = self.now
+        if task.repeatable and not task.manual and self.session.issuable is not None:
+            self.session.issuable.add(task.id)
         ts.progress = max(ts.progress, task.count)
         self.out.completed(task.id)
         self.out.note("tasks_completed", task.id)
@@ -171,7 +212,7 @@ class Turn:
         reward = task.reward
         if reward is not None:
             if reward.world_patch:
-                self.out.patch(dict(reward.world_patch))
+                self.out.patch(reward.world_patch)
             if reward.npc_dialogue is not None:
                 self.out.node(Section.TASKS, dict(reward.npc_dialogue))
             for cmd in reward.commands:
@@ -187,6 +228,8 @@ class Turn:
             return
         ts.status = TaskStatus.FAILED
         ts.closed_at = self.now
+        if self.session.issuable is not None:
+            self.session.issuable.discard(task.id)
         self.out.note("tasks_failed", task.id)
         self.out.quest_log_dirty = True
         self.out.node(Section.TASKS, {"type": "task_failed", "task_id": task.id,
@@ -240,8 +283,8 @@ class Turn:
         mark = s.listeners.get(listener.id)
         if listener.once == "session" and mark is not None and mark.fired:
             return
-        once_key = f"{self.level.id}:{listener.id}"
-        if listener.once == "player" and once_key in self.state.once_marks:
+        once_key = f"{self.level.id}:{listener.id}" if listener.once == "player" else ""
+        if once_key and once_key in self.state.once_marks:
             return
         if (listener.cooldown_seconds and mark is not None and mark.last_fired is not None
                 and self.now - mark.last_fired < listener.cooldown_seconds):
@@ -267,7 +310,7 @@ class Turn:
         if listener.dialogue is not None:
             self.out.node(Section.LISTENERS, dict(listener.dialogue))
         if listener.world_patch:
-            self.out.patch(dict(listener.world_patch))
+            self.out.patch(listener.world_patch)
         for cmd in listener.commands:
             self.out.command(Section.LISTENERS, cmd)
         for behaviour in listener.update_behaviors:

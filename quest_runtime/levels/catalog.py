@@ -82,11 +82,14 @@ class LevelCatalog:
         """For ``/admin/levels``: one entry per file, with id, version and findings."""
         out = []
         for path, status in sorted(self._files.items()):
-            level = self._levels.get(status.level_id or "") if status.level_id else None
+            # The level serving from this file: a save that is not even JSON has no
+            # level id of its own, but the last good version still serves (SPEC §6).
+            lid = self._by_file.get(path) or status.level_id
+            level = self._levels.get(lid) if lid else None
             serving = level is not None and level.path == path
             out.append({
                 "file": path,
-                "level_id": status.level_id,
+                "level_id": lid,
                 "ok": status.ok,
                 "serving": serving,
                 "version": level.version if serving and level else None,

@@ -16,6 +16,9 @@ from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.report import Reporter
 from quest_runtime.suggest import hint_for
 
+#: Effects the registry knows but the engine does not run yet (dialogues, timers).
+NOT_ACTIVE_YET = frozenset({"start_dialogue", "schedule_timer", "cancel_timer", "fire_timer"})
+
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", dict: "an object",
                list: "a list", bool: "true or false"}
 
@@ -144,6 +147,11 @@ def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
                       code="missing_field")
         return None
     kind = EFFECT_TYPES[name]
+    if name in NOT_ACTIVE_YET:
+        rep.warning(join_pointer(pointer, "type"),
+                    f"effect '{name}' is accepted but does nothing in this version",
+                    "dialogue programs and timers arrive in a later release",
+                    code="inactive_effect")
     skip = (*kind.branches, *((kind.condition,) if kind.condition else ()))
     ok = _check_fields(spec, pointer, "effect", name, kind.fields, kind.required, skip, rep)
     condition = None

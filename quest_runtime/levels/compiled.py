@@ -75,6 +75,7 @@ class CompiledListener:
     type: str | None
     filter_type: str | None
     tokens: frozenset[str]
+    phrases: frozenset[str]  # its targets, matched as keywords in chat lines
     gate_ref: str | None
     requires: Condition | None
     once: str | None  # None, "session" or "player"
@@ -119,6 +120,30 @@ class CompiledLevel:
 
     def match_tasks(self, event: NormalisedEvent) -> list[int]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""
+        index = self.task_index
+        found_one: tuple[int, ...] | None = None
+        hits: set[int] = set()
+        for atom in event.atoms:
+            found = index.get(atom)
+            if found:
+                if found_one is None and not hits:
+                    found_one = found
+                else:
+                    hits.update(found)
+        wild = self.task_wildcards.get(event.event_type)
+        chat = event.chat_text is not None and bool(self.task_phrases)
+        if found_one is not None and not hits and not wild and not chat:
+            return list(found_one)  # one index entry, already in file order
+        if found_one is not None:
+            hits.update(found_one)
+        if wild:
+            hits.update(wild)
+        if chat and event.chat_text is not None:
+            hits.update(self.task_phrases.owners(event.chat_text))
+        return sorted(hits)
+
+    def _match_tasks_reference(self, event: NormalisedEvent) -> list[int]:
+        """The plain form of ``match_tasks`` (tests compare the two)."""
         hits: set[int] = set()
         index = self.task_index
         for atom in event.atoms:

@@ -35,9 +35,11 @@ from quest_runtime.levels.model import (
     LevelModel,
     ListenerModel,
     MilestoneModel,
+    RepeatModel,
     TargetObject,
     TaskDialogueModel,
     TaskModel,
+    TimerModel,
     TypedRewardModel,
 )
 from quest_runtime.levels.report import Reporter
@@ -145,6 +147,10 @@ class LevelCompiler:
             for e in branch:
                 self._collect_task_refs(e)
 
+    def _target_keys(self, target: Any, pointer: str) -> None:
+        if isinstance(target, TargetObject):
+            self._unknown_keys(target.model_extra, TargetObject.model_fields, pointer, "target")
+
     def _unknown_keys(self, extra: dict[str, Any] | None, known: Iterable[str], pointer: str,
                       what: str) -> None:
         for key in extra or {}:
@@ -188,7 +194,13 @@ class LevelCompiler:
         for m in milestones:
             tokens |= m.tokens
         title = raw.title or task_id
-        if not tokens:
+        if not tokens and ttype == QUEST_EVENT:
+            # there is no (quest_event, *) atom (SPEC §4.1), so nothing can match it
+            self.rep.warning(pointer,
+                             f"task '{task_id}' has no target: no quest event can progress it",
+                             "give it a 'target': the quest_event name that counts",
+                             code="dead_task")
+        elif not tokens:
             self.rep.warning(pointer,
                              f"task '{task_id}' has no target: any '{ttype}' event progresses it",
                              "give it a 'target' so only the intended event counts",
@@ -196,9 +208,15 @@ class LevelCompiler:
         dialogue = raw.dialogue
         if isinstance(dialogue, str):
             dialogue = TaskDialogueModel(on_complete=dialogue)
+        elif dialogue is not None:
+            self._unknown_keys(dialogue.model_extra, TaskDialogueModel.model_fields,
+                               join_pointer(pointer, "dialogue"), "task dialogue")
+        self._target_keys(raw.target, join_pointer(pointer, "target"))
         repeat = raw.repeatable
         cooldown = 0.0
         if not isinstance(repeat, bool):
+            self._unknown_keys(repeat.model_extra, RepeatModel.model_fields,
+                               join_pointer(pointer, "repeatable"), "repeatable")
             cooldown = float(repeat.cooldown_seconds)
         return CompiledTask(
             id=task_id, index=index, type=ttype, title=title, hint=raw.hint,
@@ -225,6 +243,7 @@ class LevelCompiler:
                 out.append(CompiledMilestone(m, m, None, frozenset(_variants([m])), 1))
                 continue
             self._unknown_keys(m.model_extra, MilestoneModel.model_fields, mp, "milestone")
+            self._target_keys(m.target, join_pointer(mp, "target"))
             mid = m.id or f"{task_id}_milestone_{j + 1:02d}"
             tokens = _variants([*_target_values(m.target), m.event, m.milestone_event,
                                 m.rule_event, *m.alternates])
@@ -247,7 +266,8 @@ class LevelCompiler:
             target = next((k for k in range(explicit) if milestones[k].tokens & tokens), None)
             if target is not None:
                 m = milestones[target]
-                milestones[target] = CompiledMilestone(m.id, m.title, m.hint, m.tokens,
+                milestones[target] = CompiledMilestone(m.id, m.title, m.hint,
+                                                       m.tokens | frozenset(tokens),
                                                        max(m.count, c.count))
                 touched[target] = None
             else:
@@ -276,6 +296,7 @@ class LevelCompiler:
                                  'write a typed reward, e.g. {"type": "item", "amount": 1, '
                                  f'"data": {{"id": "{r}"}}}}', code="bare_reward")
                 continue
+            self._unknown_keys(r.model_extra, TypedRewardModel.model_fields, rp, "reward")
             template = self.reward_commands.get(r.type)
             if template is None:
                 self.rep.warning(join_pointer(rp, "type"), f"unknown reward type '{r.type}' "
@@ -337,12 +358,14 @@ class LevelCompiler:
                 once = "player"
             elif lm.once not in (False, "false"):
                 self.rep.error(join_pointer(pointer, "once"),
-                               f"'once' must be true, false or \"player\", not {lm.once!r}",
+                               "'once' must be true, false, \"session\" or \"player\", "
+                               f"not {lm.once!r}",
                                code="bad_value")
             dialogue = _dialogue_node(lm.dialogue if lm.dialogue is not None else meta.dialogue)
             out.append(CompiledListener(
                 id=lid, index=index, type=ltype, filter_type=filter_type,
-                tokens=frozenset(tokens), gate_ref=lm.rule_ref or meta.rule_ref or meta.ref,
+                tokens=frozenset(tokens), phrases=frozenset(_variants(lm.targets)),
+                gate_ref=lm.rule_ref or meta.rule_ref or meta.ref,
                 requires=self._cond(lm.requires, join_pointer(pointer, "requires")),
                 once=once, cooldown_seconds=float(lm.cooldown_seconds),
                 blocked_text=lm.blocked_text or meta.blocked_text,
@@ -379,6 +402,9 @@ class LevelCompiler:
         self.check_references(tasks)
         requires = self._cond(model.requires, "/requires")
         ensures = self._cond(model.ensures, "/ensures")
+        for name, timer in model.timers.items():
+            self._unknown_keys(timer.model_extra, TimerModel.model_fields,
+                               join_pointer("/timers", name), f"timer '{name}'")
         if model.summary is not None:
             self._unknown_keys(model.summary.model_extra, type(model.summary).model_fields,
                                "/summary", "summary")
@@ -398,7 +424,12 @@ def build_level(
     task_phrases: list[tuple[str, int]] = []
     milestone_by_id: dict[str, tuple[str, int]] = {}
     for t in tasks:
-        for m in t.milestones:
+        for j, m in enumerate(t.milestones):
+            if m.id in milestone_by_id:
+                c.rep.warning(join_pointer(t.pointer, "milestones", j),
+                              f"milestone id '{m.id}' is used twice in this level",
+                              "give each milestone its own id: milestone_completed and the "
+                              "quest log refer to milestones by id", code="duplicate_id")
             milestone_by_id.setdefault(m.id, (t.id, m.count))
         if not t.tokens:
             if t.type != QUEST_EVENT:
@@ -418,8 +449,9 @@ def build_level(
             continue
         for tok in li.tokens:
             listener_index.setdefault(tok, []).append(li.index)
-            if li.filter_type in (None, "chat"):
-                listener_phrases.append((tok, li.index))
+        if li.filter_type in (None, "chat"):
+            # only targets are chat keywords; a quest_event is matched as a token (§4.6)
+            listener_phrases.extend((tok, li.index) for tok in li.phrases)
     aliases: dict[str, str] = {}
     for src, dst in model.aliases.items():
         targets = token_variants(dst)

@@ -20,7 +20,7 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 
 class Metrics:
     def __init__(self) -> None:
-        disable_created_metrics()  # the *_created series only add noise to scrapes
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: scrape noise
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.events = Counter("quest_runtime_events", "Rule events processed",

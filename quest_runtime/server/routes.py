@@ -59,6 +59,9 @@ async def _body(request: web.Request) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes") from None
+    except web.RequestPayloadError as exc:  # e.g. Content-Encoding: gzip on a plain body
+        detail = " ".join(str(exc).split())
+        raise web.HTTPBadRequest(reason=f"the body cannot be read: {detail}") from None
 
 
 def _player(request: web.Request) -> str:

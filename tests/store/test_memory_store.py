@@ -7,6 +7,7 @@ SQLite matters and live in ``test_sqlite_store.py``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +15,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from quest_runtime.store import Commit, JournalEntry, MemoryStore, SQLiteStore, StateStore
-from quest_runtime.store import StoreError
+from quest_runtime.store import (
+    Commit,
+    JournalEntry,
+    MemoryStore,
+    SQLiteStore,
+    StateStore,
+    StoreError,
+)
 
 JOURNAL_LIMIT = 5
 
@@ -72,6 +79,13 @@ async def test_versions_increase_by_one_per_commit(store: StateStore) -> None:
         version = await store.commit(commit("alex", version, f"e{n}", n))
     assert version == 4
     assert await store.read_player("alex") == (orjson.dumps({"v": 4}), 4)
+
+
+async def test_chained_commits_awaited_together_apply_in_call_order(store: StateStore) -> None:
+    # The runtime's batch path gathers v0->1, v1->2, v2->3 of one player at once.
+    chained = [commit("alex", n, f"e{n}", n) for n in range(3)]
+    assert await asyncio.gather(*(store.commit(c) for c in chained)) == [1, 2, 3]
+    assert [row["seq"] for row in await store.journal("alex", 10)] == [1, 2, 3]
 
 
 async def test_commit_without_journal_entry(store: StateStore) -> None:

@@ -187,7 +187,7 @@ async def test_close_flushes_queued_commits_and_refuses_new_ones(tmp_path: Path)
 
 
 async def test_a_store_is_opened_once(store: SQLiteStore) -> None:
-    with pytest.raises(StoreError, match="already opened"):
+    with pytest.raises(StoreError, match="a store opens once"):
         await store.open()
 
 
@@ -231,8 +231,8 @@ async def test_sigkill_keeps_every_acknowledged_commit(tmp_path: Path) -> None:
         assert proc.returncode == -signal.SIGKILL
     for line in lines:
         if line.endswith(b"\n"):  # a cut-off last line was not fully acknowledged
-            slot, version = line.split()
-            acked[f"p{slot.decode()}"] = max(acked.get(f"p{slot.decode()}", 0), int(version))
+            slot, acked_version = line.decode().split()
+            acked[f"p{slot}"] = max(acked.get(f"p{slot}", 0), int(acked_version))
 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -294,8 +294,9 @@ async def test_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
 async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_bytes(b"these are not the pages you are looking for" * 100)
-    with pytest.raises(StoreError, match="notes.db"):
+    with pytest.raises(StoreError, match="is not a database") as caught:
         await SQLiteStore(path).open()
+    assert str(path) in str(caught.value)
 
 
 def test_migrate_applies_only_the_missing_steps(tmp_path: Path) -> None:
