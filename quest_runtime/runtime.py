@@ -26,7 +26,7 @@ import orjson
 from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.questlog import snapshot
-from quest_runtime.engine.state import PlayerState
+from quest_runtime.engine.state import PlayerState, dump_state, load_state
 from quest_runtime.errors import Unavailable
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
@@ -105,7 +105,7 @@ class Runtime:
             entry = (PlayerState(player_id), 0)
         else:
             doc, version = stored
-            entry = (PlayerState.from_doc(orjson.loads(doc)), version)
+            entry = (load_state(doc), version)
         self._states[player_id] = entry
         return entry
 
@@ -117,16 +117,16 @@ class Runtime:
         stored = await self.store.read_player(player_id)
         if stored is None:
             return None
-        return PlayerState.from_doc(orjson.loads(stored[0]))
+        return load_state(stored[0])
 
     async def _commit(self, state: PlayerState, version: int, event_type: str,
                       event_id: str | None, outcome: Outcome, raw: bytes, now: float) -> None:
         journal = JournalEntry(
             player_id=state.player_id, event_id=event_id, event_type=event_type,
-            received_at=now, effects=outcome.journal, result=raw,
+            received_at=now, effects=outcome.journal, result=raw if event_id else b"",
             digest=hashlib.sha256(raw).hexdigest()[:16],
         )
-        doc = orjson.dumps(state.to_doc())
+        doc = dump_state(state)
         try:
             new_version = await self.store.commit(Commit(state.player_id, doc, version, journal))
         except StoreError as exc:
@@ -210,9 +210,10 @@ class Runtime:
                     raise
                 raw = orjson.dumps(outcome.result)
                 etype = (event_type or "").strip().lower()
-                journal = JournalEntry(player_id, event_id, etype, now, outcome.journal, raw,
+                journal = JournalEntry(player_id, event_id, etype, now, outcome.journal,
+                                       raw if event_id else b"",
                                        hashlib.sha256(raw).hexdigest()[:16])
-                commits.append(Commit(player_id, orjson.dumps(state.to_doc()), version, journal))
+                commits.append(Commit(player_id, dump_state(state), version, journal))
                 versions[player_id] = version + 1
                 self.ensures_violations += len(outcome.ensures_failures)
                 reply = Reply(outcome.result, raw, False, tuple(outcome.ensures_failures))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 DOC_VERSION = 1
 
 
@@ -37,7 +39,7 @@ class TaskSession:
     closed_at: float | None = None
 
     def to_doc(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"status": self.status.value, "progress": self.progress}
+        doc: dict[str, Any] = {"status": self.status._value_, "progress": self.progress}
         if self.milestones:
             doc["milestones"] = self.milestones
         if self.completions:
@@ -171,3 +173,12 @@ class PlayerState:
             once_marks=set(doc.get("once_marks", ())),
             session=LevelSession.from_doc(session) if session else None,
         )
+
+
+def dump_state(state: PlayerState) -> bytes:
+    """The player's document as orjson bytes (the store's unit; ``load_state`` reads it)."""
+    return orjson.dumps(state.to_doc())
+
+
+def load_state(document: bytes) -> PlayerState:
+    return PlayerState.from_doc(orjson.loads(document))

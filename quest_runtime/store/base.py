@@ -23,7 +23,9 @@ class JournalEntry:
     """One processed rule event, as kept in the per-player journal (SPEC §5.3).
 
     ``result`` is the exact JSON (orjson bytes) of the ``result`` object that was sent
-    back, so a replay of ``event_id`` answers byte-for-byte the same thing.
+    back, so a replay of ``event_id`` answers byte-for-byte the same thing. It is kept
+    only for events that carry an ``event_id`` (the only ones that can be replayed);
+    for the others it is ``b""`` and ``digest`` still identifies the result.
     ``effects`` is a small JSON-ready summary: tasks progressed/completed, milestones,
     refs, flags, timers, commands.
     """

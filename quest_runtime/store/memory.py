@@ -120,7 +120,7 @@ class MemoryStore:
                 "received_at": entry.received_at,
                 "effects": orjson.loads(effects),
                 "digest": entry.digest,
-                "result": orjson.loads(entry.result),
+                "result": orjson.loads(entry.result) if entry.result else None,
             }
             for seq, entry, effects in kept
         ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -106,6 +107,8 @@ def migrate(
 
 
 # -- statements -----------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
 
 _INSERT_PLAYER = (
     "INSERT INTO players (player_id, document, version, updated_at) VALUES (?, ?, 1, ?)"
@@ -187,6 +190,7 @@ class SQLiteStore:
         self.wal_autocheckpoint = wal_autocheckpoint
         self.transactions = 0
         self.committed = 0
+        self._seqs: dict[str, int] = {}  # writer thread only: last journal seq per player
         self._state: Literal["new", "open", "closing", "closed"] = "new"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
@@ -312,7 +316,7 @@ class SQLiteStore:
                 "received_at": received_at,
                 "effects": orjson.loads(effects),
                 "digest": digest,
-                "result": orjson.loads(result),
+                "result": orjson.loads(result) if result else None,
             }
             for seq, event_id, event_type, received_at, effects, digest, result in rows
         ]
@@ -411,10 +415,70 @@ class SQLiteStore:
             conn.close()
             self._writer_done.set_result(None)
 
+    def _write_fast(self, conn: sqlite3.Connection, batch: list[_Request]) -> list[_Outcome] | None:
+        """The usual case: every commit is valid, so the batch is written with one
+        ``executemany`` per statement, no savepoints and no sequence look-ups (the
+        writer keeps each player's last journal seq). Returns None, having rolled back,
+        when any commit breaks a rule; the caller then takes the careful path."""
+        now = time.time()
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        entries: list[tuple[Any, ...]] = []
+        trims: list[tuple[str, int]] = []
+        seqs: dict[str, int] = {}
+        limit = self.journal_limit
+        for request in batch:
+            commit = request.commit
+            pid = commit.player_id
+            if commit.version == 0:
+                inserts.append((pid, commit.document, now))
+            else:
+                updates.append((commit.document, now, pid, commit.version))
+            if request.journal is not None:
+                last = seqs.get(pid)
+                if last is None:
+                    last = self._seqs.get(pid)
+                if last is None:
+                    ((found,),) = conn.execute(_LAST_SEQ, (pid,)).fetchall()
+                    last = found or 0
+                seq = last + 1
+                seqs[pid] = seq
+                entries.append((pid, seq, *request.journal))
+                # retention: exactly the last journal_limit entries are kept
+                if seq > limit:
+                    trims.append((pid, seq - limit))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if inserts:
+                conn.executemany(_INSERT_PLAYER, inserts)
+            if updates and conn.executemany(_UPDATE_PLAYER, updates).rowcount != len(updates):
+                raise _VersionConflict("a stored version differs")
+            if entries:
+                conn.executemany(_INSERT_JOURNAL, entries)
+            if trims:
+                conn.executemany(_TRIM_JOURNAL, trims)
+            self._finish_transaction(conn)
+        except (sqlite3.IntegrityError, _VersionConflict):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return None
+        self._seqs.update(seqs)
+        return [request.commit.version + 1 for request in batch]
+
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
         """Write ``batch`` in one transaction and hand the outcomes to the loop."""
         outcomes: list[_Outcome]
         try:
+            fast = self._write_fast(conn, batch)
+            if fast is not None:
+                self.transactions += 1
+                self.committed += len(batch)
+                self._settle_on_loop(batch, fast)
+                return
+            # a commit broke a rule: redo the batch commit by commit, so only it fails
+            log.debug("group commit of %d rejected a commit; retrying one by one", len(batch))
+            for request in batch:  # the careful path reads sequences from the table
+                self._seqs.pop(request.commit.player_id, None)
             conn.execute("BEGIN IMMEDIATE")
             outcomes = [self._write_one(conn, request) for request in batch]
             self._finish_transaction(conn)
@@ -432,6 +496,9 @@ class SQLiteStore:
         else:
             self.transactions += 1
             self.committed += sum(1 for outcome in outcomes if isinstance(outcome, int))
+        self._settle_on_loop(batch, outcomes)
+
+    def _settle_on_loop(self, batch: list[_Request], outcomes: list[_Outcome]) -> None:
         loop = self._loop
         if loop is not None:
             # RuntimeError: the loop is closed, so nobody is waiting any more.
