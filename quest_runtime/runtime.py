@@ -259,6 +259,8 @@ class Runtime:
         doc = state.to_doc()
         doc.pop("v", None)
         session = doc.get("session")
+        if session is not None and state.session is not None:
+            session["tasks"] = {k: ts.view() for k, ts in state.session.tasks.items()}
         doc["exit_ready"] = bool(session and session.get("exit_ready"))
         return doc
 

@@ -38,20 +38,25 @@ class TaskSession:
     issued_at: float | None = None
     closed_at: float | None = None
 
-    def to_doc(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"status": self.status._value_, "progress": self.progress}
-        if self.milestones:
-            doc["milestones"] = self.milestones
-        if self.completions:
-            doc["completions"] = self.completions
-        if self.issued_at is not None:
-            doc["issued_at"] = self.issued_at
-        if self.closed_at is not None:
-            doc["closed_at"] = self.closed_at
-        return doc
+    def to_doc(self) -> list[Any]:
+        """Compact: ``[status, progress, completions, issued_at, closed_at, milestones]``
+        (written for every task on every rule event, so no per-task dict)."""
+        return [self.status._value_, self.progress, self.completions, self.issued_at,
+                self.closed_at, self.milestones]
+
+    def view(self) -> dict[str, Any]:
+        """The readable form, for ``GET /world/story/{player}/state``."""
+        return {"status": self.status._value_, "progress": self.progress,
+                "milestones": self.milestones, "completions": self.completions,
+                "issued_at": self.issued_at, "closed_at": self.closed_at}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> TaskSession:
+    def from_doc(cls, doc: list[Any] | dict[str, Any]) -> TaskSession:
+        if isinstance(doc, list):
+            status, progress, completions, issued_at, closed_at, milestones = doc
+            return cls(TaskStatus(status), int(progress),
+                       {str(k): int(v) for k, v in milestones.items()}, int(completions),
+                       issued_at, closed_at)
         return cls(
             status=TaskStatus(doc.get("status", "pending")),
             progress=int(doc.get("progress", 0)),
