@@ -1,0 +1,235 @@
+"""Helpers of the service tests: real servers on real 127.0.0.1 sockets.
+
+Two ways to run the service:
+
+- ``serve(**settings)`` (fixture in ``conftest.py``, in-process):
+  ``create_app(Settings(...))`` behind aiohttp's ``TestServer`` on a free port, with a
+  real SQLite file in ``tmp_path``; returns a ``Running`` with a keep-alive
+  ``ClientSession`` and ``url(path)``. Fast; used by most tests.
+- ``spawn(...)`` (fixture, subprocess): ``python -m quest_runtime serve --port P ...``; returns a
+  ``Proc`` that can be SIGKILLed, SIGHUPed and restarted on the same database file.
+
+Both are torn down by their fixture: sessions closed, servers stopped, processes killed
+and reaped, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bridge_protocol import ErrorResponse, RuleEventResponse
+from quest_runtime.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO_LEVELS = REPO_ROOT / "levels"
+HOST = "127.0.0.1"
+
+
+# -- small helpers ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def write_level(folder: Path, level: dict[str, Any], name: str | None = None) -> Path:
+    """Write ``level`` atomically (temp file + rename, as careful editors do)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name or level['id']}.json"
+    tmp = folder / f".{path.name}.tmp"
+    tmp.write_bytes(orjson.dumps(level, option=orjson.OPT_INDENT_2))
+    os.replace(tmp, path)
+    return path
+
+
+def counter_level(level_id: str = "counter", target: str = "beacon",
+                  count: int = 10**6, **extra: Any) -> dict[str, Any]:
+    """A level whose one task counts ``near <target>`` events: progress == events."""
+    return {
+        "id": level_id,
+        "title": "Counter",
+        "format": 1,
+        "tasks": [{"id": "tally", "type": "near", "target": target, "count": count,
+                   "title": "Tally", "hint": "walk near the beacon"}],
+        **extra,
+    }
+
+
+def near_event(player: str, target: str = "beacon", **extra: Any) -> dict[str, Any]:
+    """A ``near`` rule event shaped exactly like the DriftSystem plugin's (SPEC §2.1)."""
+    return {"player_id": player, "event_type": "near",
+            "payload": {"target": target, "quest_event": f"near_{target}",
+                        "location": {"world": "world", "x": 12.5, "y": 64.0, "z": -28.5}},
+            **extra}
+
+
+def copy_demo_levels(dest: Path) -> Path:
+    shutil.copytree(DEMO_LEVELS, dest)
+    return dest
+
+
+def validate_ok(body: bytes) -> RuleEventResponse:
+    return RuleEventResponse.model_validate_json(body)
+
+
+def validate_error(body: bytes) -> ErrorResponse:
+    return ErrorResponse.model_validate_json(body)
+
+
+# -- in-process servers ----------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    """One in-process service on a real socket, with a keep-alive client session."""
+
+    server: TestServer
+    session: aiohttp.ClientSession
+    settings: Settings
+    app: web.Application
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.server.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    async def post(self, path: str, data: Any, **kw: Any) -> tuple[int, bytes]:
+        body = data if isinstance(data, bytes) else orjson.dumps(data)
+        headers = {"Content-Type": "application/json", **kw.pop("headers", {})}
+        async with self.session.post(self.url(path), data=body, headers=headers, **kw) as r:
+            return r.status, await r.read()
+
+    async def get(self, path: str, **kw: Any) -> tuple[int, bytes]:
+        async with self.session.get(self.url(path), **kw) as r:
+            return r.status, await r.read()
+
+    async def event(self, event: dict[str, Any], **kw: Any) -> dict[str, Any] | None:
+        """POST one rule event; assert 200 and the protocol shape; return ``result``."""
+        status, body = await self.post("/world/story/rule-event", event, **kw)
+        assert status == 200, (status, body[:500])
+        validate_ok(body)
+        return orjson.loads(body)["result"]  # type: ignore[no-any-return]
+
+    async def load(self, player: str, level_id: str, **kw: Any) -> dict[str, Any] | None:
+        status, body = await self.post("/world/story/load",
+                                       {"player_id": player, "level_id": level_id}, **kw)
+        assert status == 200, (status, body[:500])
+        validate_ok(body)
+        return orjson.loads(body)["result"]  # type: ignore[no-any-return]
+
+    async def state(self, player: str, **kw: Any) -> dict[str, Any]:
+        status, body = await self.get(f"/world/story/{player}/state", **kw)
+        assert status == 200, (status, body[:500])
+        return orjson.loads(body)["state"]  # type: ignore[no-any-return]
+
+    async def progress(self, player: str, task: str = "tally") -> int:
+        session = (await self.state(player))["session"]
+        return int(session["tasks"][task]["progress"])
+
+
+# -- subprocess servers ----------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    """``quest-runtime serve`` in a subprocess; restartable on the same files."""
+
+    levels: Path
+    db: Path
+    log: Path
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def start(self) -> None:
+        assert self.popen is None or self.popen.poll() is not None
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "quest_runtime", "serve", "--host", HOST,
+               "--port", str(self.port), "--levels", str(self.levels), "--db", str(self.db),
+               *self.args]
+        env = {**os.environ, "QUEST_RUNTIME_LOG_LEVEL": "warning", **self.env}
+        env.pop("QUEST_RUNTIME_CONFIG", None)
+        with self.log.open("ab") as log:
+            self.popen = subprocess.Popen(cmd, cwd=self.levels.parent, env=env,
+                                          stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+
+    async def wait_healthy(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while True:
+                assert self.popen is not None
+                if self.popen.poll() is not None:
+                    raise AssertionError(f"the server exited with {self.popen.returncode}:\n"
+                                         + self.log.read_text(errors="replace")[-3000:])
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with session.get(self.url("/health")) as r:
+                        if r.status == 200:
+                            return
+                if time.monotonic() > deadline:
+                    raise AssertionError("the server did not answer /health in time:\n"
+                                         + self.log.read_text(errors="replace")[-3000:])
+                await asyncio.sleep(0.03)
+
+    async def restart(self) -> None:
+        self.start()
+        await self.wait_healthy()
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.popen is not None and self.popen.poll() is None
+        self.popen.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL and reap (no-op when already gone)."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), SIGKILL after 10 s; reaped either way."""
+        if self.popen is None or self.popen.poll() is not None:
+            self.kill()
+            return
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+
+
+Serve = Callable[..., Awaitable[Running]]
+"""The ``serve`` fixture: ``await serve(**settings) -> Running``."""
+Spawn = Callable[..., Proc]
+"""The ``spawn`` fixture: ``spawn(levels=None, db=None, args=[], env={}) -> Proc``."""
