@@ -18,6 +18,8 @@ class QuestError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        #: Extra response headers (``Retry-After`` on 429).
+        self.headers: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +57,17 @@ class Runtime:
     """Levels + engine + store, with per-player ordering and idempotency."""
 
     def __init__(self, catalog: LevelCatalog, store: StateStore, *, clock: Clock | None = None,
-                 default_level: str | None = None) -> None:
+                 default_level: str | None = None, max_cached_players: int = 100_000,
+                 on_commit: Callable[[float], None] | None = None) -> None:
         self.catalog = catalog
         self.store = store
         self.clock = clock or SystemClock()
         self.engine = Engine(catalog.get, default_level=default_level)
+        #: Live player states, oldest first; bounded (a miss re-reads the store).
         self._states: dict[str, tuple[PlayerState, int]] = {}
+        self.max_cached_players = max_cached_players
+        #: Called with each commit's duration in seconds (the metrics histogram).
+        self.on_commit = on_commit
         self._locks: dict[str, _PlayerLock] = {}
         self.ensures_violations = 0
 
@@ -106,8 +112,21 @@ class Runtime:
         else:
             doc, version = stored
             entry = (load_state(doc), version)
+        if len(self._states) >= self.max_cached_players:
+            self._evict()
         self._states[player_id] = entry
         return entry
+
+    def _evict(self) -> None:
+        """Forget the oldest cached states of players with no event in flight (their
+        committed documents stay in the store)."""
+        drop = max(1, self.max_cached_players // 10)
+        for player_id in list(self._states):
+            if drop == 0:
+                break
+            if player_id not in self._locks:
+                del self._states[player_id]
+                drop -= 1
 
     async def peek(self, player_id: str) -> PlayerState | None:
         """The player's committed state (read-only use), or None for an unknown player."""
@@ -127,11 +146,14 @@ class Runtime:
             digest=hashlib.sha256(raw).hexdigest()[:16],
         )
         doc = dump_state(state)
+        started = time.perf_counter()
         try:
             new_version = await self.store.commit(Commit(state.player_id, doc, version, journal))
         except StoreError as exc:
             self._states.pop(state.player_id, None)
             raise Unavailable(f"the state change could not be stored: {exc}") from exc
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - started)
         self._states[state.player_id] = (state, new_version)
 
     async def _run(self, player_id: str, event_type: str, event_id: str | None,
@@ -206,7 +228,10 @@ class Runtime:
                 try:
                     outcome = self.engine.handle(state, event_type, payload, now)
                 except BaseException:
-                    self._states.pop(player_id, None)
+                    # earlier events of this batch changed cached states that will not
+                    # be committed now: forget them all, the store has the truth
+                    for p in players:
+                        self._states.pop(p, None)
                     raise
                 raw = orjson.dumps(outcome.result)
                 etype = (event_type or "").strip().lower()
@@ -220,8 +245,11 @@ class Runtime:
                 if event_id is not None:
                     seen[(player_id, event_id)] = reply
                 replies.append(reply)
+            started = time.perf_counter()
             results = await asyncio.gather(*(self.store.commit(c) for c in commits),
                                            return_exceptions=True)
+            if self.on_commit is not None and commits:
+                self.on_commit(time.perf_counter() - started)
             for commit, new_version in zip(commits, results, strict=True):
                 if isinstance(new_version, BaseException):
                     for p in players:

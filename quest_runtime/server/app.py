@@ -61,9 +61,12 @@ def make_store(settings: Settings) -> StateStore:
 
 
 def _authorised(header: str | None, token: str) -> bool:
-    if header is None or not header.startswith("Bearer "):
+    if header is None:
         return False
-    return hmac.compare_digest(header[7:].strip().encode(), token.encode())
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(value.strip().encode(), token.encode())
 
 
 def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  # type: ignore[valid-type]
@@ -100,7 +103,8 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     metrics = Metrics()
     runtime = Runtime(catalog, store or make_store(settings),
                       clock=clock,
-                      default_level=settings.default_level)
+                      default_level=settings.default_level,
+                      on_commit=metrics.commit_latency.observe)
     app[SETTINGS] = settings
     app[STATUS] = status
     app[CATALOG] = catalog

@@ -59,8 +59,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except QuestError as exc:
-        headers = getattr(exc, "headers", None)
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
     except ValidationError as exc:
         return validation_response(exc)
     except web.HTTPException as exc:

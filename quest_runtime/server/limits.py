@@ -24,6 +24,30 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def take_many(self, counts: dict[str, int], now: float | None = None) -> None:
+        """A batch: check every player first, then take; nobody pays for a refused
+        batch. A player's share is capped at ``burst`` so a large batch can pass."""
+        if self.rate <= 0:
+            return
+        t = time.monotonic() if now is None else now
+        for player_id, n in counts.items():
+            self._check(player_id, min(n, int(self.burst)), t)
+        for player_id, n in counts.items():
+            self.take(player_id, min(n, int(self.burst)), t)
+
+    def _check(self, player_id: str, n: int, t: float) -> None:
+        tokens, last = self._buckets.get(player_id, (self.burst, t))
+        tokens = min(self.burst, tokens + (t - last) * self.rate)
+        if tokens < n:
+            raise self._refusal(player_id, (n - tokens) / self.rate)
+
+    def _refusal(self, player_id: str, wait: float) -> RateLimited:
+        exc = RateLimited(f"player '{player_id}' sends rule events faster than "
+                          f"{self.rate:g}/s (burst {self.burst:g}); retry in {wait:.2f} s",
+                          details=[{"loc": "player_id", "message": "rate limit"}])
+        exc.headers = {"Retry-After": str(max(1, round(wait + 0.49)))}
+        return exc
+
     def take(self, player_id: str, n: int = 1, now: float | None = None) -> None:
         """Take ``n`` tokens or raise RateLimited (with a Retry-After hint)."""
         if self.rate <= 0:
@@ -33,12 +57,7 @@ class RateLimiter:
         tokens = min(self.burst, tokens + (t - last) * self.rate)
         if tokens < n:
             self._buckets[player_id] = (tokens, t)
-            wait = (n - tokens) / self.rate
-            exc = RateLimited(f"player '{player_id}' sends rule events faster than "
-                              f"{self.rate:g}/s (burst {self.burst:g}); retry in {wait:.2f} s",
-                              details=[{"loc": "player_id", "message": "rate limit"}])
-            exc.headers = {"Retry-After": str(max(1, round(wait)))}  # type: ignore[attr-defined]
-            raise exc
+            raise self._refusal(player_id, (n - tokens) / self.rate)
         self._buckets[player_id] = (tokens - n, t)
         if len(self._buckets) > MAX_TRACKED:
             self._prune(t)

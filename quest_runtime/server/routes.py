@@ -82,6 +82,10 @@ async def rule_event(request: web.Request) -> web.Response:
         return validation_response(exc)
     app = request.app
     event_id = req.event_id or request.headers.get("Idempotency-Key") or None
+    if event_id is not None and len(event_id) > 128:
+        raise ProtocolError("the Idempotency-Key header is longer than 128 characters",
+                            details=[{"loc": "header.Idempotency-Key",
+                                      "message": "at most 128 characters"}])
     app[LIMITER].take(req.player_id)
     metrics = app[METRICS]
     started = time.perf_counter()
@@ -117,8 +121,7 @@ async def rule_events(request: web.Request) -> web.Response:
         counts: dict[str, int] = {}
         for e in req.events:
             counts[e.player_id] = counts.get(e.player_id, 0) + 1
-        for player, n in counts.items():
-            limiter.take(player, n)
+        limiter.take_many(counts)
     started = time.perf_counter()
     replies = await app[RUNTIME].handle_batch(
         [(e.player_id, e.event_type, e.payload, e.event_id) for e in req.events])
@@ -128,6 +131,10 @@ async def rule_events(request: web.Request) -> web.Response:
         metrics.event((e.event_type or "").strip().lower(),
                       "replayed" if reply.replayed else
                       "matched" if reply.result is not None else "ignored")
+        if reply.replayed:
+            metrics.replays.inc()
+        if reply.ensures_failures:
+            metrics.ensures_violations.inc(len(reply.ensures_failures))
     body_out = b'{"status":"ok","results":[' + b",".join(r.raw for r in replies) + b"]}"
     return web.Response(body=body_out, content_type=_JSON)
 

@@ -446,8 +446,18 @@ async def test_rate_limit_is_429(serve: Serve) -> None:
     assert status == 429
     validate_error(body)
     await srv.event(near_event("Alex"))
+    # a batch charges a player at most the burst, so it can always pass once the
+    # bucket is full; it empties the bucket (the next event waits)
     status, body = await srv.post(BATCH, {"events": [near_event("Bea")] * 4})
+    assert status == 200
+    async with srv.session.post(srv.url(EVENT), data=orjson.dumps(near_event("Bea")),
+                                headers={"Content-Type": "application/json"}) as r:
+        assert r.status == 429
+    # a refused batch charges nobody: Cy's tokens survive Steve's refusal
+    status, body = await srv.post(BATCH, {"events": [near_event("Cy"), near_event("Steve")]})
     assert status == 429
+    for _ in range(3):
+        await srv.event(near_event("Cy"))
 
     # the refused events changed nothing: 3 accepted events, each a journal entry
     status, body = await srv.get("/world/story/Steve/journal")

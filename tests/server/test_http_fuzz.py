@@ -395,7 +395,9 @@ async def test_fuzz_auth(guarded: Target, path: str, auth: str | None,
         status, payload = r.status, await r.read()
     assert status < 500, (path, auth, payload[:300])
     needed = "adm1n" if path.startswith("/admin/") else "tok3n"
-    given_token = auth[7:].strip() if auth is not None and auth.startswith("Bearer ") else None
+    # the auth scheme is case-insensitive (RFC 7235); the token is compared exactly
+    scheme, _, value = (auth or "").strip().partition(" ")
+    given_token = value.strip() if scheme.lower() == "bearer" else None
     if path == "/health":
         assert status == 200
     elif given_token != needed:
