@@ -7,6 +7,7 @@ Schemas (``schema.py``) are generated, never hand-edited.
 """
 
 from bridge_protocol.errors import ErrorBody, ErrorDetail, ErrorResponse
+from bridge_protocol.explain import ExplainResponse, Explanation, NotFired
 from bridge_protocol.requests import (
     BatchRequest,
     EndRequest,
@@ -21,6 +22,7 @@ from bridge_protocol.results import (
     QuestLogTask,
     RuleEventResponse,
     RuleEventResult,
+    StreamMessage,
     Summary,
 )
 
@@ -34,13 +36,17 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "ErrorResponse",
+    "ExplainResponse",
+    "Explanation",
     "LoadRequest",
     "Node",
+    "NotFired",
     "QuestLog",
     "QuestLogMilestone",
     "QuestLogTask",
     "RuleEventRequest",
     "RuleEventResponse",
     "RuleEventResult",
+    "StreamMessage",
     "Summary",
 ]

@@ -8,8 +8,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from bridge_protocol.errors import ErrorResponse
+from bridge_protocol.explain import ExplainResponse
 from bridge_protocol.requests import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
-from bridge_protocol.results import BatchResponse, QuestLog, RuleEventResponse
+from bridge_protocol.results import BatchResponse, QuestLog, RuleEventResponse, StreamMessage
 
 _REF = "#/components/schemas/{model}"
 
@@ -29,7 +30,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 def openapi(version: str) -> dict[str, Any]:
     models: list[type[BaseModel]] = [RuleEventRequest, RuleEventResponse, BatchRequest,
                                      BatchResponse, LoadRequest, EndRequest, ErrorResponse,
-                                     QuestLog]
+                                     QuestLog, ExplainResponse, StreamMessage]
     _, defs = models_json_schema([(m, "validation") for m in models],
                                  ref_template=_REF)
     post_errors = _errors(400, 401, 413, 415, 422, 429, 503)
@@ -69,6 +70,21 @@ def openapi(version: str) -> dict[str, Any]:
                 "requestBody": {"required": True, **_json(EndRequest)},
                 "responses": {"200": {"description": "ok", **_json(RuleEventResponse)},
                               **post_errors}}},
+            "/world/story/explain": {"post": {
+                "summary": "Dry-run a rule event: why each task and listener fires or not "
+                           "(changes nothing)",
+                "requestBody": {"required": True, **_json(RuleEventRequest)},
+                "responses": {"200": {"description": "ok", **_json(ExplainResponse)},
+                              **post_errors}}},
+            "/world/story/stream": {"get": {
+                "summary": "WebSocket: results produced without a request (timers), as "
+                           "StreamMessage text frames; optional player_id filters",
+                "parameters": [{"name": "player_id", "in": "query", "required": False,
+                                "schema": {"type": "string"}}],
+                "responses": {"101": {"description": "switching to WebSocket; each "
+                                                     "message is a StreamMessage",
+                                      **_json(StreamMessage)},
+                              **_errors(401, 422)}}},
             "/world/story/{player_id}/state": get("The player's state", player),
             "/world/story/{player_id}/quest-log": get("The active_tasks snapshot", player),
             "/world/story/{player_id}/journal": get("The last processed events", player),

@@ -15,7 +15,16 @@ class Node(BaseModel):
     """A narration card. ``type`` decides the plugin's styling: task, task_progress,
     task_milestone, task_complete, task_failed, npc_dialogue, story_choice, or a
     level-defined type. Level-authored dialogue objects may carry further keys, so
-    extra keys are allowed here (and only here)."""
+    extra keys are allowed here (and only here).
+
+    Nodes of a dialogue program carry ``dialogue_id``: its lines are an ``npc_dialogue``
+    with ``title`` (the NPC), ``text`` (the lines joined by newlines) and ``script``
+    (``[{"op": "npc_say", "npc", "text"}]``); its question is a ``story_choice`` with
+    ``title`` and ``prompt`` (the question), ``node_id`` and ``choices``
+    (``[{"id", "label", "index", "rule_event"}]``, the shown options numbered from 1).
+    The plugin answers with ``event_type`` = the choice's ``rule_event`` (payload
+    ``{choice_id, choice_label}``), a ``choice`` event with ``choice_id``, or a chat line
+    with the option's number or label."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -87,6 +96,16 @@ class RuleEventResult(_Strict):
 class RuleEventResponse(_Strict):
     status: Literal["ok"] = "ok"
     result: RuleEventResult | None
+
+
+class StreamMessage(_Strict):
+    """One text frame of ``GET /world/story/stream`` (WebSocket): a result produced
+    without a request (a timer fired), for one player. One message per firing, in due
+    order; a result no stream client took comes with the player's next rule-event
+    response instead (merged in), never both."""
+
+    player_id: str
+    result: RuleEventResult
 
 
 class BatchResponse(_Strict):

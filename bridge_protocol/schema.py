@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from bridge_protocol.errors import ErrorResponse
+from bridge_protocol.explain import ExplainResponse
 from bridge_protocol.requests import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
-from bridge_protocol.results import BatchResponse, RuleEventResponse
+from bridge_protocol.results import BatchResponse, RuleEventResponse, StreamMessage
 
 MODELS: dict[str, type[BaseModel]] = {
     "rule-event.request": RuleEventRequest,
@@ -18,6 +19,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "load.request": LoadRequest,
     "end.request": EndRequest,
     "error.response": ErrorResponse,
+    "stream.message": StreamMessage,
+    "explain.response": ExplainResponse,
 }
 
 

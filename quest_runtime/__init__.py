@@ -21,16 +21,27 @@ Request path (``POST /world/story/rule-event``)
 7. ``runtime.py``: one store commit (state document + journal entry, group-committed by
    ``store/sqlite.py``) is awaited, then ``server/routes.py`` answers with orjson bytes.
 
+``POST /world/story/explain`` takes the same body and runs ``engine/explain.py`` on a copy
+of the player's state (steps 3–6 as a dry run, nothing committed): what would fire, and
+why every other task and listener would not. ``quest-runtime preview --explain`` prints
+the same explanation per scenario step.
+
 Level reload path
 1. ``server/reload.py``: watchfiles reports changed ``*.json`` under the levels folder
    (or SIGHUP / ``POST /admin/reload`` asks for all of them);
 2. ``levels/source.py``: read and parse with orjson, keeping JSON-pointer positions;
 3. ``levels/migrations.py``: bring an older ``format`` up to date;
-4. ``levels/model.py``: pydantic checks types and collects unknown keys;
+4. ``levels/model.py``: pydantic checks types and collects unknown keys; refused values
+   are reported, then set aside by ``levels/recovery.py`` so steps 5–6 still check the
+   rest of the file (the level is not served);
 5. ``levels/compiler.py`` (with ``levels/clauses.py``): ids, tokens, milestones,
    rewards, conditions and effects compiled, references checked, dispatch indexes built,
    every finding reported with file:line:col, pointer and hint;
-6. ``levels/catalog.py``: a level with no errors replaces the old one in one assignment;
+6. ``levels/facts.py`` + ``levels/registry.check_level``: references inside the level
+   (conditions' tasks and milestones, dialogues, timers, ``after`` cycles, dormant refs,
+   unreachable tasks); ``quest-runtime validate`` adds the checks across all files
+   (``registry.Registry``: duplicate ids, flags/vars/items never set, unknown levels);
+7. ``levels/catalog.py``: a level with no errors replaces the old one in one assignment;
    one with errors keeps the last good one serving. Live sessions follow the new version
    by ids on their next rule event (``engine/core.sync_session``).
 """

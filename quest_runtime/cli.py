@@ -1,4 +1,4 @@
-"""The ``quest-runtime`` command: serve, validate, preview, schema (SPEC §7)."""
+"""The ``quest-runtime`` command: serve, validate, preview, test, schema (SPEC §7)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import orjson
 from quest_runtime.levels.catalog import level_files
 from quest_runtime.levels.findings import Finding, Severity, sort_findings
 from quest_runtime.levels.loader import LoadResult, load_level
+from quest_runtime.levels.registry import registry_findings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,10 +42,24 @@ def _parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("preview", help="dry-run a scenario script against levels")
     pr.add_argument("--levels", type=Path, required=True)
-    pr.add_argument("script", type=Path)
+    pr.add_argument("script", type=Path, nargs="?", help="a *.scenario.jsonl script")
     pr.add_argument("--json", action="store_true", help="one JSON line per step")
     pr.add_argument("--default-level", dest="default_level")
     pr.add_argument("--strict", action="store_true")
+    pr.add_argument("--explain", action="store_true",
+                    help="per rule event: its atoms and why each task/listener did not fire")
+    pr.add_argument("--watch", action="store_true",
+                    help="play again whenever a level or the script changes")
+    pr.add_argument("--interactive", action="store_true",
+                    help="type events (near mia_npc, chat hello, advance 30, quit)")
+    pr.add_argument("--player", default="Steve", help="the player of --interactive")
+    pr.add_argument("--load", help="level to load first in --interactive")
+
+    t = sub.add_parser("test", help="run every *.scenario.jsonl next to the levels")
+    t.add_argument("path", type=Path, nargs="?", default=Path("levels"),
+                   help="a levels folder (default levels/) or one scenario script")
+    t.add_argument("--strict", action="store_true")
+    t.add_argument("--default-level", dest="default_level")
 
     sc = sub.add_parser("schema", help="write the JSON Schemas (level file, protocol)")
     sc.add_argument("--out", type=Path, default=Path("docs/schema"))
@@ -59,7 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quest_runtime.preview import preview
 
         return preview(args.levels, args.script, as_json=args.json,
-                       default_level=args.default_level, strict=args.strict)
+                       default_level=args.default_level, strict=args.strict,
+                       explain=args.explain, watch=args.watch, interactive=args.interactive,
+                       player=args.player, load=args.load)
+    if args.command == "test":
+        from quest_runtime.testing import run_tests
+
+        return run_tests(args.path, strict=args.strict, default_level=args.default_level)
     if args.command == "schema":
         return write_schemas(args.out)
     if args.command == "serve":
@@ -70,8 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def validate(paths: list[Path], *, strict: bool, fmt: str) -> int:
-    """Every finding of every file at once. Each file is checked on its own; a level id
-    used by two files is a warning here (the service would serve only the first)."""
+    """Every finding of every file at once: each file's own findings, then the
+    cross-level registry's (``levels/registry.py``) over all files given."""
     findings: list[Finding] = []
     results: list[LoadResult] = []
     for path in paths:
@@ -84,18 +105,10 @@ def validate(paths: list[Path], *, strict: bool, fmt: str) -> int:
                                     "no such file or folder", code="missing_path"))
             continue
         results.extend(load_level(f, str(f), strict=strict) for f in files)
-    owners: dict[str, str] = {}
     for r in results:
         findings.extend(r.findings)
-        if r.level is None:
-            continue
-        owner = owners.setdefault(r.level.id, r.path)
-        if owner != r.path:
-            line, col = 1, 1
-            findings.append(Finding(r.path, line, col, "/id", Severity.WARNING,
-                                    f"level id '{r.level.id}' is also used by {owner}",
-                                    "a levels folder serves one level per id: rename one",
-                                    "duplicate_level"))
+    findings.extend(registry_findings([r.facts for r in results if r.facts is not None],
+                                      strict=strict))
     findings = sort_findings(findings)
     errors = sum(f.severity is Severity.ERROR for f in findings)
     warnings = len(findings) - errors

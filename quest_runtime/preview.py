@@ -1,35 +1,87 @@
-"""``quest-runtime preview``: play a scenario script and print each step's result."""
+"""``quest-runtime preview``: play a scenario script and show what the player would see.
+
+1. load the levels folder (a level with errors is reported on stderr and skipped; the
+   preview then exits 1 at the end, SPEC §4.12.5);
+2. run the script's steps with ``scenario.ScenarioRunner`` (the service's engine, an
+   in-memory store, a fake clock at 0);
+3. print each step: readable cards (``cards.py``, rich), or with ``--json`` exactly one
+   line ``{"step": N, "result": ...}`` per step; ``--explain`` adds, per rule event, its
+   atoms and why each task and listener did not fire (``engine/explain.py``, a dry run
+   before the step) — with ``--json`` as an ``"explain"`` key;
+4. report failed expectations and ``ensures`` on stderr; exit 1 if any.
+
+``--watch`` plays again whenever a level file or the script changes (watchfiles), and
+``--interactive`` reads steps typed by the designer instead (``interactive.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 import orjson
+from rich.console import Console
+from rich.rule import Rule
+from rich.text import Text
 
+from quest_runtime.cards import explanation_view, result_view
+from quest_runtime.engine.explain import Explanation, explain
+from quest_runtime.engine.state import PlayerState
+from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
 from quest_runtime.scenario import (
     ScenarioRunner,
     ScriptError,
+    Step,
     StepOutcome,
     load_catalog,
     parse_script,
 )
 
 
-def preview(levels: Path, script: Path, *, as_json: bool, default_level: str | None = None,
-            strict: bool = False) -> int:
-    catalog = load_catalog(levels, strict=strict)
-    failed_levels = False
+def preview(levels: Path, script: Path | None, *, as_json: bool = False,
+            default_level: str | None = None, strict: bool = False, explain: bool = False,
+            watch: bool = False, interactive: bool = False, player: str = "Steve",
+            load: str | None = None) -> int:
+    """The ``preview`` command (see the module docstring)."""
+    if interactive:
+        from quest_runtime.interactive import interactive_preview
+
+        return interactive_preview(levels, player=player, load=load, explain=explain,
+                                   default_level=default_level, strict=strict)
+    if script is None:
+        print("error: give a scenario script, or --interactive", file=sys.stderr)
+        return 2
+    target = script
+
+    def once() -> int:
+        return run_preview(levels, target, as_json=as_json, default_level=default_level,
+                           strict=strict, explain=explain)
+
+    return watch_loop(once, levels, script) if watch else once()
+
+
+def report_levels(catalog: LevelCatalog) -> bool:
+    """Print each level error on stderr; True when a level was skipped."""
+    failed = False
     for status in catalog.files.values():
         for f in status.findings:
             if f.severity is Severity.ERROR:
                 print(f.format(), file=sys.stderr)
         if not status.ok:
-            failed_levels = True
+            failed = True
             print(f"{status.path}: level skipped (it has errors)", file=sys.stderr)
+    return failed
+
+
+def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str | None,
+                strict: bool, explain: bool) -> int:
+    catalog = load_catalog(levels, strict=strict)
+    failed_levels = report_levels(catalog)
     try:
         steps = parse_script(script.read_text(encoding="utf-8"), str(script))
     except (OSError, ScriptError) as exc:
@@ -37,56 +89,79 @@ def preview(levels: Path, script: Path, *, as_json: bool, default_level: str | N
         return 1
     runner = ScenarioRunner(catalog, default_level=default_level)
     try:
-        outcomes = asyncio.run(runner.run(steps))
+        played = asyncio.run(play(runner, steps, explain=explain))
     except ScriptError as exc:
         print(f"{script}:{exc}", file=sys.stderr)
         return 1
+    console = Console(highlight=False)
     failures = 0
-    for outcome in outcomes:
+    for outcome, found in played:
         if as_json:
-            sys.stdout.write(orjson.dumps(outcome.output).decode() + "\n")
+            line = dict(outcome.output)
+            if found is not None:
+                line["explain"] = found.to_dict()
+            sys.stdout.write(orjson.dumps(line).decode() + "\n")
         else:
-            print(render(outcome))
-        for m in outcome.mismatches:
-            failures += 1
-            print(f"{script}:{outcome.step.line}: step {outcome.step.number}: expectation "
-                  f"failed: {m}", file=sys.stderr)
-        for e in outcome.ensures_failures:
-            failures += 1
-            print(f"{e['file']}: {e['what']}: ensures failed: {e['condition']} "
-                  f"[{e['pointer']}]", file=sys.stderr)
+            show_step(console, outcome, found)
+        failures += report_failures(outcome, str(script))
     return 1 if failures or failed_levels else 0
 
 
-def render(outcome: StepOutcome) -> str:
-    """A readable rendering of one step (the rich view comes with the designer tools)."""
+async def play(runner: ScenarioRunner, steps: list[Step], *,
+               explain: bool) -> list[tuple[StepOutcome, Explanation | None]]:
+    """Run every step; with ``explain``, each rule event is first explained (dry run)."""
+    await runner.runtime.open()
+    try:
+        played: list[tuple[StepOutcome, Explanation | None]] = []
+        for step in steps:
+            found = await explain_step(runner, step.data) if explain else None
+            played.append((await runner.run_step(step), found))
+        return played
+    finally:
+        await runner.runtime.close()
+
+
+async def explain_step(runner: ScenarioRunner, data: dict[str, Any]) -> Explanation | None:
+    """The explanation of a rule-event step against the player's current state."""
+    player = data.get("player", data.get("player_id"))
+    if ("advance_seconds" in data or "load" in data or data.get("end")
+            or not isinstance(player, str) or not isinstance(data.get("payload", {}), dict)):
+        return None
+    runtime = runner.runtime
+    state = await runtime.peek(player) or PlayerState(player)
+    event_type = data.get("event_type")
+    return explain(runtime.engine, state, event_type if isinstance(event_type, str) else None,
+                   data.get("payload", {}), runner.clock.now())
+
+
+def report_failures(outcome: StepOutcome, script: str) -> int:
+    """Failed expectations and ``ensures`` of one step, on stderr; how many."""
+    for m in outcome.mismatches:
+        print(f"{script}:{outcome.step.line}: step {outcome.step.number}: expectation "
+              f"failed: {m}", file=sys.stderr)
+    for e in outcome.ensures_failures:
+        print(f"{e['file']}: {e['what']}: ensures failed: {e['condition']} "
+              f"[{e['pointer']}]", file=sys.stderr)
+    return len(outcome.mismatches) + len(outcome.ensures_failures)
+
+
+def show_step(console: Console, outcome: StepOutcome, found: Explanation | None) -> None:
     step = outcome.step
-    lines = [f"── step {step.number} (line {step.line}): {_describe(step.data)}"]
+    console.print(Rule(Text(f"step {step.number} · {describe(step.data)}"), align="left",
+                       style="bright_black"))
     out = outcome.output
     if "error" in out:
-        lines.append(f"   refused: {out['error']['code']} — {out['error']['message']}")
-        return "\n".join(lines)
-    result: Any = out.get("result")
-    if not result:
-        lines.append("   (nothing happened)")
-        return "\n".join(lines)
-    for node in result.get("nodes", []):
-        title = f"{node.get('title')}: " if node.get("title") else ""
-        lines.append(f"   [{node.get('type')}] {title}{node.get('text', '')}")
-    for cmd in result.get("commands", []):
-        lines.append(f"   $ {cmd}")
-    if result.get("world_patch"):
-        lines.append(f"   patch {orjson.dumps(result['world_patch']).decode()}")
-    for key in ("completed_tasks", "milestones"):
-        if result.get(key):
-            lines.append(f"   {key}: {', '.join(result[key])}")
-    if result.get("exit_ready"):
-        summary = result.get("summary") or {}
-        lines.append(f"   ★ exit ready — {summary.get('title', '')}: {summary.get('text', '')}")
-    return "\n".join(lines)
+        console.print(Text(f"refused: {out['error']['code']} — {out['error']['message']}",
+                           style="red"))
+    else:
+        for part in result_view(out.get("result")):
+            console.print(part)
+    if found is not None:
+        console.print(explanation_view(found))
 
 
-def _describe(step: dict[str, Any]) -> str:
+def describe(step: dict[str, Any]) -> str:
+    """A step in a few words: ``Steve near mia_npc``."""
     if "advance_seconds" in step:
         return f"advance {step['advance_seconds']} s"
     player = step.get("player", step.get("player_id"))
@@ -95,5 +170,38 @@ def _describe(step: dict[str, Any]) -> str:
     if step.get("end"):
         return f"{player} ends the level"
     payload = step.get("payload", {})
-    what = payload.get("target") or payload.get("text") or payload.get("quest_event") or ""
+    what = ""
+    if isinstance(payload, dict):
+        what = (payload.get("target") or payload.get("entity_name") or payload.get("block_type")
+                or payload.get("text") or payload.get("quest_event") or "")
     return f"{player} {step.get('event_type', '')} {what}".rstrip()
+
+
+def watch_loop(run: Callable[[], int], levels: Path, script: Path, *,
+               stop: Event | None = None, max_runs: int | None = None) -> int:
+    """Run, then run again after every change to a level or the script (Ctrl-C stops)."""
+    import watchfiles
+
+    console = Console(highlight=False, stderr=True)
+    code = run()
+    runs = 1
+    script_file = script.resolve()
+
+    def relevant(change: watchfiles.Change, path: str) -> bool:
+        p = Path(path).resolve()
+        return p == script_file or (p.suffix == ".json" and p.is_relative_to(levels.resolve()))
+
+    console.print(Text("watching for changes (Ctrl-C stops)", style="bright_black"))
+    try:
+        for changes in watchfiles.watch(levels, script.parent, watch_filter=relevant,
+                                        stop_event=stop, raise_interrupt=False,
+                                        debounce=200, rust_timeout=500):
+            names = ", ".join(sorted({Path(p).name for _, p in changes}))
+            console.print(Rule(Text(f"changed: {names} — playing again"), style="cyan"))
+            code = run()
+            runs += 1
+            if max_runs is not None and runs >= max_runs:
+                break
+    except KeyboardInterrupt:  # pragma: no cover - the designer stops watching
+        pass
+    return code

@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.questlog import snapshot
 from quest_runtime.engine.state import PlayerState, dump_state, load_state
+from quest_runtime.engine.timers import TimerIndex, fire_due
 from quest_runtime.errors import Unavailable
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
@@ -42,6 +43,20 @@ class Reply:
     result: dict[str, Any] | None
     raw: bytes
     replayed: bool = False
+    ensures_failures: tuple[dict[str, Any], ...] = ()
+
+
+Push = Callable[[str, list[dict[str, Any]]], Awaitable[int]]
+"""Sends a player's pushed results, in order, on the stream; returns how many (from the
+first) were delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimerReply:
+    """What ``fire_timers`` did: the outbox entries delivered by the push, and the
+    contract failures of the firings."""
+
+    delivered: list[dict[str, Any]]
     ensures_failures: tuple[dict[str, Any], ...] = ()
 
 
@@ -70,6 +85,9 @@ class Runtime:
         self.on_commit = on_commit
         self._locks: dict[str, _PlayerLock] = {}
         self.ensures_violations = 0
+        #: (next timer due, player) across players, and players with undelivered
+        #: results; updated on every commit (the scheduler sleeps on it).
+        self.timers = TimerIndex()
 
     async def open(self) -> None:
         await self.store.open()
@@ -155,6 +173,7 @@ class Runtime:
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - started)
         self._states[state.player_id] = (state, new_version)
+        self.timers.update(state)
 
     async def _run(self, player_id: str, event_type: str, event_id: str | None,
                    call: Any) -> Reply:
@@ -258,6 +277,7 @@ class Runtime:
                 cached = self._states.get(commit.player_id)
                 if cached is not None:
                     self._states[commit.player_id] = (cached[0], new_version)
+                    self.timers.update(cached[0])
             return replies
         finally:
             for p, entry in reversed(held):
@@ -271,6 +291,71 @@ class Runtime:
     async def end(self, player_id: str) -> Reply:
         return await self._run(player_id, "end", None,
                                lambda state, now: self.engine.end(state, now))
+
+    async def fire_timers(self, player_id: str, push: Push | None = None) -> TimerReply:
+        """Fire the player's due timers (SPEC §4.7) and commit; then ``push`` the
+        player's undelivered results (oldest first) and commit what was delivered.
+
+        ``delivered`` holds the outbox entries ``{"at", "result"}`` pushed. Runs
+        under the player's lock, so a rule event never takes a result from the outbox
+        while it is on its way out on the stream."""
+        entry = await self._locked(player_id)
+        try:
+            state, version = await self._state(player_id)
+            now = self.clock.now()
+            try:
+                fired = fire_due(self.engine, state, now)
+            except BaseException:
+                self._states.pop(player_id, None)
+                raise
+            if fired.count or fired.journal:
+                outcome = Outcome(None, fired.journal, fired.ensures_failures)
+                raw = orjson.dumps([result for _, result in fired.results])
+                await self._commit(state, version, "timer", None, outcome, raw, now)
+                self.ensures_violations += len(fired.ensures_failures)
+                state, version = self._states[player_id]
+            delivered: list[dict[str, Any]] = []
+            if push is not None and state.outbox:
+                try:
+                    sent = await push(player_id, [e["result"] for e in state.outbox])
+                except Exception:  # a broken stream must not lose the results
+                    log.exception("pushing results failed; they stay in the outbox",
+                                  extra={"player_id": player_id})
+                    sent = 0
+                if sent:
+                    delivered = state.outbox[:sent]
+                    state.outbox = state.outbox[sent:]
+                    await self._commit_quietly(state, version)
+            self.timers.update(state)
+            return TimerReply(delivered, tuple(fired.ensures_failures))
+        finally:
+            self._release(player_id, entry)
+
+    async def _commit_quietly(self, state: PlayerState, version: int) -> None:
+        """Commit a state change that is not an event (no journal entry)."""
+        try:
+            new_version = await self.store.commit(
+                Commit(state.player_id, dump_state(state), version, None))
+        except StoreError as exc:
+            self._states.pop(state.player_id, None)
+            raise Unavailable(f"the state change could not be stored: {exc}") from exc
+        self._states[state.player_id] = (state, new_version)
+
+    async def index_timers(self) -> int:
+        """Rebuild the timer index from the store (at start-up): every player with a
+        scheduled timer or an undelivered result. Returns how many were found."""
+        found = 0
+        for player_id in await self.store.players():
+            if player_id in self._states:
+                self.timers.update(self._states[player_id][0])
+                continue
+            stored = await self.store.read_player(player_id)
+            if stored is None or (b'"timers"' not in stored[0]
+                                  and b'"outbox"' not in stored[0]):
+                continue
+            self.timers.update(load_state(stored[0]))
+            found += 1
+        return found
 
     async def quest_log(self, player_id: str) -> dict[str, Any] | None:
         state = await self.peek(player_id)

@@ -5,6 +5,11 @@ drives the same ``Runtime`` as the service, with an in-memory store and a fake c
 starting at 0. A step is ``{"player", "load"}``, ``{"player", "end": true}``,
 ``{"advance_seconds": N}`` or a rule event (wire fields; ``player`` = ``player_id``);
 any step may carry ``expect``, a subset match on its result.
+
+``advance_seconds`` moves the fake clock and fires every timer due by then, across
+players, in due order (SPEC §4.12.1): the step's ``result`` is the list of pushed
+results ``[{"player_id", "result"}, ...]``, which count as delivered, and its ``expect``
+applies to those results merged into one.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import Any
 import orjson
 
 from quest_runtime.clock import FakeClock
+from quest_runtime.engine.timers import merge_results
 from quest_runtime.errors import QuestError
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
+from quest_runtime.scheduler import Scheduler
 from quest_runtime.store.memory import MemoryStore
 
 
@@ -98,6 +105,11 @@ class ScenarioRunner:
         self.clock = FakeClock(0.0)
         self.runtime = Runtime(catalog, MemoryStore(), clock=self.clock,
                                default_level=default_level)
+        #: Timer firings of an ``advance_seconds`` step: every pushed result is
+        #: delivered (printed), no background task.
+        self._timer_failures: list[dict[str, Any]] = []
+        self.scheduler = Scheduler(self.runtime, _deliver_all,
+                                   on_ensures=self._timer_failures.extend)
 
     async def run(self, steps: list[Step]) -> list[StepOutcome]:
         await self.runtime.open()
@@ -111,13 +123,20 @@ class ScenarioRunner:
         output: dict[str, Any] = {"step": step.number}
         outcome = StepOutcome(step, output)
         player = data.get("player", data.get("player_id"))
+        expect_on: Any = None
         try:
             if "advance_seconds" in data:
                 seconds = data["advance_seconds"]
-                if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-                    raise ScriptError(f"line {step.line}: advance_seconds must be a number")
+                if (not isinstance(seconds, (int, float)) or isinstance(seconds, bool)
+                        or seconds < 0):
+                    raise ScriptError(f"line {step.line}: advance_seconds must be a number "
+                                      ">= 0")
                 self.clock.advance(float(seconds))
-                output["result"] = []  # pushed timer results arrive with the timers work
+                pushed = await self.scheduler.run_due()
+                output["result"] = [{"player_id": p, "result": r} for _, p, r in pushed]
+                expect_on = merge_results(r for _, _, r in pushed)
+                outcome.ensures_failures.extend(self._timer_failures)
+                self._timer_failures.clear()
             elif not isinstance(player, str) or not player:
                 raise ScriptError(f"line {step.line}: a step needs a 'player' (or "
                                   "'advance_seconds')")
@@ -142,8 +161,13 @@ class ScenarioRunner:
             output["result"] = None
             output["error"] = {"code": exc.code, "status": exc.status, "message": exc.message}
         if "expect" in data:
-            outcome.mismatches = subset_mismatches(data["expect"], output.get("result"))
+            actual = expect_on if "advance_seconds" in data else output.get("result")
+            outcome.mismatches = subset_mismatches(data["expect"], actual)
         return outcome
+
+
+async def _deliver_all(player_id: str, results: list[dict[str, Any]]) -> int:
+    return len(results)  # the preview prints them: delivered
 
 
 def load_catalog(levels: Path, strict: bool = False) -> LevelCatalog:

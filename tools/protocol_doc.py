@@ -40,6 +40,8 @@ nothing.
 | `GET /world/story/{{player_id}}/state` | — | `{{"status": "ok", "state": {{...}}}}` (404 for an unknown player) |
 | `GET /world/story/{{player_id}}/quest-log` | — | `{{"status": "ok", "active_tasks": QuestLog or null}}` |
 | `GET /world/story/{{player_id}}/journal?limit=N` | — | `{{"status": "ok", "entries": [...]}}` |
+| `GET /world/story/stream` (WebSocket, `?player_id=` optional, repeatable) | — | `StreamMessage` text frames: results of timers, one per firing; undelivered ones come merged into the player's next rule-event response |
+| `POST /world/story/explain` | `RuleEventRequest` | `ExplainResponse` (a dry run: nothing changes) |
 | `GET /admin/levels`, `POST /admin/reload` | — | levels, versions, findings |
 | `GET /health`, `GET /ready`, `GET /metrics`, `GET /openapi.json` | — | — |
 

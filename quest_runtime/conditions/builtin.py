@@ -104,7 +104,9 @@ def at_location(c: Condition, ctx: EvalContext) -> Truth:
 def elapsed_at_least(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
-    return bool(ctx.now - ctx.session.started_at >= c.args["seconds"])
+    # the slack absorbs float rounding: the gate's internal timer fires at exactly
+    # started_at + seconds, and (a + b) - a may come out a hair under b
+    return bool(ctx.now - ctx.session.started_at + 1e-6 >= c.args["seconds"])
 
 
 def timer_fired(c: Condition, ctx: EvalContext) -> Truth:

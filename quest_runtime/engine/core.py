@@ -8,6 +8,8 @@ ordering and idempotency are the runtime's job (``quest_runtime/runtime.py``).
 1. no level session: load ``default_level`` first (its load result leads), else ``None``;
 2. the session follows a reloaded level by ids (``sync_session``);
 3. normalise the rule event into atoms (``atoms.normalise``), with the level's aliases;
+   a dialogue program waiting at a choice may take the event as its answer
+   (``engine/dialogue.py``): a chat answer or a refused one stops here;
 4. tasks hit by the atoms, in file order: ``advance`` → milestones, completion, rewards,
    ``on_complete`` effects;
 5. tasks that became eligible are issued;
@@ -26,10 +28,19 @@ from typing import Any
 
 from quest_runtime.atoms import normalise
 from quest_runtime.conditions import EvalContext
+from quest_runtime.engine import dialogue
 from quest_runtime.engine.commands import substitute
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import snapshot
 from quest_runtime.engine.state import LevelSession, PlayerState, TaskSession, TaskStatus
+from quest_runtime.engine.timers import (
+    Fired,
+    deliver_rest,
+    fire_due,
+    merge_notes,
+    session_started,
+    take_outbox,
+)
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
@@ -58,6 +69,10 @@ class Engine:
     def load(self, state: PlayerState, level_id: str, now: float) -> Outcome:
         """Start a level session (ending the current one first). Raises UnknownLevel or
         LevelBlocked, changing nothing."""
+        timed = fire_due(self, state, now)  # the old session's due timers fire first
+        return _with_timed(self._load(state, level_id, now), timed)
+
+    def _load(self, state: PlayerState, level_id: str, now: float) -> Outcome:
         level = self.levels(level_id)
         if level is None:
             raise UnknownLevel(f"unknown level '{level_id}'",
@@ -80,15 +95,24 @@ class Engine:
         return self._finish(turn)
 
     def end(self, state: PlayerState, now: float) -> Outcome:
-        """End the level session; player-global state stays."""
+        """End the level session (its timers with it); player-global state stays."""
+        timed = fire_due(self, state, now)
         ended = state.session.level_id if state.session else None
         state.session = None
-        return Outcome(None, {"levels_ended": [ended]} if ended else {})
+        return _with_timed(Outcome(None, {"levels_ended": [ended]} if ended else {}), timed)
 
     # -- rule events -----------------------------------------------------------------
 
     def handle(self, state: PlayerState, event_type: str | None, payload: Mapping[str, Any],
                now: float) -> Outcome:
+        timed = fire_due(self, state, now)  # timers due by now fire first (§4.7)
+        outcome = _with_timed(self._handle(state, event_type, payload, now), timed)
+        if state.outbox:  # no level session took it: still delivered, once
+            outcome.result = deliver_rest(state, outcome.result)
+        return outcome
+
+    def _handle(self, state: PlayerState, event_type: str | None,
+                payload: Mapping[str, Any], now: float) -> Outcome:
         lead: Outcome | None = None
         if state.session is None:
             if self.default_level is None:
@@ -110,7 +134,12 @@ class Engine:
         out = ResultBuilder()
         if lead is not None and lead.result is not None:
             out.absorb(lead.result, Section.TASKS)
+        take_outbox(state, out)  # undelivered pushed results: position (4), once
         turn = Turn(state, session, level, now, payload, out)
+        if level.dialogues.programs and dialogue.answer(turn, event) is dialogue.Answer.CONSUMED:
+            turn.issue_eligible()  # a taken chat answer or a refused one goes no further
+            turn.check_level_complete()
+            return self._finish(turn)
         if event.empty:
             turn.issue_eligible()  # eligibility is re-checked after every event (§4.3)
             return self._finish(turn)
@@ -155,11 +184,24 @@ class Engine:
         return Outcome(result, out.journal, turn.ensures_failures)
 
 
+def _with_timed(outcome: Outcome, timed: Fired) -> Outcome:
+    """Journal and contract failures of timers that fired before the call lead."""
+    if timed.count or timed.journal:
+        journal: dict[str, list[Any]] = {}
+        merge_notes(journal, timed.journal)
+        merge_notes(journal, outcome.journal)
+        outcome.journal = journal
+        outcome.ensures_failures[:0] = timed.ensures_failures
+    return outcome
+
+
 def new_session(level: CompiledLevel, now: float) -> LevelSession:
-    return LevelSession(
+    session = LevelSession(
         level_id=level.id, level_version=level.version, started_at=now,
         tasks={t.id: TaskSession() for t in level.tasks},
     )
+    session_started(session, level)
+    return session
 
 
 def sync_session(session: LevelSession, level: CompiledLevel) -> None:
@@ -184,4 +226,5 @@ def sync_session(session: LevelSession, level: CompiledLevel) -> None:
     session.issuable = None  # derived from the level: recomputed on the next turn
     listener_ids = {li.id for li in level.listeners}
     session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
+    dialogue.sync(session, level)  # a program whose node was removed ends cleanly
     session.level_version = level.version

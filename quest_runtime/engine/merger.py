@@ -129,6 +129,11 @@ class ResultBuilder:
         self._nodes[section].append(node)
         self.touched = True
 
+    def last_node(self, section: Section) -> dict[str, Any] | None:
+        """The latest node of a section (a dialogue script grows while nothing follows)."""
+        nodes = self._nodes[section]
+        return nodes[-1] if nodes else None
+
     def issued(self, task_index: int, node: dict[str, Any]) -> None:
         """A ``task`` node (section 2). Tasks become eligible in several passes of one
         event (after the tasks, after the listeners), so the node is put in its task's

@@ -88,10 +88,11 @@ class LevelSession:
     behaviors: dict[str, dict[str, Any]] = field(default_factory=dict)
     summary_emitted: bool = False
     exit_ready: bool = False
-    #: Seams for the quest-language issue: dialogue stack, timers, undelivered results.
+    #: Seam for the quest-language issue: the dialogue stack.
     dialogue: dict[str, Any] | None = None
+    #: ``{"pending": {name: due}, "fired": [name], "internal": {key: due}}``, empty
+    #: parts left out (``engine/timers.py``); cancelled with the session.
     timers: dict[str, Any] = field(default_factory=dict)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
     #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
     issuable: set[str] | None = field(default=None, repr=False, compare=False)
 
@@ -114,8 +115,6 @@ class LevelSession:
             doc["dialogue"] = self.dialogue
         if self.timers:
             doc["timers"] = self.timers
-        if self.outbox:
-            doc["outbox"] = self.outbox
         return doc
 
     @classmethod
@@ -135,7 +134,6 @@ class LevelSession:
             exit_ready=bool(doc.get("exit_ready", False)),
             dialogue=doc.get("dialogue"),
             timers=dict(doc.get("timers", {})),
-            outbox=list(doc.get("outbox", ())),
         )
 
 
@@ -150,6 +148,10 @@ class PlayerState:
     completed_levels: list[str] = field(default_factory=list)
     once_marks: set[str] = field(default_factory=set)
     session: LevelSession | None = None
+    #: Pushed results the stream has not delivered yet, oldest first: ``{"at": due,
+    #: "result": R}``; merged into the next rule-event result once (SPEC §4.12.1). Kept
+    #: per player, not per session: a timer that ends the level must still be heard.
+    outbox: list[dict[str, Any]] = field(default_factory=list)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -161,6 +163,7 @@ class PlayerState:
             "completed_levels": self.completed_levels,
             "once_marks": sorted(self.once_marks),
             "session": self.session.to_doc() if self.session is not None else None,
+            **({"outbox": self.outbox} if self.outbox else {}),
         }
 
     @classmethod
@@ -177,6 +180,7 @@ class PlayerState:
             completed_levels=list(doc.get("completed_levels", ())),
             once_marks=set(doc.get("once_marks", ())),
             session=LevelSession.from_doc(session) if session else None,
+            outbox=list(doc.get("outbox", ())),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from quest_runtime.atoms import NormalisedEvent
 from quest_runtime.conditions import Condition
 from quest_runtime.effects import Effect, EffectContext, run_effects
+from quest_runtime.engine import dialogue, timers
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import remaining
 from quest_runtime.engine.state import (
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 MAX_BEHAVIORS = 256
 #: Effects completing tasks that complete tasks...: a level cannot loop us forever.
 MAX_DEPTH = 16
+#: Closed states from which a repeatable task is issued again (after its cooldown).
+_REISSUABLE = (TaskStatus.COMPLETED, TaskStatus.FAILED)
 
 
 class Turn:
@@ -48,6 +51,8 @@ class Turn:
         self.end_requested: tuple[bool, str | None] = (False, None)
         self.ensures_failures: list[dict[str, Any]] = []
         self._depth = 0
+        #: A dialogue program is running: ``start_dialogue`` only pushes (``dialogue.py``).
+        self.dialogue_pumping = False
 
     # -- contexts --------------------------------------------------------------------
 
@@ -78,6 +83,7 @@ class Turn:
         ts.progress = 0
         ts.milestones = {}
         ts.issued_at = self.now
+        timers.task_issued(self.session, task, self.now)
         if self.session.issuable is not None:
             self.session.issuable.discard(task.id)
         node: dict[str, Any] = {"type": "task", "task_id": task.id, "title": task.title,
@@ -93,9 +99,10 @@ class Turn:
             return False
         if ts.status is TaskStatus.PENDING:
             pass
-        elif ts.status is TaskStatus.COMPLETED and task.repeatable:
-            if ts.closed_at is not None and self.now - ts.closed_at < task.cooldown_seconds:
-                return False
+        elif task.repeatable and ts.status in _REISSUABLE:
+            if (ts.closed_at is not None and self.now - ts.closed_at + timers.EPSILON
+                    < task.cooldown_seconds):
+                return False  # the cooldown's end is an internal timer (§4.12.2)
         else:
             return False
         for dep in task.after:
@@ -128,7 +135,7 @@ class Turn:
                 t.id for t in self.level.tasks
                 if not t.manual and (ts := s.tasks.get(t.id)) is not None
                 and (ts.status is TaskStatus.PENDING
-                     or (ts.status is TaskStatus.COMPLETED and t.repeatable))
+                     or (ts.status in _REISSUABLE and t.repeatable))
             }
         return s.issuable
 
@@ -199,6 +206,7 @@ class Turn:
         ts.status = TaskStatus.COMPLETED
         ts.completions += 1
         ts.closed_at = self.now
+        timers.task_closed(self.session, task, self.now)
         if task.repeatable and not task.manual and self.session.issuable is not None:
             self.session.issuable.add(task.id)
         ts.progress = max(ts.progress, task.count)
@@ -228,8 +236,12 @@ class Turn:
             return
         ts.status = TaskStatus.FAILED
         ts.closed_at = self.now
+        timers.task_closed(self.session, task, self.now)
         if self.session.issuable is not None:
-            self.session.issuable.discard(task.id)
+            if task.repeatable and not task.manual:  # re-issued after its cooldown
+                self.session.issuable.add(task.id)
+            else:
+                self.session.issuable.discard(task.id)
         self.out.note("tasks_failed", task.id)
         self.out.quest_log_dirty = True
         self.out.node(Section.TASKS, {"type": "task_failed", "task_id": task.id,
@@ -244,7 +256,8 @@ class Turn:
         failure = {"level": self.level.id, "file": self.level.path, "what": what,
                    "pointer": failing.pointer, "condition": failing.describe()}
         self.ensures_failures.append(failure)
-        log.warning("ensures violated", extra=failure)
+        log.warning("ensures violated: %s: %s: %s [%s]", failure["file"], what,
+                    failure["condition"], failure["pointer"], extra=failure)
 
     # -- level completion ------------------------------------------------------------
 
@@ -363,16 +376,16 @@ class Turn:
     def end_level(self, ctx: EffectContext, next_level: str | None) -> None:
         self.end_requested = (True, next_level)
 
-    # Dialogue programs and timers arrive with the quest-language work (SPEC §3.4, §4.7);
-    # until then these effects are reported at load and do nothing here.
+    # Dialogue programs (SPEC §3.4): ``engine/dialogue.py``.
     def start_dialogue(self, ctx: EffectContext, dialogue_id: str) -> None:
-        log.warning("start_dialogue is not available yet", extra={"dialogue": dialogue_id})
+        dialogue.start(self, dialogue_id)
 
+    # Timers (SPEC §4.7): ``engine/timers.py``.
     def schedule_timer(self, ctx: EffectContext, timer: str, delay: float | None) -> None:
-        log.warning("timers are not available yet", extra={"timer": timer})
+        timers.schedule(self, timer, delay)
 
     def cancel_timer(self, ctx: EffectContext, timer: str) -> None:
-        log.warning("timers are not available yet", extra={"timer": timer})
+        timers.cancel(self, timer)
 
     def fire_timer(self, ctx: EffectContext, timer: str) -> None:
-        log.warning("timers are not available yet", extra={"timer": timer})
+        timers.fire_now(self, timer)

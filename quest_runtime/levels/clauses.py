@@ -16,8 +16,9 @@ from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.report import Reporter
 from quest_runtime.suggest import hint_for
 
-#: Effects the registry knows but the engine does not run yet (dialogues, timers).
-NOT_ACTIVE_YET = frozenset({"start_dialogue", "schedule_timer", "cancel_timer", "fire_timer"})
+#: Effects the registry knows but the engine does not run yet (none today: a type added
+#: to the registry ahead of its engine support goes here and is reported as a warning).
+NOT_ACTIVE_YET: frozenset[str] = frozenset()
 
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", dict: "an object",
                list: "a list", bool: "true or false"}
@@ -106,7 +107,15 @@ def compile_condition(spec: Any, pointer: str, rep: Reporter) -> Condition | Non
     if not ok:
         return None
     args = {k: v for k, v in spec.items() if k != "type" and k in kind.fields}
+    _note_refs(args, pointer, rep)
     return Condition(name, args, tuple(children), kind.check, pointer, rep.source.path)
+
+
+def _note_refs(args: dict[str, Any], pointer: str, rep: Reporter) -> None:
+    """Names the compiler resolves once the whole file is known (timers, SPEC §4.7)."""
+    timer = args.get("timer")
+    if isinstance(timer, str):
+        rep.refs.append(("timer", timer, join_pointer(pointer, "timer")))
 
 
 def compile_effects(specs: Any, pointer: str, rep: Reporter) -> tuple[Effect, ...] | None:
@@ -150,7 +159,7 @@ def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
     if name in NOT_ACTIVE_YET:
         rep.warning(join_pointer(pointer, "type"),
                     f"effect '{name}' is accepted but does nothing in this version",
-                    "dialogue programs and timers arrive in a later release",
+                    "it arrives in a later release",
                     code="inactive_effect")
     skip = (*kind.branches, *((kind.condition,) if kind.condition else ()))
     ok = _check_fields(spec, pointer, "effect", name, kind.fields, kind.required, skip, rep)
@@ -170,4 +179,5 @@ def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
     if not ok:
         return None
     args = {k: v for k, v in spec.items() if k != "type" and k in kind.fields and k not in skip}
+    _note_refs(args, pointer, rep)
     return Effect(name, args, kind.run, pointer, condition, branches or None, rep.source.path)

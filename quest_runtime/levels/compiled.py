@@ -20,6 +20,7 @@ from quest_runtime.atoms import NormalisedEvent
 from quest_runtime.conditions import Condition
 from quest_runtime.effects import Effect
 from quest_runtime.keywords import PhraseIndex
+from quest_runtime.levels.dialogues import DialogueBook
 from quest_runtime.levels.findings import Finding
 
 
@@ -90,6 +91,17 @@ class CompiledListener:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledTimer:
+    """A named scheduled event (SPEC §4.7): default delay, period, effects."""
+
+    name: str
+    delay_seconds: float
+    repeat_seconds: float | None
+    effects: tuple[Effect, ...]
+    pointer: str
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledLevel:
     id: str
     title: str
@@ -113,10 +125,13 @@ class CompiledLevel:
     requires: Condition | None
     ensures: Condition | None
     blocked_text: str | None
-    dialogues: Mapping[str, Any]
-    timers: Mapping[str, Any]
+    dialogues: DialogueBook
+    timers: Mapping[str, CompiledTimer]
     foreign: Mapping[str, Any]
     findings: tuple[Finding, ...] = field(default=())
+    #: Distinct ``elapsed_at_least`` seconds in task ``requires``: each gets an internal
+    #: timer at load, so such a task is issued at its due time (SPEC §4.12.2).
+    elapsed_gates: tuple[float, ...] = ()
 
     def match_tasks(self, event: NormalisedEvent) -> list[int]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""
@@ -139,21 +154,6 @@ class CompiledLevel:
         if wild:
             hits.update(wild)
         if chat and event.chat_text is not None:
-            hits.update(self.task_phrases.owners(event.chat_text))
-        return sorted(hits)
-
-    def _match_tasks_reference(self, event: NormalisedEvent) -> list[int]:
-        """The plain form of ``match_tasks`` (tests compare the two)."""
-        hits: set[int] = set()
-        index = self.task_index
-        for atom in event.atoms:
-            found = index.get(atom)
-            if found:
-                hits.update(found)
-        wild = self.task_wildcards.get(event.event_type)
-        if wild:
-            hits.update(wild)
-        if event.chat_text is not None and self.task_phrases:
             hits.update(self.task_phrases.owners(event.chat_text))
         return sorted(hits)
 

@@ -29,7 +29,9 @@ from quest_runtime.levels.compiled import (
     CompiledMilestone,
     CompiledReward,
     CompiledTask,
+    CompiledTimer,
 )
+from quest_runtime.levels.dialogues import EMPTY_BOOK, DialogueBook, compile_dialogues
 from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.model import (
     LevelModel,
@@ -39,10 +41,10 @@ from quest_runtime.levels.model import (
     TargetObject,
     TaskDialogueModel,
     TaskModel,
-    TimerModel,
     TypedRewardModel,
 )
 from quest_runtime.levels.report import Reporter
+from quest_runtime.levels.timers import check_timer_refs, compile_timers, elapsed_gates
 from quest_runtime.suggest import hint_for
 
 #: Listener types that also filter by event type (SPEC §4.6).
@@ -128,6 +130,7 @@ class LevelCompiler:
         self.reward_commands = {**DEFAULT_REWARD_COMMANDS, **model.reward_commands}
         self.task_ids: list[str] = []
         self._effect_refs: list[tuple[str, str, str]] = []  # (task id, pointer, kind)
+        self.dialogues: DialogueBook = EMPTY_BOOK
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -399,23 +402,25 @@ class LevelCompiler:
         del known_top
         tasks = self.compile_tasks()
         listeners = self.compile_listeners()
+        timers = compile_timers(self, model.timers)
+        self.dialogues = compile_dialogues(model.dialogues, self.rep, self._effects,
+                                           self._cond)
         self.check_references(tasks)
         requires = self._cond(model.requires, "/requires")
         ensures = self._cond(model.ensures, "/ensures")
-        for name, timer in model.timers.items():
-            self._unknown_keys(timer.model_extra, TimerModel.model_fields,
-                               join_pointer("/timers", name), f"timer '{name}'")
         if model.summary is not None:
             self._unknown_keys(model.summary.model_extra, type(model.summary).model_fields,
                                "/summary", "summary")
+        check_timer_refs(self.rep, timers)  # last: every clause of the file is compiled
         if self.rep.has_errors:
             return None
-        return build_level(self, path, tasks, listeners, requires, ensures)
+        return build_level(self, path, tasks, listeners, requires, ensures, timers)
 
 
 def build_level(
     c: LevelCompiler, path: str, tasks: list[CompiledTask], listeners: list[CompiledListener],
     requires: Condition | None, ensures: Condition | None,
+    timers: dict[str, CompiledTimer] | None = None,
 ) -> CompiledLevel:
     """Index tasks and listeners and freeze the level."""
     model = c.model
@@ -475,8 +480,8 @@ def build_level(
         summary_text=(summary.text if summary and summary.text
                       else "Every task of this level is complete."),
         requires=requires, ensures=ensures, blocked_text=model.blocked_text,
-        dialogues=model.dialogues,
-        timers={k: v.model_dump() for k, v in model.timers.items()},
+        dialogues=c.dialogues,
+        timers=timers or {}, elapsed_gates=elapsed_gates(tasks),
         foreign=dict(model.model_extra or {}),
         findings=tuple(c.rep.findings),
     )

@@ -2,13 +2,16 @@
 
 ``load_level`` never raises for a bad file: it returns a ``LoadResult`` whose ``level``
 is None when the file has errors, with every finding (file, line:column, JSON pointer,
-sentence, hint). Warnings do not stop a load.
+sentence, hint). Warnings do not stop a load. After the compiler, the registry's checks
+inside one level run (``registry.check_level``); the file's ``LevelFacts`` ride along
+for the checks across levels of ``validate``. When pydantic refuses a value, the rest of
+the file is still checked (``recovery.py``), so one run reports every finding.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,12 @@ from pydantic import ValidationError
 
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.levels.compiler import LevelCompiler
-from quest_runtime.levels.findings import Finding, Severity, join_pointer
+from quest_runtime.levels.facts import LevelFacts, level_facts
+from quest_runtime.levels.findings import Finding, Severity
 from quest_runtime.levels.migrations import FormatError, migrate
 from quest_runtime.levels.model import LevelModel
+from quest_runtime.levels.recovery import pointer_of, recover, related
+from quest_runtime.levels.registry import check_level
 from quest_runtime.levels.report import Reporter
 from quest_runtime.levels.source import LevelSource, SourceError, parse_source
 
@@ -36,6 +42,9 @@ class LoadResult:
     level_id: str | None
     level: CompiledLevel | None
     findings: tuple[Finding, ...]
+    #: What the file defines and refers to, for the cross-level registry (also when the
+    #: level has errors, as long as its JSON could be read).
+    facts: LevelFacts | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,10 +99,34 @@ def compile_source(source: LevelSource, default_id: str, version: str, *,
         model = LevelModel.model_validate(data)
     except ValidationError as exc:
         report_validation(exc, data, rep)
-        return LoadResult(source.path, _id_of(data, default_id), None, tuple(rep.findings))
+        return _check_recovered(source, data, exc, rep, _id_of(data, default_id), version)
     level_id = model.id or default_id
     level = LevelCompiler(model, rep, level_id, version).compile(source.path)
-    return LoadResult(source.path, level_id, level, tuple(rep.findings))
+    facts = level_facts(model, source, level_id)
+    check_level(facts, rep)
+    if level is not None and rep.has_errors:
+        level = None
+    elif level is not None and len(rep.findings) != len(level.findings):
+        level = replace(level, findings=tuple(rep.findings))
+    return LoadResult(source.path, level_id, level, tuple(rep.findings), facts)
+
+
+def _check_recovered(source: LevelSource, data: dict[str, Any], exc: ValidationError,
+                     rep: Reporter, level_id: str, version: str) -> LoadResult:
+    """After pydantic refused values, check the rest of the file anyway (``recovery``):
+    every finding at once, the level never served."""
+    recovered = recover(data, exc)
+    if recovered is None:
+        return LoadResult(source.path, level_id, None, tuple(rep.findings))
+    model, neutralised = recovered
+    scratch = Reporter(source, strict=rep.strict)
+    LevelCompiler(model, scratch, level_id, version).compile(source.path)
+    facts = level_facts(model, source, level_id)
+    check_level(facts, scratch)
+    refused = [f.pointer for f in rep.findings]
+    rep.findings.extend(f for f in scratch.findings
+                        if not related(f.pointer, neutralised) and f.pointer not in refused)
+    return LoadResult(source.path, level_id, None, tuple(rep.findings), facts)
 
 
 def _id_of(data: dict[str, Any], default: str) -> str:
@@ -110,32 +143,10 @@ def report_validation(exc: ValidationError, data: Any, rep: Reporter) -> None:
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for err in exc.errors(include_url=False):
-        pointer = _pointer(data, err["loc"])
+        pointer = pointer_of(data, err["loc"])
         grouped.setdefault(pointer, []).append(dict(err))
     for pointer, errs in grouped.items():
         rep.error(pointer, _message(pointer, errs), _hint(errs), code="bad_value")
-
-
-def _pointer(data: Any, loc: tuple[int | str, ...]) -> str:
-    pointer = ""
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            node = node[part]
-            pointer = join_pointer(pointer, part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            pointer = join_pointer(pointer, part)
-        elif isinstance(node, dict) and isinstance(part, str) and part[:1].islower() and (
-            "[" not in part and part not in _UNION_TAGS
-        ):
-            # a missing required field: point at it (position falls back to its parent)
-            pointer = join_pointer(pointer, part)
-            node = None
-    return pointer
-
-
-_UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
 
 
 def _message(pointer: str, errs: list[dict[str, Any]]) -> str:

@@ -5,22 +5,52 @@ SPEC allows (string/list/object targets, bare-string milestones, DriftSystem
 ``conditions[]``, ``reward`` and ``rewards[]``, listeners from ``rule_listeners`` and
 ``rules.listeners``). Owned parts keep unknown keys in ``model_extra`` so the validator
 can report them with a did-you-mean; the level's foreign top-level keys (narrative,
-scene, exit, ...) are kept untouched. They also generate the level JSON Schema.
+scene, exit, ...) are kept untouched.
+
+They also generate the level JSON Schema (``schema.py``, ``quest-runtime schema``), which
+editors use through ``"$schema"``: so every field has a title, a description and an
+example, written for the designer who hovers over a key.
 
 Conditions and effects stay plain objects here: their registries (``conditions``,
 ``effects``) check them at compile time, so adding a type is one function and one line.
+Their schema lists the registered types, so editors complete ``"type"``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from quest_runtime.conditions import CONDITION_TYPES
+from quest_runtime.effects import EFFECT_TYPES
 
 FORMAT_VERSION = 1
 
-Condition = dict[str, Any]
-Effect = dict[str, Any]
+
+def _clause_schema(kind: str, registry: dict[str, Any], example: dict[str, Any]) -> Any:
+    """The JSON Schema of a condition or effect object: a ``type`` from the registry."""
+    lines = "; ".join(f"{name}: {entry.summary}" for name, entry in sorted(registry.items()))
+    return WithJsonSchema({
+        "type": "object", "title": kind.capitalize(),
+        "description": f"A {kind}, tagged by 'type' (SPEC §3.3). Types — {lines}.",
+        "properties": {"type": {"type": "string", "title": f"{kind.capitalize()} type",
+                                "enum": sorted(registry),
+                                "description": f"Which {kind} this is."}},
+        "required": ["type"], "examples": [example]})
+
+
+Condition = Annotated[dict[str, Any], _clause_schema(
+    "condition", CONDITION_TYPES, {"type": "flag_set", "flag": "met_mia"})]
+Effect = Annotated[dict[str, Any], _clause_schema(
+    "effect", EFFECT_TYPES, {"type": "set_flag", "flag": "met_mia"})]
+
+
+#: Examples shown by editors for the task and listener lists.
+_TASK: dict[str, Any] = {"id": "greet_mia", "type": "near", "target": "mia_npc",
+                         "title": "Greet Mia", "hint": "Walk up to Mia by the lake."}
+_LISTENER: dict[str, Any] = {"id": "mia_hello", "type": "near", "targets": ["mia_npc"],
+                             "metadata": {"dialogue": {"title": "Mia", "text": "Hello!"}}}
 
 
 class _Owned(BaseModel):
@@ -30,8 +60,12 @@ class _Owned(BaseModel):
 
 
 class TargetObject(_Owned):
-    name: str | None = Field(None, description="What the player acts on (NPC, block, entity).")
-    type: str | None = Field(None, description="Its kind, e.g. `villager`.")
+    """A target written as an object: its `name` (or else its `type`) is the token."""
+
+    name: str | None = Field(None, title="Name", examples=["mia_npc"],
+                             description="What the player acts on (NPC, block, entity).")
+    type: str | None = Field(None, title="Type", examples=["villager"],
+                             description="Its kind, used when there is no name.")
 
 
 Target = str | list[str] | TargetObject
@@ -40,81 +74,158 @@ Target = str | list[str] | TargetObject
 class MilestoneModel(_Owned):
     """A checkpoint inside a task, with its own target and count."""
 
-    id: str | None = Field(None, description="Default `<task>_milestone_NN`.")
-    title: str | None = None
-    hint: str | None = None
-    target: Target | None = None
-    event: str | None = None
-    milestone_event: str | None = None
-    rule_event: str | None = None
-    alternates: list[str] = Field(default_factory=list, description="Other tokens that count.")
-    count: int = Field(1, ge=1)
+    id: str | None = Field(None, title="Milestone id", examples=["reach_pier"],
+                           description="Unique in the level. Default `<task>_milestone_NN`.")
+    title: str | None = Field(None, title="Title", examples=["Cross the water's edge"],
+                              description="Shown in the milestone node and the quest log.")
+    hint: str | None = Field(None, title="Hint", examples=["Walk out onto the pier."],
+                             description="The milestone node's text.")
+    target: Target | None = Field(None, title="Target", examples=["enter_pier"],
+                                  description="Token(s) that count for this milestone.")
+    event: str | None = Field(None, title="Event", examples=["enter_pier"],
+                              description="A quest-event name that counts.")
+    milestone_event: str | None = Field(None, title="Milestone event", examples=["enter_pier"],
+                                        description="Same as `event` (DriftSystem name).")
+    rule_event: str | None = Field(None, title="Rule event", examples=["approach_grandma"],
+                                   description="A mapped rule-event name that counts.")
+    alternates: list[str] = Field(default_factory=list, title="Alternates",
+                                  examples=[["enter_dock"]],
+                                  description="Other tokens that count.")
+    count: int = Field(1, ge=1, title="Count", examples=[1],
+                       description="How many matching events complete it.")
 
 
 class DriftConditionModel(_Owned):
     """DriftSystem's `conditions[]` entry: becomes (or merges into) a milestone."""
 
-    id: str | None = None
-    title: str | None = None
-    hint: str | None = None
-    quest_event: str | None = None
-    rule_event: str | None = None
-    location: str | None = None
-    item: str | None = None
-    entity: str | None = None
-    count: int = Field(1, ge=1)
+    id: str | None = Field(None, title="Id", examples=["visit_pier"],
+                           description="Milestone id. Default `<task>_condition_NN`.")
+    title: str | None = Field(None, title="Title", examples=["Visit the pier"],
+                              description="Milestone title (default: its token).")
+    hint: str | None = Field(None, title="Hint", examples=["The pier is past the boathouse."],
+                             description="Milestone hint.")
+    quest_event: str | None = Field(None, title="Quest event", examples=["enter_pier"],
+                                    description="A quest-event name that counts.")
+    rule_event: str | None = Field(None, title="Rule event", examples=["approach_grandma"],
+                                   description="A rule-event name that counts.")
+    location: str | None = Field(None, title="Location", examples=["lakeside_pier"],
+                                 description="A location token that counts.")
+    item: str | None = Field(None, title="Item", examples=["lantern"],
+                             description="An item token that counts.")
+    entity: str | None = Field(None, title="Entity", examples=["Tomas"],
+                               description="An entity token that counts.")
+    count: int = Field(1, ge=1, title="Count", examples=[1],
+                       description="How many matching events it takes.")
 
 
 class RewardModel(_Owned):
     """The `reward` object, applied once with the completing result (SPEC §4.5)."""
 
-    world_patch: dict[str, Any] | None = None
-    npc_dialogue: str | dict[str, Any] | None = None
-    commands: list[str] = Field(default_factory=list)
+    world_patch: dict[str, Any] | None = Field(
+        None, title="World patch", examples=[{"mc": {"tell": "Mia waves."}}],
+        description="Merged into the result's world patch.")
+    npc_dialogue: str | dict[str, Any] | None = Field(
+        None, title="NPC dialogue", examples=["Hello!"],
+        description="An npc_dialogue node: a string, or an object with title/text/script.")
+    commands: list[str] = Field(default_factory=list, title="Commands",
+                                examples=[["give {player} bread 1"]],
+                                description="Console commands; {player} is substituted.")
 
 
 class TypedRewardModel(_Owned):
     """A `rewards[]` entry rendered through a command template (`xp`, `item`, `command`)."""
 
-    type: str
-    amount: int | float = 1
-    data: dict[str, Any] = Field(default_factory=dict)
+    type: str = Field(title="Reward type", examples=["xp"],
+                      description="xp, item, command, or a type of the level's "
+                      "reward_commands.")
+    amount: int | float = Field(1, title="Amount", examples=[50],
+                                description="Fills {amount} in the template.")
+    data: dict[str, Any] = Field(default_factory=dict, title="Data",
+                                 examples=[{"id": "lantern"}],
+                                 description="Fills {data.x} (item: id; command: command).")
 
 
 class TaskDialogueModel(_Owned):
-    on_issue: str | None = None
-    on_progress: str | None = None
-    on_complete: str | None = None
+    """Texts of a task's nodes."""
+
+    on_issue: str | None = Field(None, title="On issue", examples=["Find Mia."],
+                                 description="Text of the `task` node when it is issued.")
+    on_progress: str | None = Field(None, title="On progress", examples=["Almost there."],
+                                    description="Text of `task_progress` nodes.")
+    on_complete: str | None = Field(None, title="On complete", examples=["You found Mia!"],
+                                    description="Text of the `task_complete` node.")
 
 
 class RepeatModel(_Owned):
-    cooldown_seconds: float = Field(0, ge=0)
+    """`repeatable` as an object: re-issued after a cooldown."""
+
+    cooldown_seconds: float = Field(0, ge=0, title="Cooldown (s)", examples=[86400],
+                                    description="Seconds between completion and re-issue.")
 
 
 class TaskModel(_Owned):
     """A level's objective (SPEC §3.1)."""
 
-    id: str | None = Field(None, description="Default `task_NN` (1-based).")
-    type: str = Field("custom", description="The event type that progresses it.")
-    target: Target | None = None
-    title: str | None = None
-    hint: str | None = None
-    count: int | None = Field(None, ge=1)
-    milestones: list[MilestoneModel | str] = Field(default_factory=list)
-    conditions: list[DriftConditionModel] = Field(default_factory=list)
-    rule_refs: list[str] = Field(default_factory=list)
-    rule_event: str | None = None
-    reward: RewardModel | None = None
-    rewards: list[TypedRewardModel | str] = Field(default_factory=list)
-    dialogue: TaskDialogueModel | str | None = None
-    requires: Condition | None = None
-    after: list[str] = Field(default_factory=list)
-    on_complete: list[Effect] = Field(default_factory=list)
-    on_fail: list[Effect] = Field(default_factory=list)
-    repeatable: bool | RepeatModel = False
-    time_limit_seconds: float | None = Field(None, gt=0)
-    ensures: Condition | None = None
-    issue: str = Field("auto", pattern="^(auto|manual)$")
+    id: str | None = Field(None, title="Task id", examples=["greet_mia"],
+                           description="Unique in the level. Default `task_NN` (1-based).")
+    type: str = Field("custom", title="Event type", examples=["near"],
+                      description="The rule-event type that progresses it: near, chat, "
+                      "interact_block, interact_entity, quest_event, choice.")
+    target: Target | None = Field(None, title="Target", examples=["mia_npc"],
+                                  description="What the event must name: a string, a list, "
+                                  "or {name, type}. Case and colour codes do not matter.")
+    title: str | None = Field(None, title="Title", examples=["Greet Mia"],
+                              description="Shown in nodes and the quest log (default: id).")
+    hint: str | None = Field(None, title="Hint", examples=["Walk up to Mia by the lake."],
+                             description="Shown in the issue node and the quest log.")
+    count: int | None = Field(None, ge=1, title="Count", examples=[1],
+                              description="Matching events needed. Default: the sum of the "
+                              "milestones' counts, or 1.")
+    milestones: list[MilestoneModel | str] = Field(
+        default_factory=list, title="Milestones", examples=[["chest", "lantern"]],
+        description="Checkpoints: objects, or bare strings (id = title = target).")
+    conditions: list[DriftConditionModel] = Field(
+        default_factory=list, title="Conditions (DriftSystem)",
+        examples=[[{"quest_event": "enter_pier", "count": 1}]],
+        description="DriftSystem milestone form; merged into milestones.")
+    rule_refs: list[str] = Field(default_factory=list, title="Rule refs",
+                                 examples=[["approach_grandma"]],
+                                 description="Extra tokens that count as its target.")
+    rule_event: str | None = Field(None, title="Rule event", examples=["approach_grandma"],
+                                   description="An extra token that counts as its target.")
+    reward: RewardModel | None = Field(None, title="Reward",
+                                       examples=[{"commands": ["give {player} bread 1"]}],
+                                       description="Applied once with the completing result.")
+    rewards: list[TypedRewardModel | str] = Field(
+        default_factory=list, title="Typed rewards",
+        examples=[[{"type": "xp", "amount": 50}]],
+        description="Rendered through reward command templates.")
+    dialogue: TaskDialogueModel | str | None = Field(
+        None, title="Dialogue", examples=[{"on_issue": "Find Mia."}],
+        description="Node texts; a string is `on_complete`.")
+    requires: Condition | None = Field(None, title="Requires",
+                                       examples=[{"type": "task_completed", "task": "wake_up"}],
+                                       description="Checked before the task is issued.")
+    after: list[str] = Field(default_factory=list, title="After", examples=[["wake_up"]],
+                             description="Tasks that must be completed first.")
+    on_complete: list[Effect] = Field(default_factory=list, title="On complete",
+                                      examples=[[{"type": "set_flag", "flag": "met_mia"}]],
+                                      description="Effects run when it completes.")
+    on_fail: list[Effect] = Field(default_factory=list, title="On fail",
+                                  examples=[[{"type": "issue_task", "task": "greet_mia"}]],
+                                  description="Effects run when it fails.")
+    repeatable: bool | RepeatModel = Field(False, title="Repeatable",
+                                           examples=[{"cooldown_seconds": 86400}],
+                                           description="Re-issued after completion "
+                                           "(after the cooldown).")
+    time_limit_seconds: float | None = Field(None, gt=0, title="Time limit (s)", examples=[300],
+                                             description="Fails if not completed in time.")
+    ensures: Condition | None = Field(None, title="Ensures",
+                                      examples=[{"type": "has_item", "item": "lantern"}],
+                                      description="Checked at completion; a failure is "
+                                      "reported, never blocking.")
+    issue: str = Field("auto", pattern="^(auto|manual)$", title="Issue", examples=["manual"],
+                       description="auto (when eligible) or manual (only by issue_task).")
 
 
 class ListenerMetadataModel(BaseModel):
@@ -122,48 +233,97 @@ class ListenerMetadataModel(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str | None = None
-    rule_ref: str | None = None
-    ref: str | None = None
-    dialogue: str | list[str] | dict[str, Any] | None = None
-    world_patch: dict[str, Any] | None = None
-    commands: list[str] = Field(default_factory=list)
-    update_behaviors: list[dict[str, Any]] = Field(default_factory=list)
-    blocked_text: str | None = None
+    id: str | None = Field(None, title="Listener id", examples=["mia_hello"],
+                           description="The listener's id (if not at the top).")
+    rule_ref: str | None = Field(None, title="Rule ref", examples=["mia_gift"],
+                                 description="Gate ref (if not at the top).")
+    ref: str | None = Field(None, title="Ref", examples=["mia_gift"],
+                            description="Same as `rule_ref`.")
+    dialogue: str | list[str] | dict[str, Any] | None = Field(
+        None, title="Dialogue", examples=[{"title": "Mia", "text": "Ready for adventure?"}],
+        description="An npc_dialogue node: string, lines, or {title, text, script, choices}.")
+    world_patch: dict[str, Any] | None = Field(
+        None, title="World patch", examples=[{"mc": {"tell": "Mia waves at you."}}],
+        description="Merged into the result's world patch.")
+    commands: list[str] = Field(default_factory=list, title="Commands",
+                                examples=[["title {player} subtitle Mia's voice"]],
+                                description="Console commands; {player} is substituted.")
+    update_behaviors: list[dict[str, Any]] = Field(
+        default_factory=list, title="Update behaviours",
+        examples=[[{"type": "particle", "particle": "heart"}]],
+        description="NPC behaviour state, returned as updated_behaviors.")
+    blocked_text: str | None = Field(None, title="Blocked text", examples=["Come back later."],
+                                     description="Shown when it matches but requires fails.")
 
 
 class ListenerModel(_Owned):
     """An NPC behaviour binding (SPEC §3.2)."""
 
-    id: str | None = None
-    type: str | None = None
-    targets: list[str] = Field(default_factory=list)
-    quest_event: str | None = None
-    rule_ref: str | None = None
-    dialogue: str | list[str] | dict[str, Any] | None = None
-    requires: Condition | None = None
-    once: bool | str = False
-    cooldown_seconds: float = Field(0, ge=0)
-    blocked_text: str | None = None
-    metadata: ListenerMetadataModel = Field(default_factory=ListenerMetadataModel)
-    effects: list[Effect] = Field(default_factory=list)
+    id: str | None = Field(None, title="Listener id", examples=["mia_hello"],
+                           description="Default `listener_NN`; once/cooldown marks use it.")
+    type: str | None = Field(None, title="Event type", examples=["near"],
+                             description="near, chat, interact_block, interact_entity, choice "
+                             "filter by event type; other words only describe.")
+    targets: list[str] = Field(default_factory=list, title="Targets", examples=[["mia_npc"]],
+                               description="Tokens it fires on (chat: keywords).")
+    quest_event: str | None = Field(None, title="Quest event", examples=["near_mia_npc"],
+                                    description="A quest-event token it fires on.")
+    rule_ref: str | None = Field(None, title="Rule ref", examples=["mia_gift"],
+                                 description="Gated: fires only once this ref is activated.")
+    dialogue: str | list[str] | dict[str, Any] | None = Field(
+        None, title="Dialogue", examples=["Hello!"],
+        description="An npc_dialogue node (as in metadata).")
+    requires: Condition | None = Field(None, title="Requires",
+                                       examples=[{"type": "flag_set", "flag": "met_mia"}],
+                                       description="Must hold for it to fire.")
+    once: bool | str = Field(False, title="Once", examples=[True],
+                             description="true/\"session\": once per level session; "
+                             "\"player\": once per player for ever.")
+    cooldown_seconds: float = Field(0, ge=0, title="Cooldown (s)", examples=[30],
+                                    description="Seconds between firings.")
+    blocked_text: str | None = Field(None, title="Blocked text", examples=["Come back later."],
+                                     description="Shown when it matches but requires fails.")
+    metadata: ListenerMetadataModel = Field(default_factory=ListenerMetadataModel,
+                                            title="Metadata",
+                                            examples=[{"dialogue": "Hello!",
+                                                       "commands": ["give {player} bread 1"]}],
+                                            description="Outputs: dialogue, world_patch, "
+                                            "commands, update_behaviors.")
+    effects: list[Effect] = Field(default_factory=list, title="Effects",
+                                  examples=[[{"type": "start_dialogue",
+                                              "dialogue": "mia_intro"}]],
+                                  description="Effects run when it fires.")
 
 
 class RulesModel(BaseModel):
+    """DriftSystem's `rules` object; its `listeners` are read like `rule_listeners`."""
+
     model_config = ConfigDict(extra="allow")
 
-    listeners: list[ListenerModel] = Field(default_factory=list)
+    listeners: list[ListenerModel] = Field(default_factory=list, title="Listeners",
+                                           examples=[[_LISTENER]],
+                                           description="Listener definitions.")
 
 
 class SummaryModel(_Owned):
-    title: str | None = None
-    text: str | None = None
+    """The summary node sent with `exit_ready`."""
+
+    title: str | None = Field(None, title="Title", examples=["Lakeside — complete"],
+                              description="Default: the level title + ' · summary'.")
+    text: str | None = Field(None, title="Text", examples=["Every boat found its way home."],
+                             description="The summary text.")
 
 
 class TimerModel(_Owned):
-    delay_seconds: float = Field(0, ge=0)
-    repeat_seconds: float | None = Field(None, gt=0)
-    effects: list[Effect] = Field(default_factory=list)
+    """A named scheduled event (SPEC §4.7)."""
+
+    delay_seconds: float = Field(0, ge=0, title="Delay (s)", examples=[120],
+                                 description="Seconds from schedule_timer to firing.")
+    repeat_seconds: float | None = Field(None, gt=0, title="Repeat (s)", examples=[60],
+                                         description="Fires again every N seconds.")
+    effects: list[Effect] = Field(default_factory=list, title="Effects",
+                                  examples=[[{"type": "say", "text": "Thunder rolls."}]],
+                                  description="Run when it fires (a pushed result).")
 
 
 class LevelModel(BaseModel):
@@ -174,21 +334,53 @@ class LevelModel(BaseModel):
         json_schema_extra={"description": "A quest-runtime level file (SPEC §3)."},
     )
 
-    id: str | None = None
-    title: str | None = None
-    format: int = Field(FORMAT_VERSION, ge=1)
-    tasks: list[TaskModel] = Field(default_factory=list)
-    rule_listeners: list[ListenerModel] = Field(default_factory=list)
-    rules: RulesModel | None = None
-    dialogues: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    timers: dict[str, TimerModel] = Field(default_factory=dict)
-    requires: Condition | None = None
-    blocked_text: str | None = None
-    ensures: Condition | None = None
-    world_patch: dict[str, Any] = Field(default_factory=dict)
-    summary: SummaryModel | None = None
-    aliases: dict[str, str] = Field(default_factory=dict)
-    reward_commands: dict[str, str] = Field(default_factory=dict)
+    id: str | None = Field(None, title="Level id", examples=["lakeside"],
+                           description="Unique across the folder. Default: the file name.")
+    title: str | None = Field(None, title="Title", examples=["Lakeside Lantern"],
+                              description="Shown in issue and summary nodes.")
+    format: int = Field(FORMAT_VERSION, ge=1, title="Format", examples=[1],
+                        description="Level-format version; older ones are migrated on load.")
+    tasks: list[TaskModel] = Field(default_factory=list, title="Tasks", examples=[[_TASK]],
+                                   description="The level's objectives.")
+    rule_listeners: list[ListenerModel] = Field(default_factory=list, title="Rule listeners",
+                                                examples=[[_LISTENER]],
+                                                description="NPC behaviour bindings.")
+    rules: RulesModel | None = Field(None, title="Rules", examples=[{"listeners": [_LISTENER]}],
+                                     description="DriftSystem form: {listeners: [...]}.")
+    dialogues: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, title="Dialogues",
+        examples=[{"mia_intro": {"entry": "hello", "nodes": {"hello": {
+            "type": "line", "text": "You came!", "next": "end"}, "end": {"type": "end"}}}}],
+        description="Dialogue programs by id (SPEC §3.4).")
+    timers: dict[str, TimerModel] = Field(
+        default_factory=dict, title="Timers",
+        examples=[{"storm": {"delay_seconds": 120, "effects": [{"type": "say",
+                                                                "text": "Thunder rolls."}]}}],
+        description="Named scheduled events by id.")
+    requires: Condition | None = Field(None, title="Requires",
+                                       examples=[{"type": "level_completed",
+                                                  "level": "tutorial"}],
+                                       description="Entry precondition of a load.")
+    blocked_text: str | None = Field(None, title="Blocked text",
+                                     examples=["Finish the tutorial first."],
+                                     description="The message of a blocked load.")
+    ensures: Condition | None = Field(None, title="Ensures",
+                                      examples=[{"type": "flag_set", "flag": "lantern_lit"}],
+                                      description="Checked when the level completes.")
+    world_patch: dict[str, Any] = Field(default_factory=dict, title="World patch",
+                                        examples=[{"mc": {"tell": "Welcome!"}}],
+                                        description="Applied on load (entry patch).")
+    summary: SummaryModel | None = Field(None, title="Summary",
+                                         examples=[{"title": "Lakeside — complete",
+                                                    "text": "The boats are home."}],
+                                         description="The summary node's title and text.")
+    aliases: dict[str, str] = Field(default_factory=dict, title="Aliases",
+                                    examples=[{"tutorial_finish": "tutorial_complete"}],
+                                    description="Extra token → canonical token.")
+    reward_commands: dict[str, str] = Field(
+        default_factory=dict, title="Reward commands",
+        examples=[{"coins": "eco give {player} {amount}"}],
+        description="Command templates of typed rewards, overriding the defaults.")
 
 
 #: Keys per owned part, for did-you-mean on unknown keys.

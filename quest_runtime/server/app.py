@@ -93,6 +93,7 @@ def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  
 def create_app(settings: Settings, *, store: StateStore | None = None,
                clock: Clock | None = None) -> web.Application:
     from quest_runtime.server.routes import add_routes
+    from quest_runtime.server.stream import setup_stream
 
     status = Lifecycle()
     app = web.Application(
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     add_routes(app)
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_on_shutdown)
+    setup_stream(app)  # the push stream and the timer scheduler (after the store opens)
     return app
 
 

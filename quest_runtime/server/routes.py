@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from bridge_protocol import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
 from bridge_protocol.openapi import openapi
 from quest_runtime import __version__
+from quest_runtime.engine.explain import explain
+from quest_runtime.engine.state import PlayerState
 from quest_runtime.errors import NotFound, PayloadTooLarge, ProtocolError, UnsupportedMediaType
 from quest_runtime.server.app import (
     CATALOG,
@@ -29,11 +31,11 @@ from quest_runtime.server.app import (
     SETTINGS,
     STATUS,
 )
-from quest_runtime.server.errors import validation_response
 
 log = logging.getLogger(__name__)
 
 _JSON = "application/json"
+_Model = TypeVar("_Model", bound=BaseModel)
 _OK_PREFIX = b'{"status":"ok","result":'
 #: JSON, plus the default of Java's HttpURLConnection, which plugins often leave as is:
 #: the body is still parsed as JSON (malformed → 400). Anything else is 415.
@@ -64,6 +66,12 @@ async def _body(request: web.Request) -> bytes:
         raise web.HTTPBadRequest(reason=f"the body cannot be read: {detail}") from None
 
 
+async def _parse(request: web.Request, model: type[_Model]) -> _Model:
+    """The body validated as ``model``; a ValidationError becomes 400/422 in
+    ``server/errors.py``."""
+    return model.model_validate_json(await _body(request))
+
+
 def _player(request: web.Request) -> str:
     player = request.match_info["player_id"]
     if not 1 <= len(player) <= 64:
@@ -75,11 +83,7 @@ def _player(request: web.Request) -> str:
 # -- rule events -----------------------------------------------------------------------
 
 async def rule_event(request: web.Request) -> web.Response:
-    body = await _body(request)
-    try:
-        req = RuleEventRequest.model_validate_json(body)
-    except ValidationError as exc:
-        return validation_response(exc)
+    req = await _parse(request, RuleEventRequest)
     app = request.app
     event_id = req.event_id or request.headers.get("Idempotency-Key") or None
     if event_id is not None and len(event_id) > 128:
@@ -106,11 +110,7 @@ async def rule_event(request: web.Request) -> web.Response:
 
 
 async def rule_events(request: web.Request) -> web.Response:
-    body = await _body(request)
-    try:
-        req = BatchRequest.model_validate_json(body)
-    except ValidationError as exc:
-        return validation_response(exc)
+    req = await _parse(request, BatchRequest)
     app = request.app
     limit = app[SETTINGS].max_batch_events
     if len(req.events) > limit:
@@ -139,24 +139,26 @@ async def rule_events(request: web.Request) -> web.Response:
     return web.Response(body=body_out, content_type=_JSON)
 
 
+async def explain_event(request: web.Request) -> web.Response:
+    """A dry run of a rule event against the player's live state: what would fire and why
+    the rest would not (``engine/explain.py``). Nothing is stored or journaled."""
+    req = await _parse(request, RuleEventRequest)
+    runtime = request.app[RUNTIME]
+    state = await runtime.peek(req.player_id) or PlayerState(req.player_id)
+    found = explain(runtime.engine, state, req.event_type, req.payload, runtime.clock.now())
+    return _json({"status": "ok", "explanation": found.to_dict()})
+
+
 # -- sessions --------------------------------------------------------------------------
 
 async def load(request: web.Request) -> web.Response:
-    body = await _body(request)
-    try:
-        req = LoadRequest.model_validate_json(body)
-    except ValidationError as exc:
-        return validation_response(exc)
+    req = await _parse(request, LoadRequest)
     reply = await request.app[RUNTIME].load(req.player_id, req.level_id)
     return web.Response(body=_OK_PREFIX + reply.raw + b"}", content_type=_JSON)
 
 
 async def end(request: web.Request) -> web.Response:
-    body = await _body(request)
-    try:
-        req = EndRequest.model_validate_json(body)
-    except ValidationError as exc:
-        return validation_response(exc)
+    req = await _parse(request, EndRequest)
     await request.app[RUNTIME].end(req.player_id)
     return _json({"status": "ok", "result": None})
 
@@ -227,6 +229,7 @@ def add_routes(app: web.Application) -> None:
     app.add_routes([
         web.post("/world/story/rule-event", rule_event),
         web.post("/world/story/rule-events", rule_events),
+        web.post("/world/story/explain", explain_event),
         web.post("/world/story/load", load),
         web.post("/world/story/end", end),
         web.get("/world/story/{player_id}/state", player_state),

@@ -110,6 +110,8 @@ class Target:
                 RuleEventResponse.model_validate_json(payload)
             elif status == 200 and path == BATCH:
                 BatchResponse.model_validate_json(payload)
+            elif status == 200 and path.startswith("/openapi.json"):
+                assert "openapi" in orjson.loads(payload)  # the API document, not an envelope
             elif status == 200 and ctype == "application/json":
                 assert orjson.loads(payload)["status"] == "ok"
         after = await self.snapshot()

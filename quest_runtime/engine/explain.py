@@ -1,0 +1,266 @@
+"""Explain: why a rule event did (or did not) fire each task and listener, as a dry run.
+
+``explain`` answers the designer's most common question, "why doesn't my task fire?",
+without changing anything. It copies the player's state twice (``dump_state`` →
+``load_state``): the engine's own ``handle`` runs on one copy, so what *did* happen is
+exactly what the service would do; the other copy is the state the event met, against
+which each task and listener that did not fire is diagnosed, in the engine's order:
+
+tasks (matched through the level's dispatch index, ``CompiledLevel.match_tasks``)
+  ``type``       the task listens for another event type (wildcard tasks included);
+  ``target``     right type, but none of its tokens is on the event (closest token shown);
+  ``not_issued`` the task is pending: ``manual``, waiting for ``after`` tasks, or its
+                 ``requires`` fails (the failing sub-condition, ``Condition.failing``);
+  ``closed``     already completed (repeatable: cooling down) or failed;
+  ``no_change``  matched while issued but changed nothing (count reached, no open
+                 milestone takes the event).
+listeners (``CompiledLevel.match_listeners``; checked against the state after the event's
+tasks, as the engine does, so a ref activated by this event counts)
+  ``type``, ``target`` as above; ``gated`` (its ``rule_ref`` is not active, with the
+  effects that would activate it); ``once``; ``cooldown`` (seconds left); ``requires``
+  (the failing sub-condition, and whether ``blocked_text`` was shown).
+
+The result is plain data (``Explanation.to_dict``), served by ``POST
+/world/story/explain`` and printed by ``quest-runtime preview --explain``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from quest_runtime.atoms import WILDCARD, NormalisedEvent, normalise
+from quest_runtime.conditions import Condition, EvalContext
+from quest_runtime.effects import Effect
+from quest_runtime.engine.core import Engine, sync_session
+from quest_runtime.engine.state import PlayerState, TaskStatus, dump_state, load_state
+from quest_runtime.errors import LevelBlocked, UnknownLevel
+from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
+
+
+@dataclass(frozen=True, slots=True)
+class NotFired:
+    """Why one task or listener did not fire on this event."""
+
+    kind: str  # "task" | "listener"
+    id: str
+    reason: str
+    message: str
+    pointer: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "reason": self.reason,
+                "message": self.message, "pointer": self.pointer, **self.detail}
+
+
+@dataclass(slots=True)
+class Explanation:
+    """One dry-run event: its atoms, what fired, the result, and what did not fire."""
+
+    player_id: str
+    level_id: str | None
+    event_type: str
+    atoms: list[tuple[str, str]]
+    chat_text: str | None
+    fired: dict[str, list[str]]
+    result: dict[str, Any] | None
+    not_fired: list[NotFired]
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"player_id": self.player_id, "level_id": self.level_id,
+                "event_type": self.event_type, "atoms": [list(a) for a in self.atoms],
+                "chat_text": self.chat_text, "fired": self.fired, "result": self.result,
+                "not_fired": [n.to_dict() for n in self.not_fired], "note": self.note}
+
+
+_FIRED_KEYS = ("tasks_progressed", "tasks_completed", "tasks_issued", "listeners_fired")
+
+
+def explain(engine: Engine, state: PlayerState, event_type: str | None,
+            payload: Mapping[str, Any], now: float) -> Explanation:
+    """Dry-run one rule event for ``state``'s player; ``state`` is never changed."""
+    document = dump_state(state)
+    before, after = load_state(document), load_state(document)
+    outcome = engine.handle(after, event_type, payload, now)
+    fired = {k: [str(v) for v in outcome.journal.get(k, [])] for k in _FIRED_KEYS}
+    if before.session is None and engine.default_level is not None:
+        # the engine loaded the default level first: meet the event the same way
+        with contextlib.suppress(UnknownLevel, LevelBlocked):
+            engine.load(before, engine.default_level, now)
+    session = before.session
+    level = engine.levels(session.level_id) if session is not None else None
+    if session is None or level is None:
+        event = normalise(event_type, payload)
+        note = ("the player has no level session: nothing can fire (load a level first)"
+                if session is None else f"level '{session.level_id}' is not loaded")
+        return Explanation(state.player_id, session.level_id if session else None,
+                           event.event_type, list(event.atoms), event.chat_text, fired,
+                           outcome.result, [], note)
+    if session.level_version != level.version:
+        sync_session(session, level)
+    event = normalise(event_type, payload, level.aliases or None)
+    done = set(fired["tasks_progressed"]) | set(fired["tasks_completed"])
+    task_hits = set(level.match_tasks(event))
+    reasons = [_task_reason(level, t, event, before, now, t.index in task_hits)
+               for t in level.tasks if t.id not in done]
+    listener_state = after if (after.session is not None
+                               and after.session.level_id == level.id) else before
+    heard = set(fired["listeners_fired"])
+    listener_hits = set(level.match_listeners(event))
+    reasons += [_listener_reason(level, li, event, listener_state, now,
+                                 li.index in listener_hits)
+                for li in level.listeners if li.id not in heard]
+    empty = "the event has no type and no quest_event: it matches nothing"
+    return Explanation(state.player_id, level.id, event.event_type, list(event.atoms),
+                       event.chat_text, fired, outcome.result, reasons,
+                       empty if event.empty else None)
+
+
+# -- tasks ------------------------------------------------------------------------------
+
+
+def _task_reason(level: CompiledLevel, task: CompiledTask, event: NormalisedEvent,
+                 state: PlayerState, now: float, hit: bool) -> NotFired:
+    assert state.session is not None  # explain() checked
+    ts = state.session.tasks.get(task.id)
+    status = ts.status.value if ts is not None else "pending"
+    detail: dict[str, Any] = {"status": status}
+
+    def why(reason: str, message: str, **more: Any) -> NotFired:
+        return NotFired("task", task.id, reason, message, task.pointer, {**detail, **more})
+
+    if not hit:
+        kinds = {kind for kind, _ in event.atoms}
+        if event.chat_text is not None:
+            kinds.add("chat")
+        if task.type not in kinds:
+            return why("type", f"listens for '{task.type}' events; this is a "
+                       f"'{event.event_type or 'untyped'}' event" + (
+                           " with no quest_event" if task.type == "quest_event" else ""))
+        reason, message, closest = _target_miss(task.tokens, _tokens_of(event, task.type),
+                                                event)
+        return why(reason, message, closest=closest)
+    if ts is None or ts.status is TaskStatus.PENDING:
+        if task.manual:
+            return why("not_issued", "is manual: only an issue_task effect issues it")
+        for dep in task.after:
+            dts = state.session.tasks.get(dep)
+            if dts is None or not (dts.status is TaskStatus.COMPLETED or dts.completions > 0):
+                return why("not_issued", f"is not issued yet: it comes after '{dep}', which "
+                           "is not completed", waiting_for=dep)
+        if task.requires is not None:
+            ctx = EvalContext(state, state.session, level, event.meta, now)
+            failing = task.requires.failing(ctx)
+            if failing is not None:
+                return why("not_issued", "is not issued: its requires fails at "
+                           f"{failing.describe()}", **_condition(failing))
+        return why("not_issued", "was not issued when the event arrived")
+    if ts.status is TaskStatus.COMPLETED:
+        if task.repeatable and ts.closed_at is not None:
+            left = task.cooldown_seconds - (now - ts.closed_at)
+            if left > 0:
+                return why("closed", f"is completed; it is re-issued in {left:g} s "
+                           "(repeatable cooldown)", cooldown_left=left)
+        return why("closed", "is already completed")
+    if ts.status is TaskStatus.FAILED:
+        return why("closed", "has failed; an issue_task effect re-issues it")
+    return why("no_change", f"matched but changed nothing (progress {ts.progress}/"
+               f"{task.count}, no open milestone takes this event)")
+
+
+def _tokens_of(event: NormalisedEvent, kind: str) -> list[str]:
+    return [tok for k, tok in event.atoms if k == kind and tok != WILDCARD]
+
+
+def _target_miss(wanted: frozenset[str], got: list[str],
+                 event: NormalisedEvent) -> tuple[str, str, str]:
+    """(reason, message, closest) — the closest pair of wanted and offered tokens."""
+    words = list(got)
+    if event.chat_text is not None:
+        words += [w for w in event.chat_text.replace(",", " ").split() if w]
+    if not words:
+        return ("target", f"wants {_names(wanted)}; the event names no target", "")
+    best = max(((w, g) for w in sorted(wanted) for g in words),
+               key=lambda pair: difflib.SequenceMatcher(None, *pair).ratio())
+    message = (f"wants {_names(wanted)}; the event carries {_names(dict.fromkeys(got))}"
+               if got else f"wants {_names(wanted)}; the chat line does not contain it")
+    return ("target", f"{message} (closest: '{best[1]}' vs '{best[0]}')", best[1])
+
+
+def _names(tokens: Any) -> str:
+    shown = [f"'{t}'" for t in list(tokens)[:6]]
+    return ", ".join(shown) + (", ..." if len(list(tokens)) > 6 else "") if shown else "nothing"
+
+
+def _condition(failing: Condition) -> dict[str, Any]:
+    return {"condition": failing.describe(), "condition_pointer": failing.pointer}
+
+
+# -- listeners --------------------------------------------------------------------------
+
+
+def _listener_reason(level: CompiledLevel, li: CompiledListener, event: NormalisedEvent,
+                     state: PlayerState, now: float, hit: bool) -> NotFired:
+    session = state.session
+    assert session is not None  # explain() checked
+
+    def why(reason: str, message: str, **more: Any) -> NotFired:
+        return NotFired("listener", li.id, reason, message, li.pointer, more)
+
+    if li.filter_type is not None and li.filter_type != event.event_type:
+        return why("type", f"fires on '{li.filter_type}' events only; this is a "
+                   f"'{event.event_type or 'untyped'}' event")
+    if not hit:
+        if not li.tokens and li.filter_type is None:
+            return why("target", "has no targets, no quest_event and no filtering type: "
+                       "it never fires")
+        reason, message, closest = _target_miss(li.tokens, sorted(event.tokens), event)
+        return why(reason, message, closest=closest)
+    if li.gate_ref is not None and li.gate_ref not in session.refs:
+        sources = [f"{owner} ({e.pointer})" for owner, e in _activations(level, li.gate_ref)]
+        hint = ("activated by " + ", ".join(sources)) if sources else \
+            "no effect of this level activates it"
+        return why("gated", f"is gated by ref '{li.gate_ref}', which is not active ({hint})",
+                   ref=li.gate_ref)
+    mark = session.listeners.get(li.id)
+    if li.once == "session" and mark is not None and mark.fired:
+        return why("once", "already fired in this level session (once: true)")
+    if li.once == "player" and f"{level.id}:{li.id}" in state.once_marks:
+        return why("once", "already fired for this player (once: \"player\")")
+    if li.cooldown_seconds and mark is not None and mark.last_fired is not None:
+        left = li.cooldown_seconds - (now - mark.last_fired)
+        if left > 0:
+            return why("cooldown", f"is cooling down: {left:g} s of {li.cooldown_seconds:g} s "
+                       "left", cooldown_left=left)
+    if li.requires is not None:
+        failing = li.requires.failing(EvalContext(state, session, level, event.meta, now))
+        if failing is not None:
+            shown = " (its blocked_text was shown)" if li.blocked_text else ""
+            return why("requires", f"matched, but its requires fails at "
+                       f"{failing.describe()}{shown}", **_condition(failing))
+    return why("not_fired", "matched but did not fire (an earlier effect of this event "
+               "changed what it checks)")
+
+
+def _activations(level: CompiledLevel, ref: str) -> Iterator[tuple[str, Effect]]:
+    """Effects of the level that activate ``ref``, with who runs them."""
+    for t in level.tasks:
+        for e in _walk(t.on_complete):
+            if e.type == "activate_rule" and e.args.get("ref") == ref:
+                yield f"task '{t.id}' on_complete", e
+    for li in level.listeners:
+        for e in _walk(li.effects):
+            if e.type == "activate_rule" and e.args.get("ref") == ref:
+                yield f"listener '{li.id}'", e
+
+
+def _walk(effects: tuple[Effect, ...]) -> Iterator[Effect]:
+    for e in effects:
+        yield e
+        for branch in (e.branches or {}).values():
+            yield from _walk(branch)

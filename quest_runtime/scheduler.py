@@ -1,0 +1,158 @@
+"""The timer scheduler: timers fire at their due time even when nobody sends anything
+(SPEC §4.7).
+
+The runtime keeps a heap of (next due, player) across players (``Runtime.timers``, a
+``TimerIndex``), updated on every commit. The scheduler is one asyncio task that sleeps
+until the earliest due time (or until a commit moves it earlier: ``poke``), then for
+each player due by now calls ``Runtime.fire_timers``: take the player's lock, fire the
+due timers on the state, commit, push the results on the stream, commit what was
+delivered. Players are fired in parallel (bounded); one player's timers in due order.
+
+Start-up rebuilds the heap from the store, so after a restart (a crash included)
+overdue timers fire once: the firing and the timer's removal from the pending list are
+one commit, so a timer is either still pending (and fires now) or fired (and gone).
+
+The preview uses the same ``run_due`` with a fake clock and no background task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from quest_runtime.runtime import Push, Runtime
+
+log = logging.getLogger(__name__)
+
+#: A firing that failed (store unavailable) is tried again this much later.
+RETRY_SECONDS = 1.0
+
+Pushed = tuple[float, str, dict[str, Any]]
+"""(due time, player id, result) of one delivered pushed result."""
+
+
+class Scheduler:
+    """Fires due timers in the background; see the module docstring."""
+
+    def __init__(self, runtime: Runtime, push: Push | None = None, *,
+                 concurrency: int = 32, max_sleep: float = 5.0,
+                 on_ensures: Callable[[tuple[dict[str, Any], ...]], None] | None = None,
+                 ) -> None:
+        self.runtime = runtime
+        self.push = push
+        #: Called with the ``ensures`` failures of timer firings (metrics, the preview).
+        self.on_ensures = on_ensures
+        self.concurrency = concurrency
+        #: Upper bound of one sleep, so a wall-clock jump is noticed soon enough.
+        self.max_sleep = max_sleep
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._side: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        #: Players fired (observability and tests).
+        self.fired_players = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild the heap from the store and start the background task (which fires
+        whatever is overdue at once)."""
+        found = await self.runtime.index_timers()
+        if found:
+            log.info("timers found in the store", extra={"players": found})
+        self.runtime.timers.on_earlier = self.poke
+        self._task = asyncio.create_task(self._loop(), name="quest-runtime-timers")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Let the pass under way finish (its commits are awaited), then stop."""
+        self._stopping = True
+        self.runtime.timers.on_earlier = None
+        self._wake.set()
+        tasks = [t for t in (self._task, *self._side) if t is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=timeout)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = None
+
+    def poke(self) -> None:
+        """Something became due earlier than the scheduler sleeps for (or a test moved a
+        fake clock): look again."""
+        self._wake.set()
+
+    # -- firing ------------------------------------------------------------------------
+
+    async def run_due(self) -> list[Pushed]:
+        """Fire every player due by now; returns the delivered results, in due order."""
+        runtime = self.runtime
+        now = runtime.clock.now()
+        due = runtime.timers.pop_due(now)
+        if not due:
+            return []
+        return await self._fire([player for _, player in due], retry_at=now + RETRY_SECONDS)
+
+    async def flush(self, players: Iterable[str] | None = None) -> list[Pushed]:
+        """Push the undelivered results of ``players`` (default: all that have some),
+        e.g. when a stream client connects; due timers fire on the way."""
+        waiting = self.runtime.timers.outbox
+        chosen = sorted(waiting if players is None else set(players) & waiting)
+        if not chosen:
+            return []
+        return await self._fire(chosen, retry_at=None)
+
+    def flush_soon(self, players: Iterable[str] | None = None) -> None:
+        """``flush`` in the background (from a request handler)."""
+        if self._stopping:
+            return
+        task = asyncio.create_task(self.flush(players), name="quest-runtime-flush")
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
+
+    async def _fire(self, players: list[str], retry_at: float | None) -> list[Pushed]:
+        gate = asyncio.Semaphore(self.concurrency)
+        runtime = self.runtime
+
+        async def one(player: str) -> list[dict[str, Any]]:
+            async with gate:
+                try:
+                    reply = await runtime.fire_timers(player, self.push)
+                except Exception:
+                    log.exception("firing timers failed; trying again shortly",
+                                  extra={"player_id": player})
+                    if retry_at is not None and runtime.timers.due_of(player) is None:
+                        runtime.timers.set(player, retry_at)
+                    return []
+                if reply.ensures_failures and self.on_ensures is not None:
+                    self.on_ensures(reply.ensures_failures)
+                return reply.delivered
+
+        done = await asyncio.gather(*(one(p) for p in players))
+        self.fired_players += len(players)
+        pushed: list[tuple[float, int, str, dict[str, Any]]] = []
+        for order, (player, entries) in enumerate(zip(players, done, strict=True)):
+            pushed.extend((float(e["at"]), order, player, e["result"]) for e in entries)
+        pushed.sort(key=lambda p: (p[0], p[1]))
+        return [(at, player, result) for at, _, player, result in pushed]
+
+    async def _loop(self) -> None:
+        runtime = self.runtime
+        while not self._stopping:
+            self._wake.clear()
+            due = runtime.timers.next_due()
+            now = runtime.clock.now()
+            if due is not None and due <= now:
+                try:
+                    await self.run_due()
+                except Exception:  # never let the scheduler die
+                    log.exception("timer pass failed")
+                    await asyncio.sleep(RETRY_SECONDS)
+                continue
+            timeout = self.max_sleep if due is None else min(self.max_sleep, due - now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
