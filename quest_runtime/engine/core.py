@@ -39,6 +39,7 @@ from quest_runtime.engine.timers import (
     fire_due,
     merge_notes,
     session_started,
+    sync_limits,
     take_outbox,
 )
 from quest_runtime.engine.turn import Turn
@@ -227,4 +228,5 @@ def sync_session(session: LevelSession, level: CompiledLevel) -> None:
     listener_ids = {li.id for li in level.listeners}
     session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
     dialogue.sync(session, level)  # a program whose node was removed ends cleanly
+    sync_limits(session, level)  # time limits of issued tasks follow the new version
     session.level_version = level.version

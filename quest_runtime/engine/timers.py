@@ -202,6 +202,23 @@ def session_started(session: LevelSession, level: CompiledLevel) -> None:
             internal[f"elapsed:{seconds:g}"] = session.started_at + seconds
 
 
+def sync_limits(session: LevelSession, level: CompiledLevel) -> None:
+    """After a reload: the time limits of issued tasks follow the new level (added,
+    changed or removed); the clock still counts from the task's issue."""
+    internal = session.timers.get(INTERNAL, {})
+    for key in [k for k in internal if k.startswith("limit:")]:
+        task = level.task_by_id.get(key[6:])
+        if task is None or not task.time_limit_seconds:
+            del internal[key]
+    for task in level.tasks:
+        if task.time_limit_seconds:
+            ts = session.tasks.get(task.id)
+            if ts is not None and ts.status is TaskStatus.ISSUED and ts.issued_at is not None:
+                _part(session, INTERNAL)[f"limit:{task.id}"] = (ts.issued_at
+                                                               + task.time_limit_seconds)
+    _tidy(session)
+
+
 def _fire_internal(turn: Turn, key: str, due: float) -> None:
     session = turn.session
     session.timers.get(INTERNAL, {}).pop(key, None)
@@ -211,11 +228,15 @@ def _fire_internal(turn: Turn, key: str, due: float) -> None:
         return  # cooldown ends and elapsed gates: eligibility is re-checked by the caller
     task = turn.level.task_by_id.get(ref)
     ts = session.tasks.get(ref)
-    if (task is not None and ts is not None and ts.status is TaskStatus.ISSUED
-            and task.time_limit_seconds and ts.issued_at is not None
-            and ts.issued_at + task.time_limit_seconds <= due + EPSILON):
-        turn.out.note("time_limits_expired", ref)
-        turn.fail(task, ts)
+    if (task is None or ts is None or ts.status is not TaskStatus.ISSUED
+            or not task.time_limit_seconds or ts.issued_at is None):
+        return  # closed meanwhile, or a reload removed the limit
+    ends = ts.issued_at + task.time_limit_seconds
+    if ends > due + EPSILON:  # a reload made the limit longer: wait for the new end
+        _part(session, INTERNAL)[key] = ends
+        return
+    turn.out.note("time_limits_expired", ref)
+    turn.fail(task, ts)
 
 
 # -- firing what is due --------------------------------------------------------------

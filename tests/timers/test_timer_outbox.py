@@ -187,3 +187,38 @@ async def test_the_timer_journal_entry(world: tuple[Runtime, FakeClock]) -> None
     assert entries[1]["effects"]["timers_scheduled"] == [{"storm": 1030.0}]
     assert entries[2]["effects"]["timers_fired"] == ["storm"]
     assert entries[2]["received_at"] == 1040.0
+
+
+async def test_a_reload_moves_time_limits_and_drops_removed_timers(tmp_path: Path) -> None:
+    """Sessions follow a reloaded level by ids (SPEC §6): a task's new time limit counts
+    from its issue; a pending timer the level no longer has is dropped when due."""
+    folder = tmp_path / "levels"
+    level = storm_level(delay=30)
+    level["tasks"][0]["time_limit_seconds"] = 100
+    write_level(folder, level)
+    catalog = LevelCatalog(folder)
+    catalog.load_all()
+    clock = FakeClock(0.0)
+    runtime = Runtime(catalog, MemoryStore(), clock=clock)
+    await runtime.open()
+    try:
+        await runtime.load(P, "storm")
+        await runtime.handle(P, "near", near("sky"))          # storm due at 30
+        level["tasks"][0]["time_limit_seconds"] = 200          # the limit now ends at 200
+        del level["timers"]["storm"]
+        level["rule_listeners"] = []
+        write_level(folder, level)
+        catalog.load_all()
+        clock.advance(150)
+        reply = await runtime.handle(P, "near", near("nothing"))
+        assert reply.result is None                            # no storm, no failure yet
+        state = await runtime.peek(P)
+        assert state is not None and state.session is not None
+        assert state.session.timers == {"internal": {"limit:bell": 200.0}}
+        clock.advance(50)
+        reply = await runtime.handle(P, "near", near("nothing"))
+        assert [n["type"] for n in (reply.result or {})["nodes"]] == ["task_failed"]
+        journal = await runtime.journal(P)
+        assert journal[-2]["effects"]["timers_dropped"] == ["storm"]
+    finally:
+        await runtime.close()
