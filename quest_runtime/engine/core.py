@@ -106,8 +106,11 @@ class Engine:
 
     def handle(self, state: PlayerState, event_type: str | None, payload: Mapping[str, Any],
                now: float) -> Outcome:
-        timed = fire_due(self, state, now)  # timers due by now fire first (§4.7)
-        outcome = _with_timed(self._handle(state, event_type, payload, now), timed)
+        if state.session is not None and state.session.timers:
+            timed = fire_due(self, state, now)  # timers due by now fire first (§4.7)
+            outcome = _with_timed(self._handle(state, event_type, payload, now), timed)
+        else:
+            outcome = self._handle(state, event_type, payload, now)
         if state.outbox:  # no level session took it: still delivered, once
             outcome.result = deliver_rest(state, outcome.result)
         return outcome

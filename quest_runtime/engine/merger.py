@@ -57,32 +57,28 @@ class Section(IntEnum):
 
 
 def merge_patch(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``patch`` into ``base`` in place (``base`` is a fresh dict we own; ``patch``
-    is only read: values are copied in, so level data is never aliased)."""
+    """Merge ``patch`` into ``base`` in place and return ``base``.
+
+    Copy on write: values from ``patch`` (level data) are shared, never mutated; every
+    step that changes an object builds a new one (``dict(current)``, a new list), so the
+    compiled level is never touched and no deep copy is needed on the hot path.
+    """
     for key, value in patch.items():
         if key not in base:
-            base[key] = _copy(value)
+            base[key] = value
             continue
         current = base[key]
         if key in LIST_OPERATIONS:
             left = current if isinstance(current, list) else [current]
             right = value if isinstance(value, list) else [value]
-            base[key] = [*left, *(_copy(v) for v in right)]
+            base[key] = [*left, *right]
         elif isinstance(current, dict) and isinstance(value, dict):
             base[key] = merge_patch(dict(current), value)
         else:
             if current != value:
                 log.debug("world_patch clash on %r: %r replaced by %r", key, current, value)
-            base[key] = _copy(value)
+            base[key] = value
     return base
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 class ResultBuilder:

@@ -181,3 +181,21 @@ def test_the_next_levels_load_result_comes_last(play: Any, ev: Any) -> None:
         ("task_complete", "leave"), ("npc_dialogue", "bye"), ("task", "arrive")]
     assert t.last["world_patch"] == {"mc": {"tell": ["tell bye", "tell welcome"]}}
     assert t.last["active_tasks"]["level_id"] == "second"
+
+
+def test_merge_never_mutates_its_sources() -> None:
+    """Copy on write: level data is shared into results but never changed."""
+    import copy
+
+    from quest_runtime.engine.merger import merge_patch
+
+    level_patch = {"mc": {"tell": "a", "title": {"main": "A"}, "particle": {"type": "x"}}}
+    other = {"mc": {"tell": ["b"], "title": {"sub": "B"}, "particle": {"type": "y"}}}
+    before = copy.deepcopy((level_patch, other))
+    out: dict = {}
+    merge_patch(out, level_patch)
+    merge_patch(out, other)
+    merge_patch(out, level_patch)
+    assert (level_patch, other) == before
+    assert out["mc"]["tell"] == ["a", "b", "a"]
+    assert out["mc"]["title"] == {"main": "A", "sub": "B"}
