@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import logging
 import signal
@@ -142,6 +143,8 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         loop.add_signal_handler(signal.SIGHUP,
                                 lambda: asyncio.ensure_future(reloader.reload_all()))
         hup = True
+    gc.collect()
+    gc.freeze()  # levels and start-up objects: never scanned by the collector again
     app[STATUS].started = True
     try:
         yield

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 
 from aiohttp import web
@@ -29,6 +30,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"quest-runtime: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    # Requests allocate many short-lived dicts; the default gen-0 threshold (700) runs
+    # the collector every few requests. Start-up objects are frozen in ``lifecycle``.
+    gc.set_threshold(50_000, 20, 100)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
