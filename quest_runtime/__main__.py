@@ -2,6 +2,6 @@
 
 import sys
 
-from quest_runtime.cli import main
+from quest_runtime.cli import run
 
-sys.exit(main())
+sys.exit(run())

@@ -67,15 +67,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def run() -> int:
+    """The console entry point. The tools print findings, failures and ensures
+    violations themselves; without a handler Python would repeat engine log records on
+    stderr, so the command line silences them (``serve`` configures JSON logs)."""
+    logger = logging.getLogger("quest_runtime")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command != "serve":
-        # the tools print findings, failures and ensures violations themselves; without
-        # a handler Python would repeat engine log records on stderr (serve configures
-        # JSON logs instead). Records still propagate to whatever the caller set up.
-        logger = logging.getLogger("quest_runtime")
-        if not logger.handlers:
-            logger.addHandler(logging.NullHandler())
     if args.command == "validate":
         return validate(args.paths, strict=args.strict, fmt=args.format)
     if args.command == "preview":
