@@ -8,6 +8,7 @@ did-you-mean. A clause with an error compiles to None (and the level is rejected
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from quest_runtime.conditions import CONDITION_TYPES, Condition
@@ -65,23 +66,35 @@ def _check_fields(
     return ok
 
 
-def compile_condition(spec: Any, pointer: str, rep: Reporter) -> Condition | None:
-    """A condition object (or None when it has errors, which are reported)."""
+def _type_name(spec: Any, pointer: str, what: str, registry: Mapping[str, Any],
+               example: str, rep: Reporter) -> str | None:
+    """The registered ``type`` of a condition or effect object, or None (reported)."""
+    article = "an" if what[0] in "aeiou" else "a"
     if not isinstance(spec, dict):
-        rep.error(pointer, "a condition must be an object with a 'type'",
-                  'for example {"type": "flag_set", "flag": "met_mia"}', code="bad_type")
+        rep.error(pointer, f"{article} {what} must be an object with a 'type'",
+                  f"for example {example}", code="bad_type")
         return None
     name = spec.get("type")
-    if not isinstance(name, str) or name not in CONDITION_TYPES:
-        known = sorted(CONDITION_TYPES)
-        if isinstance(name, str):
-            rep.error(join_pointer(pointer, "type"), f"unknown condition type '{name}'",
-                      hint_for(name, known) or f"known types: {', '.join(known)}",
-                      code="unknown_type")
-        else:
-            rep.error(pointer, "a condition needs a 'type'", f"known types: {', '.join(known)}",
-                      code="missing_field")
+    if isinstance(name, str) and name in registry:
+        return name
+    known = sorted(registry)
+    if isinstance(name, str):
+        rep.error(join_pointer(pointer, "type"), f"unknown {what} type '{name}'",
+                  hint_for(name, known) or f"known types: {', '.join(known)}",
+                  code="unknown_type")
+    else:
+        rep.error(pointer, f"{article} {what} needs a 'type'", f"known types: {', '.join(known)}",
+                  code="missing_field")
+    return None
+
+
+def compile_condition(spec: Any, pointer: str, rep: Reporter) -> Condition | None:
+    """A condition object (or None when it has errors, which are reported)."""
+    name = _type_name(spec, pointer, "condition", CONDITION_TYPES,
+                      '{"type": "flag_set", "flag": "met_mia"}', rep)
+    if name is None:
         return None
+    assert isinstance(spec, dict)  # _type_name checked it
     kind = CONDITION_TYPES[name]
     skip = (kind.children,) if kind.children else ()
     ok = _check_fields(spec, pointer, "condition", name, kind.fields, kind.required, skip, rep)
@@ -140,21 +153,11 @@ def compile_effects(specs: Any, pointer: str, rep: Reporter) -> tuple[Effect, ..
 
 
 def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
-    if not isinstance(spec, dict):
-        rep.error(pointer, "an effect must be an object with a 'type'",
-                  'for example {"type": "set_flag", "flag": "met_mia"}', code="bad_type")
+    name = _type_name(spec, pointer, "effect", EFFECT_TYPES,
+                      '{"type": "set_flag", "flag": "met_mia"}', rep)
+    if name is None:
         return None
-    name = spec.get("type")
-    if not isinstance(name, str) or name not in EFFECT_TYPES:
-        known = sorted(EFFECT_TYPES)
-        if isinstance(name, str):
-            rep.error(join_pointer(pointer, "type"), f"unknown effect type '{name}'",
-                      hint_for(name, known) or f"known types: {', '.join(known)}",
-                      code="unknown_type")
-        else:
-            rep.error(pointer, "an effect needs a 'type'", f"known types: {', '.join(known)}",
-                      code="missing_field")
-        return None
+    assert isinstance(spec, dict)  # _type_name checked it
     kind = EFFECT_TYPES[name]
     if name in NOT_ACTIVE_YET:
         rep.warning(join_pointer(pointer, "type"),
