@@ -11,7 +11,11 @@ Request path (``POST /world/story/rule-event``)
    from the journal, get the player's state (cache, else the store).
 3. ``engine/core.py``: ``Engine.handle`` reads the serving ``CompiledLevel`` once from
    the ``LevelCatalog``, follows a reloaded level by ids, then
-4. ``atoms.py``: normalises the rule event into ``(kind, token)`` atoms;
+   fires the player's due timers first (``engine/timers.py``) and takes undelivered
+   pushed results from the outbox (merged at position 4 of the result);
+4. ``atoms.py``: normalises the rule event into ``(kind, token)`` atoms; a chat line or
+   choice event that answers a waiting dialogue program is taken by
+   ``engine/dialogue.py`` (a consumed chat answer goes no further);
 5. ``engine/turn.py``: tasks hit through the level's dispatch index advance, complete,
    pay rewards and run ``on_complete`` effects (``effects/``, guarded by
    ``conditions/``); eligible tasks are issued; listeners hit by the atoms fire;
@@ -25,6 +29,15 @@ Request path (``POST /world/story/rule-event``)
 of the player's state (steps 3–6 as a dry run, nothing committed): what would fire, and
 why every other task and listener would not. ``quest-runtime preview --explain`` prints
 the same explanation per scenario step.
+
+Timer path (results nobody asked for, SPEC §4.7)
+1. ``scheduler.py``: one task sleeps until the earliest due time across players (rebuilt
+   from the store at start-up, so overdue timers fire once after a restart);
+2. ``runtime.fire_timers``: under the player's lock, ``engine/timers.fire_due`` runs each
+   due firing as its own result (effects, then tasks it made eligible) into the outbox;
+   one commit;
+3. ``server/stream.py``: the results are pushed on ``GET /world/story/stream``; what was
+   delivered leaves the outbox (another commit); the rest waits for the next response.
 
 Level reload path
 1. ``server/reload.py``: watchfiles reports changed ``*.json`` under the levels folder
