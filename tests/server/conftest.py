@@ -6,13 +6,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from http_helpers import HOST, Proc, Running, Serve, Spawn, copy_demo_levels
-
-from quest_runtime.server.app import create_app
-from quest_runtime.settings import Settings
+from http_helpers import (
+    Proc,
+    Running,
+    Serve,
+    Spawn,
+    copy_demo_levels,
+    start_service,
+    stop_services,
+)
 
 
 @pytest.fixture
@@ -31,24 +34,14 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
         if "levels" not in overrides:
             overrides["levels"] = copy_demo_levels(tmp_path / f"levels_{n}")
         overrides.setdefault("db", tmp_path / f"state_{n}.db")
-        overrides.setdefault("watch", False)
-        overrides.setdefault("rate_limit_per_second", 0)
-        overrides.setdefault("log_level", "warning")
-        settings = Settings(**overrides)
-        app = create_app(settings)
-        server = TestServer(app, host=HOST)
-        await server.start_server()
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
-        running = Running(server, session, settings, app)
+        running = await start_service(overrides)
         started.append(running)
         return running
 
     try:
         yield start
     finally:
-        for running in reversed(started):
-            await running.session.close()
-            await running.server.close()
+        await stop_services(started)
 
 
 

@@ -35,6 +35,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bridge_protocol import ErrorResponse, RuleEventResponse
+from quest_runtime.server.app import create_app
 from quest_runtime.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -233,3 +234,23 @@ Serve = Callable[..., Awaitable[Running]]
 """The ``serve`` fixture: ``await serve(**settings) -> Running``."""
 Spawn = Callable[..., Proc]
 """The ``spawn`` fixture: ``spawn(levels=None, db=None, args=[], env={}) -> Proc``."""
+
+
+async def start_service(overrides: dict[str, Any], clock: Any = None) -> Running:
+    """The service in-process on a real 127.0.0.1 socket (watching and rate limiting off,
+    warnings only, unless ``overrides`` say otherwise)."""
+    overrides.setdefault("watch", False)
+    overrides.setdefault("rate_limit_per_second", 0)
+    overrides.setdefault("log_level", "warning")
+    settings = Settings(**overrides)
+    app = create_app(settings, clock=clock)
+    server = TestServer(app, host=HOST)
+    await server.start_server()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
+    return Running(server, session, settings, app)
+
+
+async def stop_services(started: list[Running]) -> None:
+    for running in reversed(started):
+        await running.session.close()
+        await running.server.close()

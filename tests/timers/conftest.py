@@ -12,16 +12,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
-from http_helpers import HOST, Proc, Running, write_level
-
-from quest_runtime.server.app import create_app
-from quest_runtime.settings import Settings
+from http_helpers import Proc, Running, start_service, stop_services, write_level
 
 Serve = Callable[..., Awaitable[Running]]
 
@@ -38,25 +33,15 @@ async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
         write_level(folder, level)
         overrides.setdefault("levels", folder)
         overrides.setdefault("db", tmp_path / f"state_{n}.db")
-        overrides.setdefault("watch", False)
-        overrides.setdefault("rate_limit_per_second", 0)
-        overrides.setdefault("log_level", "warning")
         clock = overrides.pop("clock", None)
-        settings = Settings(**overrides)
-        app = create_app(settings, clock=clock)
-        server = TestServer(app, host=HOST)
-        await server.start_server()
-        session = aiohttp.ClientSession()
-        running = Running(server, session, settings, app)
+        running = await start_service(overrides, clock)
         started.append(running)
         return running
 
     try:
         yield start
     finally:
-        for running in reversed(started):
-            await running.session.close()
-            await running.server.close()
+        await stop_services(started)
 
 
 @pytest.fixture
