@@ -60,6 +60,14 @@ class TimerReply:
     ensures_failures: tuple[dict[str, Any], ...] = ()
 
 
+def journal_entry(player_id: str, event_id: str | None, event_type: str, now: float,
+                  outcome: Outcome, raw: bytes) -> JournalEntry:
+    """The journal entry of one processed rule event (SPEC §5.3): the result bytes are
+    kept only when an ``event_id`` makes the event replayable; the digest always."""
+    return JournalEntry(player_id, event_id, event_type, now, outcome.journal,
+                        raw if event_id else b"", hashlib.sha256(raw).hexdigest()[:16])
+
+
 class _PlayerLock:
     __slots__ = ("lock", "users")
 
@@ -158,11 +166,7 @@ class Runtime:
 
     async def _commit(self, state: PlayerState, version: int, event_type: str,
                       event_id: str | None, outcome: Outcome, raw: bytes, now: float) -> None:
-        journal = JournalEntry(
-            player_id=state.player_id, event_id=event_id, event_type=event_type,
-            received_at=now, effects=outcome.journal, result=raw if event_id else b"",
-            digest=hashlib.sha256(raw).hexdigest()[:16],
-        )
+        journal = journal_entry(state.player_id, event_id, event_type, now, outcome, raw)
         doc = dump_state(state)
         started = time.perf_counter()
         try:
@@ -254,9 +258,7 @@ class Runtime:
                     raise
                 raw = orjson.dumps(outcome.result)
                 etype = (event_type or "").strip().lower()
-                journal = JournalEntry(player_id, event_id, etype, now, outcome.journal,
-                                       raw if event_id else b"",
-                                       hashlib.sha256(raw).hexdigest()[:16])
+                journal = journal_entry(player_id, event_id, etype, now, outcome, raw)
                 commits.append(Commit(player_id, dump_state(state), version, journal))
                 versions[player_id] = version + 1
                 self.ensures_violations += len(outcome.ensures_failures)
