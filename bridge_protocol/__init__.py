@@ -8,6 +8,14 @@ Schemas (``schema.py``) are generated, never hand-edited.
 
 from bridge_protocol.errors import ErrorBody, ErrorDetail, ErrorResponse
 from bridge_protocol.explain import ExplainResponse, Explanation, NotFired
+from bridge_protocol.plugin import (
+    AdvanceResponse,
+    DebugTasksResponse,
+    EndResponse,
+    PluginLoadResponse,
+    RecommendationsResponse,
+    WorldStateResponse,
+)
 from bridge_protocol.requests import (
     BatchRequest,
     EndRequest,
@@ -20,6 +28,7 @@ from bridge_protocol.results import (
     QuestLog,
     QuestLogMilestone,
     QuestLogTask,
+    QuestLogUpcoming,
     RuleEventResponse,
     RuleEventResult,
     StreamMessage,
@@ -30,9 +39,12 @@ PROTOCOL_VERSION = 1
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "AdvanceResponse",
     "BatchRequest",
     "BatchResponse",
+    "DebugTasksResponse",
     "EndRequest",
+    "EndResponse",
     "ErrorBody",
     "ErrorDetail",
     "ErrorResponse",
@@ -41,12 +53,16 @@ __all__ = [
     "LoadRequest",
     "Node",
     "NotFired",
+    "PluginLoadResponse",
     "QuestLog",
     "QuestLogMilestone",
     "QuestLogTask",
+    "QuestLogUpcoming",
+    "RecommendationsResponse",
     "RuleEventRequest",
     "RuleEventResponse",
     "RuleEventResult",
     "StreamMessage",
     "Summary",
+    "WorldStateResponse",
 ]

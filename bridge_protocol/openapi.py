@@ -9,6 +9,14 @@ from pydantic.json_schema import models_json_schema
 
 from bridge_protocol.errors import ErrorResponse
 from bridge_protocol.explain import ExplainResponse
+from bridge_protocol.plugin import (
+    AdvanceResponse,
+    DebugTasksResponse,
+    EndResponse,
+    PluginLoadResponse,
+    RecommendationsResponse,
+    WorldStateResponse,
+)
 from bridge_protocol.requests import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
 from bridge_protocol.results import BatchResponse, QuestLog, RuleEventResponse, StreamMessage
 
@@ -30,7 +38,9 @@ def _errors(*codes: int) -> dict[str, Any]:
 def openapi(version: str) -> dict[str, Any]:
     models: list[type[BaseModel]] = [RuleEventRequest, RuleEventResponse, BatchRequest,
                                      BatchResponse, LoadRequest, EndRequest, ErrorResponse,
-                                     QuestLog, ExplainResponse, StreamMessage]
+                                     QuestLog, ExplainResponse, StreamMessage, PluginLoadResponse,
+                                     WorldStateResponse, EndResponse, AdvanceResponse,
+                                     DebugTasksResponse, RecommendationsResponse]
     _, defs = models_json_schema([(m, "validation") for m in models],
                                  ref_template=_REF)
     post_errors = _errors(400, 401, 413, 415, 422, 429, 503)
@@ -68,8 +78,36 @@ def openapi(version: str) -> dict[str, Any]:
             "/world/story/end": {"post": {
                 "summary": "End the player's level session",
                 "requestBody": {"required": True, **_json(EndRequest)},
-                "responses": {"200": {"description": "ok", **_json(RuleEventResponse)},
+                "responses": {"200": {"description": "ok", **_json(EndResponse)},
                               **post_errors}}},
+            "/story/load/{player_id}/{level_id}": {"post": {
+                "summary": "The DriftSystem plugin's level start (body {} or empty): root "
+                           "msg and bootstrap_patch",
+                "parameters": [*player, {"name": "level_id", "in": "path", "required": True,
+                                         "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok", **_json(PluginLoadResponse)},
+                              **post_errors, **_errors(404)}}},
+            "/story/advance/{player_id}": {"post": {
+                "summary": "The plugin's /advance: start the next level once this one is "
+                           "complete; node.text says what happened",
+                "parameters": player,
+                "responses": {"200": {"description": "ok", **_json(AdvanceResponse)},
+                              **post_errors}}},
+            "/world/state/{player_id}": {"get": {
+                "summary": "The exit phrases of the player's level (the plugin's exit "
+                           "detector)", "parameters": player,
+                "responses": {"200": {"description": "ok", **_json(WorldStateResponse)},
+                              **_errors(401)}}},
+            "/world/story/{player_id}/debug/tasks": {"get": {
+                "summary": "Every task with status, progress and why it has not fired",
+                "parameters": player,
+                "responses": {"200": {"description": "ok", **_json(DebugTasksResponse)},
+                              **_errors(401)}}},
+            "/world/story/{player_id}/recommendations": {"get": {
+                "summary": "Levels the player may start now", "parameters": player,
+                "responses": {"200": {"description": "ok",
+                                      **_json(RecommendationsResponse)},
+                              **_errors(401)}}},
             "/world/story/explain": {"post": {
                 "summary": "Dry-run a rule event: why each task and listener fires or not "
                            "(changes nothing)",

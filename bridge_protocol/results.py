@@ -67,13 +67,24 @@ class QuestLogTask(_Strict):
     milestones: list[QuestLogMilestone]
 
 
+class QuestLogUpcoming(_Strict):
+    """A task still waiting for its ``after`` tasks or ``requires``."""
+
+    task_id: str
+    title: str
+
+
 class QuestLog(_Strict):
-    """The ``active_tasks`` snapshot: every task not completed, in file order."""
+    """The ``active_tasks`` snapshot. ``tasks`` holds the open (issued) tasks in file
+    order, the ones the player can work on now: the plugin prints every entry as a task
+    to do and ignores ``status``. Tasks still waiting are in ``upcoming``. ``progress``
+    is ``count - remaining``, so it never reads finished while the task is open."""
 
     player_id: str
     level_id: str
     level_title: str
     tasks: list[QuestLogTask]
+    upcoming: list[QuestLogUpcoming] = Field(default_factory=list)
     task_titles: list[str]
     milestone_names: list[str]
     active_count: int

@@ -96,24 +96,25 @@ def normalise(
     """Turn a rule event into atoms (SPEC §4.1). Pure; never raises on odd payloads.
 
     The plugin sends the same few shapes over and over (one NPC, one zone), so the atoms
-    of non-chat events without aliases are memoised by the fields they derive from.
+    of non-chat events are memoised by the fields they derive from (and the level's aliases).
     """
-    if aliases or event_type == "chat":
+    if event_type == "chat":
         return _normalise(event_type, payload, aliases)
-    key = (event_type, *[v if v.__class__ is str else None
-                         for v in map(payload.get, _KEY_FIELDS)])
+    key = (id(aliases) if aliases else 0, event_type,
+           *[v if v.__class__ is str else None for v in map(payload.get, _KEY_FIELDS)])
     found = _EVENTS.get(key)
-    if found is None:
-        event = _normalise(event_type, payload, None)
+    if found is None or found[4] is not aliases:  # the entry holds its aliases: ids stay
+        event = _normalise(event_type, payload, aliases)
         if len(_EVENTS) < _EVENTS_MAX:
-            _EVENTS[key] = (event.event_type, event.atoms, event.tokens, event.chat_text)
+            _EVENTS[key] = (event.event_type, event.atoms, event.tokens, event.chat_text,
+                            aliases if aliases else None)
         return event
     return NormalisedEvent(found[0], found[1], found[2], found[3], payload)
 
 
 _KEY_FIELDS = ("quest_event", *TARGET_FIELDS)
 _EVENTS: dict[tuple[Any, ...], tuple[str, tuple[tuple[str, str], ...], frozenset[str],
-                                      str | None]] = {}
+                                      str | None, Mapping[str, str] | None]] = {}
 _EVENTS_MAX = 4096
 
 

@@ -52,6 +52,13 @@ class NotFound(QuestError):
     status = 404
 
 
+class OutsideQuestRuntime(QuestError):
+    """A DriftSystem call of a feature quest-runtime does not provide (AI, tutorial, ...)."""
+
+    code = "outside_quest_runtime"
+    status = 404
+
+
 class Unauthorized(QuestError):
     code = "unauthorized"
     status = 401

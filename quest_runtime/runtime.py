@@ -25,12 +25,17 @@ from typing import Any
 import orjson
 
 from quest_runtime.clock import Clock, SystemClock
+from quest_runtime.conditions import EvalContext
 from quest_runtime.engine.core import Engine, Outcome
+from quest_runtime.engine.explain import task_listing
 from quest_runtime.engine.questlog import snapshot
 from quest_runtime.engine.state import PlayerState, dump_state, load_state
 from quest_runtime.engine.timers import TimerIndex, fire_due
-from quest_runtime.errors import Unavailable
+from quest_runtime.engine.timers import keep as keep_results
+from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
 from quest_runtime.levels.catalog import LevelCatalog
+from quest_runtime.levels.compiled import CompiledLevel
+from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,10 @@ def journal_entry(player_id: str, event_id: str | None, event_type: str, now: fl
     kept only when an ``event_id`` makes the event replayable; the digest always."""
     return JournalEntry(player_id, event_id, event_type, now, outcome.journal,
                         raw if event_id else b"", hashlib.sha256(raw).hexdigest()[:16])
+
+
+class _NoAdvance(Exception):
+    """``advance`` found nothing to load: the text says why (nothing changed)."""
 
 
 class _PlayerLock:
@@ -293,6 +302,89 @@ class Runtime:
     async def end(self, player_id: str) -> Reply:
         return await self._run(player_id, "end", None,
                                lambda state, now: self.engine.end(state, now))
+
+    # -- the DriftSystem plugin's calls (``plugin.py``) ----------------------------------
+
+    async def load_for_plugin(self, player_id: str, level_id: str) -> Reply:
+        """A load whose answer the plugin reads only in part: what it drops (nodes other
+        than the issue cards, commands, the quest log) waits in the outbox and comes with
+        the player's next rule-event response. Same errors as ``load``."""
+        return await self._run(player_id, "load", None,
+                               lambda state, now: self._load_kept(state, level_id, now))
+
+    def _load_kept(self, state: PlayerState, level_id: str, now: float) -> Outcome:
+        outcome = self.engine.load(state, level_id, now)
+        rest = plugin_rest(outcome.result) if outcome.result is not None else None
+        if rest is not None:
+            keep_results(state, [(now, rest)])
+        return outcome
+
+    async def advance(self, player_id: str) -> tuple[Reply | None, str]:
+        """``/advance``: a player whose level is complete starts its next level. Returns
+        the load reply (None when nothing was loaded) and the text to show. The check
+        and the load run under the player's lock, so two quick /advance never load the
+        next level twice."""
+        chosen: list[str] = []
+
+        def call(state: PlayerState, now: float) -> Outcome:
+            session = state.session
+            if session is None:
+                raise _NoAdvance("You are not in a level: start one with /level <id>.")
+            level = self.catalog.get(session.level_id)
+            if level is None:
+                raise _NoAdvance(f"Level '{session.level_id}' is not available right now.")
+            if not session.exit_ready:
+                raise _NoAdvance(what_is_left(level, snapshot(player_id, level, session)))
+            target = next_level_of(level)
+            if target is None:
+                raise _NoAdvance(f"{level.title} is complete. There is no next level after it.")
+            chosen.extend((level.title, target))
+            return self._load_kept(state, target, now)
+
+        try:
+            reply = await self._run(player_id, "advance", None, call)
+        except _NoAdvance as exc:
+            return None, str(exc)
+        except (UnknownLevel, LevelBlocked) as exc:
+            return None, f"The next level cannot start yet: {exc.message}"
+        done, target = chosen
+        nxt = self.catalog.get(target)
+        return reply, f"{done} is complete. Next: {nxt.title if nxt else target}."
+
+    async def current_level(self, player_id: str) -> tuple[PlayerState | None,
+                                                           CompiledLevel | None]:
+        """The player's committed state and the level serving its session."""
+        state = await self.peek(player_id)
+        if state is None or state.session is None:
+            return state, None
+        return state, self.catalog.get(state.session.level_id)
+
+    async def debug_tasks(self, player_id: str) -> dict[str, Any]:
+        state, level = await self.current_level(player_id)
+        if state is None or level is None:
+            return {"player_id": player_id, "level_id": None, "tasks": []}
+        return {"player_id": player_id, "level_id": level.id, "level_title": level.title,
+                "exit_ready": bool(state.session and state.session.exit_ready),
+                "tasks": task_listing(level, state, self.clock.now())}
+
+    async def recommendations(self, player_id: str) -> list[dict[str, Any]]:
+        """Levels the player may start now (their ``requires`` hold), not yet completed
+        first, the current one left out."""
+        state = await self.peek(player_id) or PlayerState(player_id)
+        current = state.session.level_id if state.session else None
+        now = self.clock.now()
+        found: list[dict[str, Any]] = []
+        for level_id, level in sorted(self.catalog.levels.items()):
+            if level_id == current:
+                continue
+            if level.requires is not None and not level.requires.holds(
+                    EvalContext(state, None, level, {}, now)):
+                continue
+            found.append({"level_id": level_id, "title": level.title,
+                          "completed": level_id in state.completed_levels,
+                          "tasks": len(level.tasks)})
+        found.sort(key=lambda r: r["completed"])
+        return found
 
     async def fire_timers(self, player_id: str, push: Push | None = None) -> TimerReply:
         """Fire the player's due timers (SPEC §4.7) and commit; then ``push`` the

@@ -184,7 +184,7 @@ class Engine:
         commands = substitute(out.commands, turn.state.player_id)
         if commands:
             out.journal["commands"] = commands
-        result = out.build(commands, active)
+        result = out.build(commands, active, turn.level.title)
         return Outcome(result, out.journal, turn.ensures_failures)
 
 

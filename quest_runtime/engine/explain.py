@@ -264,3 +264,32 @@ def _walk(effects: tuple[Effect, ...]) -> Iterator[Effect]:
         yield e
         for branch in (e.branches or {}).values():
             yield from _walk(branch)
+
+
+def task_listing(level: CompiledLevel, state: PlayerState, now: float) -> list[dict[str, Any]]:
+    """Every task of the player's level with its status, progress and, when it is not
+    done, why it has not fired yet (the same reasons as ``explain``), in file order."""
+    session = state.session
+    assert session is not None and session.level_id == level.id
+    quiet = normalise(None, {})
+    out: list[dict[str, Any]] = []
+    for task in level.tasks:
+        ts = session.tasks.get(task.id)
+        status = ts.status.value if ts is not None else "pending"
+        entry: dict[str, Any] = {"task_id": task.id, "title": task.title, "type": task.type,
+                                 "status": status, "progress": ts.progress if ts else 0,
+                                 "count": task.count, "pointer": task.pointer}
+        if ts is not None and ts.status is TaskStatus.ISSUED:
+            open_milestones = [m.title for m in task.milestones
+                               if ts.milestones.get(m.id, 0) < m.count]
+            wanted = _names(task.tokens) if task.tokens else f"any '{task.type}' event"
+            entry["why"] = (f"waits for a '{task.type}' event on {wanted}" if task.tokens
+                            else f"waits for {wanted}")
+            if open_milestones:
+                entry["open_milestones"] = open_milestones
+        elif ts is None or ts.status is not TaskStatus.COMPLETED or task.repeatable:
+            reason = _task_reason(level, task, quiet, state, now, hit=True)
+            entry["why"] = reason.message
+            entry["reason"] = reason.reason
+        out.append(entry)
+    return out

@@ -1,8 +1,9 @@
-"""The merger: many sources, one result (SPEC §4.8).
+"""The merger: many sources, one result (SPEC §4.8, PLUGIN.md §4–§5).
 
 Sources are the event's tasks, newly issued tasks, listeners, fired timers and dialogue
 programs. The result is built in sections so that the order of ``nodes`` does not depend
-on the order in which the engine happened to run the sources.
+on the order in which the engine happened to run the sources; then it is made playable
+under the plugin's rules, so nothing the engine sends is dropped by the plugin.
 
 The algebra
 -----------
@@ -10,16 +11,31 @@ The algebra
     section 1 (task nodes: milestone / complete / progress, then the reward's
     ``npc_dialogue`` and the task's own effect nodes, per task in file order)
     ++ section 2 (``task`` issue nodes, file order) ++ section 3 (listener nodes, file
-    order) ++ section 4 (timer results) ++ section 5 (dialogue nodes, as produced).
+    order) ++ section 4 (timer results) ++ section 5 (dialogue nodes, as produced);
+    then ``playable_nodes``:
+
+    * one result carries at most one ``npc_dialogue`` (the plugin's dialogue panel
+      cancels the lines of the previous one): the lines of every dialogue node become one
+      ordered ``script`` of ``{"op": "npc_say", "npc", "text"}`` / ``{"op": "narrate",
+      "text"}`` entries, at the place of the first dialogue node;
+    * a ``story_choice`` shown with dialogue lines is folded into that node (its
+      ``prompt`` and ``choices``): the panel presents a dialogue node's choices after its
+      last line, so the choice never comes before the lines that lead to it and no
+      ``npc_dialogue`` follows a ``story_choice``;
+    * no node has an empty headline: an untitled ``npc_dialogue`` (or a node with
+      neither ``title`` nor ``text``) takes the level title.
 ``commands``
     the same section order; never de-duplicated.
 ``completed_tasks``, ``milestones``
     firing order, ids de-duplicated (first occurrence kept).
 ``world_patch``
-    ``merge(a, b)``: objects merge key by key, recursively. For the list operations
-    (``tell``, ``build``, ``spawn``, ``spawn_multi``, ``particle``, ``sound``, ``effect``)
-    two values become one list in firing order, so no message is lost. Any other scalar
-    clash: ``b`` (the later source) wins, logged at debug level.
+    ``merge(a, b)``: objects merge key by key, recursively. The operations the plugin
+    takes as a list (``tell``, ``build``, ``spawn``, ``spawn_multi``) become one list in
+    firing order, so no message is lost. The operations it takes only as an object
+    (``effect``, ``particle``, ``sound``, ``title``) never become lists and never mix
+    two sources' fields: a second one goes to the next object of an ``mc`` list, which
+    the plugin applies in order (a list a level wrote for them is spread the same way).
+    Any other scalar clash: ``b`` (the later source) wins, logged at debug level.
 
 Worked examples (also run as tests in ``tests/engine/test_merger.py``)::
 
@@ -27,10 +43,24 @@ Worked examples (also run as tests in ``tests/engine/test_merger.py``)::
     merge({"tell": ["a", "b"]}, {"tell": "c"})              == {"tell": ["a", "b", "c"]}
     merge({"mc": {"weather": "RAIN"}}, {"mc": {"weather": "CLEAR"}})
         == {"mc": {"weather": "CLEAR"}}
-    merge({"mc": {"title": {"main": "A"}}}, {"mc": {"title": {"sub": "B"}}})
-        == {"mc": {"title": {"main": "A", "sub": "B"}}}
-    merge({"particle": {"type": "flame"}}, {"particle": {"type": "heart"}})
-        == {"particle": [{"type": "flame"}, {"type": "heart"}]}   # list ops never merge
+    merge({"mc": {"_scene": {"theme": "A"}}}, {"mc": {"_scene": {"focus": "B"}}})
+        == {"mc": {"_scene": {"theme": "A", "focus": "B"}}}
+    merge({"mc": {"particle": {"type": "flame"}}}, {"mc": {"particle": {"type": "heart"}}})
+        == {"mc": [{"particle": {"type": "flame"}}, {"particle": {"type": "heart"}}]}
+    merge({"mc": {"title": {"main": "A"}, "tell": "a"}}, {"mc": {"title": {"main": "B"}}})
+        == {"mc": [{"title": {"main": "A"}, "tell": "a"}, {"title": {"main": "B"}}]}
+    merge({"sound": {"type": "X"}}, {"sound": {"type": "Y"}})
+        == {"sound": {"type": "X"}, "mc": {"sound": {"type": "Y"}}}
+
+Worked examples of ``playable_nodes`` (tests in the same file)::
+
+    [dialogue(title="Mia", text="Hi"), task, dialogue(title="Tomas", text="Fog.\\nMind it.")]
+        -> [dialogue(title="Mia", script=[npc_say Mia "Hi", npc_say Tomas "Fog.",
+                                          npc_say Tomas "Mind it."]), task]
+    [dialogue(title="Tomas", text="Fog."), story_choice(prompt="Answer?", choices=C)]
+        -> [dialogue(title="Tomas", script=[npc_say Tomas "Fog."], prompt="Answer?",
+                     choices=C)]
+    [story_choice(prompt="Answer?", choices=C)] -> unchanged (no lines lead to it)
 """
 
 from __future__ import annotations
@@ -43,9 +73,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-LIST_OPERATIONS = frozenset(
-    {"tell", "build", "spawn", "spawn_multi", "particle", "sound", "effect"}
-)
+#: Operations the plugin applies from a string/object or from a list of them.
+LIST_OPERATIONS = frozenset({"tell", "build", "spawn", "spawn_multi"})
+#: Operations the plugin applies only from an object (a list is skipped without a word).
+OBJECT_OPERATIONS = frozenset({"effect", "particle", "sound", "title"})
 
 
 class Section(IntEnum):
@@ -57,28 +88,159 @@ class Section(IntEnum):
 
 
 def merge_patch(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``patch`` into ``base`` in place and return ``base``.
+    """Merge the world patch ``patch`` into ``base`` in place and return ``base``.
 
     Copy on write: values from ``patch`` (level data) are shared, never mutated; every
     step that changes an object builds a new one (``dict(current)``, a new list), so the
     compiled level is never touched and no deep copy is needed on the hot path.
     """
     for key, value in patch.items():
-        if key not in base:
-            base[key] = value
-            continue
-        current = base[key]
-        if key in LIST_OPERATIONS:
-            left = current if isinstance(current, list) else [current]
-            right = value if isinstance(value, list) else [value]
-            base[key] = [*left, *right]
-        elif isinstance(current, dict) and isinstance(value, dict):
-            base[key] = merge_patch(dict(current), value)
+        if key == "mc":
+            for part in value if isinstance(value, list) else (value,):
+                if isinstance(part, Mapping):
+                    base["mc"] = _merge_mc(base.get("mc"), part)
+        elif key in OBJECT_OPERATIONS:
+            for item in value if isinstance(value, list) else (value,):
+                if key not in base:
+                    base[key] = item
+                else:
+                    base["mc"] = _merge_mc(base.get("mc"), {key: item})
         else:
-            if current != value:
-                log.debug("world_patch clash on %r: %r replaced by %r", key, current, value)
-            base[key] = value
+            _merge_key(base, key, value)
     return base
+
+
+def _merge_mc(current: Any, part: Mapping[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
+    """``mc`` as layers: the first object takes every operation; an object-only
+    operation already present goes to the first later layer without it (or a new one)."""
+    if isinstance(current, list):
+        layers = [dict(layer) for layer in current if isinstance(layer, Mapping)]
+    elif isinstance(current, Mapping):
+        layers = [dict(current)]
+    else:
+        layers = []
+    if not layers:
+        layers.append({})
+    for key, value in part.items():
+        if key in OBJECT_OPERATIONS:
+            for item in value if isinstance(value, list) else (value,):
+                for layer in layers:
+                    if key not in layer:
+                        layer[key] = item
+                        break
+                else:
+                    layers.append({key: item})
+        else:
+            _merge_key(layers[0], key, value)
+    return layers[0] if len(layers) == 1 else layers
+
+
+def _merge_key(base: dict[str, Any], key: str, value: Any) -> None:
+    if key not in base:
+        base[key] = value
+        return
+    current = base[key]
+    if key in LIST_OPERATIONS:
+        left = current if isinstance(current, list) else [current]
+        right = value if isinstance(value, list) else [value]
+        base[key] = [*left, *right]
+    elif isinstance(current, dict) and isinstance(value, dict):
+        merged = dict(current)
+        for k, v in value.items():
+            _merge_key(merged, k, v)
+        base[key] = merged
+    else:
+        if current != value:
+            log.debug("world_patch clash on %r: %r replaced by %r", key, current, value)
+        base[key] = value
+
+
+# -- nodes -------------------------------------------------------------------------------
+
+_SCRIPT_OPS = frozenset({"npc_say", "narrate"})
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def script_of(node: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A dialogue node's lines as plugin script entries, speakers kept."""
+    speaker = _text(node.get("title")).strip()
+    script = node.get("script")
+    out: list[dict[str, Any]] = []
+    if isinstance(script, list):
+        for entry in script:
+            if isinstance(entry, Mapping):
+                text = _text(entry.get("text"))
+                if not text.strip():
+                    continue
+                op = _text(entry.get("op")).lower()
+                if op == "npc_say":
+                    out.append({"op": "npc_say", "npc": _text(entry.get("npc")), "text": text})
+                elif op in _SCRIPT_OPS:
+                    out.append({"op": op, "text": text})
+                else:  # the plugin throws on other ops: keep the line as narration
+                    out.append({"op": "narrate", "text": text})
+            elif isinstance(entry, str) and entry.strip():
+                out.append({"op": "narrate", "text": entry})
+        return out
+    for line in _text(node.get("text")).splitlines():
+        if line.strip():
+            out.append({"op": "npc_say", "npc": speaker, "text": line} if speaker
+                       else {"op": "narrate", "text": line})
+    return out
+
+
+def playable_nodes(nodes: list[dict[str, Any]], fallback_title: str) -> list[dict[str, Any]]:
+    """The nodes as the plugin can show all of them (the rules in the module docstring)."""
+    dialogues = [i for i, n in enumerate(nodes) if n.get("type") == "npc_dialogue"]
+    choices = [i for i, n in enumerate(nodes) if n.get("type") == "story_choice"]
+    if not dialogues:
+        return [_titled(n, fallback_title) for n in nodes]
+    if len(dialogues) == 1 and not choices:
+        return [_titled(n, fallback_title) for n in nodes]
+    sources = [nodes[i] for i in dialogues]
+    script: list[dict[str, Any]] = []
+    for source in sources:
+        script.extend(script_of(source))
+    title = next((t for s in sources if (t := _text(s.get("title")).strip())), fallback_title)
+    merged: dict[str, Any] = {"type": "npc_dialogue", "title": title or fallback_title,
+                              "text": "\n".join(e["text"] for e in script), "script": script}
+    for source in sources:
+        for key, value in source.items():
+            if key not in merged and key not in ("lines", "choices", "prompt"):
+                merged[key] = value
+    folded: set[int] = set()
+    if choices:
+        choice = nodes[choices[-1]]
+        folded.update(choices)
+        if len(choices) > 1:
+            log.debug("several story_choice nodes in one result: the last one is shown")
+        merged["prompt"] = _text(choice.get("prompt") or choice.get("title")) or title
+        merged["choices"] = choice.get("choices") or []
+        for key in ("dialogue_id", "node_id", "beat_id", "level_id"):
+            if key in choice:
+                merged[key] = choice[key]
+    at = min(dialogues[0], *folded) if folded else dialogues[0]
+    out: list[dict[str, Any]] = []
+    for i, node in enumerate(nodes):
+        if i == at:
+            out.append(merged)
+        if i in folded or node.get("type") == "npc_dialogue":
+            continue
+        out.append(_titled(node, fallback_title))
+    return out
+
+
+def _titled(node: dict[str, Any], fallback: str) -> dict[str, Any]:
+    """The node with a headline the plugin can print (a copy when one is added)."""
+    if node.get("type") == "npc_dialogue":
+        if _text(node.get("title")).strip() or not fallback:
+            return node
+    elif _text(node.get("title")).strip() or _text(node.get("text")).strip() or not fallback:
+        return node
+    return {**node, "title": fallback}
 
 
 class ResultBuilder:
@@ -187,10 +349,12 @@ class ResultBuilder:
             self.quest_log_dirty = True
         self.touched = True
 
-    def build(self, commands: list[str], active_tasks: dict[str, Any] | None) -> dict[str, Any]:
+    def build(self, commands: list[str], active_tasks: dict[str, Any] | None,
+              title: str = "") -> dict[str, Any]:
+        """The result dict; ``title`` (the level's) heads nodes that have no headline."""
         result: dict[str, Any] = {
             "world_patch": self.world_patch,
-            "nodes": [n for section in self._nodes for n in section],
+            "nodes": playable_nodes([n for section in self._nodes for n in section], title),
             "completed_tasks": list(self._completed),
             "milestones": list(self._milestones),
             "commands": commands,

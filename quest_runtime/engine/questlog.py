@@ -15,23 +15,36 @@ def remaining(task: CompiledTask, progress: int, milestones: dict[str, int]) -> 
 
 
 def snapshot(player_id: str, level: CompiledLevel, session: LevelSession) -> dict[str, Any] | None:
-    """Every task not completed, in file order; None when all are completed.
+    """The open (issued) tasks in file order, as the plugin can draw them truthfully
+    (it ignores ``status``, so a pending task in ``tasks`` would read as one to do now);
+    tasks still waiting for ``after``/``requires`` are listed apart in ``upcoming``.
+    None when every task is completed (a failed task keeps the snapshot, with empty lists).
 
-    On the per-event path (every result that changes task state carries it), so it is
-    written as one pass with no helper calls.
+    ``progress`` never reads as finished while the task is open: it is
+    ``count - remaining`` (open milestones count as remaining).
+
+    On the per-event path (every result that issues, completes or fails a task carries
+    it), so it is written as one pass with no helper calls.
     """
     issued_status = TaskStatus.ISSUED
     completed_status = TaskStatus.COMPLETED
     stasks = session.tasks
     tasks: list[dict[str, Any]] = []
+    upcoming: list[dict[str, Any]] = []
     titles: list[str] = []
     names: list[str] = []
-    active = remaining_total = milestone_count = 0
+    active = remaining_total = milestone_count = closed = 0
     for task in level.tasks:
         ts = stasks.get(task.id)
         if ts is None or ts.status is completed_status:
             continue
         issued = ts.status is issued_status
+        if not issued:
+            if ts.status is TaskStatus.PENDING:
+                upcoming.append({"task_id": task.id, "title": task.title})
+            else:
+                closed += 1  # failed: no longer to do, but the level is not done
+            continue
         left = task.count - ts.progress
         milestones: list[dict[str, Any]] = []
         if task.milestones:
@@ -58,12 +71,13 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession) -> dic
             remaining_total += left
             titles.append(task.title)
         tasks.append({"task_id": task.id, "title": task.title, "hint": task.hint,
-                      "status": ts.status._value_, "progress": ts.progress,
+                      "status": ts.status._value_,
+                      "progress": task.count - left if left <= task.count else 0,
                       "count": task.count, "remaining": left, "type": task.type,
                       "milestones": milestones})
-    if not tasks:
+    if not tasks and not upcoming and not closed:
         return None
     return {"player_id": player_id, "level_id": level.id, "level_title": level.title,
-            "tasks": tasks, "task_titles": titles, "milestone_names": names,
-            "active_count": active, "remaining_total": remaining_total,
-            "milestone_count": milestone_count}
+            "tasks": tasks, "upcoming": upcoming, "task_titles": titles,
+            "milestone_names": names, "active_count": active,
+            "remaining_total": remaining_total, "milestone_count": milestone_count}

@@ -146,7 +146,6 @@ class Turn:
                 return
             ts.progress += 1
             self.out.note("tasks_progressed", task.id)
-            self.out.quest_log_dirty = True
             if ts.progress >= task.count:
                 self.complete(task, ts)
             else:
@@ -175,7 +174,6 @@ class Turn:
         if not changed:
             return
         self.out.note("tasks_progressed", task.id)
-        self.out.quest_log_dirty = True
         if hit is not None:
             self.out.milestone(hit.id)
             node: dict[str, Any] = {"type": "task_milestone", "task_id": task.id,
@@ -190,7 +188,8 @@ class Turn:
             self.out.node(Section.TASKS, {
                 "type": "task_progress", "task_id": task.id, "title": task.title,
                 "text": task.on_progress or task.hint or task.title,
-                "progress": ts.progress, "count": task.count, "remaining": left,
+                "progress": task.count - left if left <= task.count else 0,
+                "count": task.count, "remaining": left,
             })
 
     @staticmethod

@@ -102,6 +102,17 @@ class CompiledTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitProfile:
+    """The level's ``exit``: chat phrases that end it, farewell, hub, next level."""
+
+    aliases: tuple[str, ...] = ()
+    farewell: str | None = None
+    hub: Mapping[str, Any] | None = None
+    world_patch: Mapping[str, Any] | None = None
+    next_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledLevel:
     id: str
     title: str
@@ -132,6 +143,9 @@ class CompiledLevel:
     #: Distinct ``elapsed_at_least`` seconds in task ``requires``: each gets an internal
     #: timer at load, so such a task is issued at its due time (SPEC §4.12.2).
     elapsed_gates: tuple[float, ...] = ()
+    exit: ExitProfile = field(default_factory=ExitProfile)
+    #: ``next_level`` of the level's ``end_level`` effects, in file order.
+    next_levels: tuple[str, ...] = ()
 
     def match_tasks(self, event: NormalisedEvent) -> list[int]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""

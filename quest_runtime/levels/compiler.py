@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from quest_runtime.atoms import BUILTIN_EVENT_TYPES, QUEST_EVENT, clean, token_variants
+from quest_runtime.atoms import BUILTIN_EVENT_TYPES, QUEST_EVENT, clean, slug, token_variants
 from quest_runtime.conditions import Condition
 from quest_runtime.effects import Effect
 from quest_runtime.keywords import PhraseIndex
@@ -30,6 +30,7 @@ from quest_runtime.levels.compiled import (
     CompiledReward,
     CompiledTask,
     CompiledTimer,
+    ExitProfile,
 )
 from quest_runtime.levels.dialogues import EMPTY_BOOK, DialogueBook, compile_dialogues
 from quest_runtime.levels.findings import join_pointer
@@ -119,6 +120,87 @@ def _dialogue_node(raw: Any) -> dict[str, Any] | None:
     return None
 
 
+_COLOUR_CODE = re.compile("\u00a7.?", re.DOTALL)
+
+
+def end_level_targets(model: LevelModel) -> tuple[str, ...]:
+    """``next_level`` of every ``end_level`` effect in the level, in file order."""
+    found: dict[str, None] = {}
+    stack: list[Any] = [model.model_dump(include={"tasks", "rule_listeners", "rules",
+                                                  "dialogues", "timers"})]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict):
+            if item.get("type") == "end_level" and isinstance(item.get("next_level"), str):
+                found[item["next_level"]] = None
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return tuple(found)
+
+
+def exit_profile(model: LevelModel) -> ExitProfile:
+    """The level's ``exit`` with DriftSystem's spellings folded in."""
+    raw = model.exit
+    if raw is None:
+        return ExitProfile()
+    aliases: list[str] = []
+    for value in (raw.aliases, raw.phrase_aliases):
+        for alias in [value] if isinstance(value, str) else value or ():
+            if alias.strip() and alias not in aliases:
+                aliases.append(alias)
+    hub: dict[str, Any] | None = dict(raw.hub) if raw.hub else None
+    if hub is None and (raw.return_spawn or raw.teleport):
+        hub = {"world": raw.return_spawn} if raw.return_spawn else {}
+        for key in ("x", "y", "z", "yaw", "pitch"):
+            if raw.teleport and key in raw.teleport:
+                hub[key] = raw.teleport[key]
+    return ExitProfile(tuple(aliases), raw.farewell, hub, raw.world_patch or None,
+                       raw.next_level)
+
+
+def npc_names(model: LevelModel) -> list[tuple[str, str]]:
+    """``(visible name, id)`` of the NPCs a level declares: ``scene.npcs`` entries and
+    ``spawn``/``spawn_multi`` definitions of its entry world patch that have both."""
+    found: list[tuple[str, str]] = []
+    extra = model.model_extra or {}
+    scene = extra.get("scene")
+    candidates: list[Any] = []
+    if isinstance(scene, dict) and isinstance(scene.get("npcs"), list):
+        candidates.extend(scene["npcs"])
+    patch = model.world_patch
+    for ops in (patch, *(_as_list(patch.get("mc")))):
+        if isinstance(ops, dict):
+            for key in ("spawn", "spawn_multi"):
+                candidates.extend(_as_list(ops.get(key)))
+    for npc in candidates:
+        if isinstance(npc, dict):
+            name, npc_id = npc.get("name"), npc.get("id")
+            if isinstance(name, str) and isinstance(npc_id, str) and name.strip():
+                found.append((name, npc_id))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _npc_aliases(name: str, npc_id: str) -> list[tuple[str, str]]:
+    """Token pairs that make an NPC's visible name and its id equal in matching: the
+    names themselves, and the ``near_…`` quest events the plugin builds from them
+    (also with a leaked colour code: ``near_§eTomas`` arrives as ``near_etomas``)."""
+    ids = token_variants(npc_id)
+    if not ids:
+        return []
+    pairs = [(v, ids[0]) for v in token_variants(name) if v != ids[0]]
+    near_id = slug("near_" + ids[0])
+    for raw in (name, name.replace("\u00a7", "")):
+        near_name = slug(clean("near_" + raw) if "\u00a7" in raw else "near_" + raw.lower())
+        if near_name and near_name not in ("near", near_id):
+            pairs.append((near_name, near_id))
+    return pairs
+
+
 class LevelCompiler:
     """Compiles one level model; findings go to the reporter."""
 
@@ -128,6 +210,11 @@ class LevelCompiler:
         self.level_id = level_id
         self.version = version
         self.reward_commands = {**DEFAULT_REWARD_COMMANDS, **model.reward_commands}
+        #: Token of an NPC's id or visible name → the name players see (colour-free).
+        self.npc_speakers: dict[str, str] = {}
+        for name, npc_id in npc_names(model):
+            for tok in (*token_variants(name), *token_variants(npc_id)):
+                self.npc_speakers.setdefault(tok, clean(name) and _COLOUR_CODE.sub("", name))
         self.task_ids: list[str] = []
         self._effect_refs: list[tuple[str, str, str]] = []  # (task id, pointer, kind)
         self.dialogues: DialogueBook = EMPTY_BOOK
@@ -281,6 +368,18 @@ class LevelCompiler:
                 touched[len(milestones) - 1] = None
         return milestones, sum(milestones[k].count for k in touched)
 
+    def _speaker(self, raw: TaskModel) -> str | None:
+        """The visible name of the declared NPC a near/interact_entity task targets."""
+        if raw.type not in ("near", "interact_entity") or not self.npc_speakers:
+            return None
+        targets = raw.target if isinstance(raw.target, list) else [raw.target]
+        for target in targets:
+            if isinstance(target, str):
+                for tok in token_variants(target):
+                    if tok in self.npc_speakers:
+                        return self.npc_speakers[tok]
+        return None
+
     def _reward(self, raw: TaskModel, pointer: str) -> CompiledReward | None:
         commands: list[str] = []
         items: list[tuple[str, int]] = []
@@ -291,6 +390,10 @@ class LevelCompiler:
                                join_pointer(pointer, "reward"), "reward")
             patch = raw.reward.world_patch or None
             dialogue = _dialogue_node(raw.reward.npc_dialogue)
+            if dialogue is not None and not dialogue.get("title"):
+                speaker = self._speaker(raw)
+                if speaker:  # the NPC the task is about says the reward line
+                    dialogue["title"] = speaker
             commands.extend(raw.reward.commands)
         for j, r in enumerate(raw.rewards):
             rp = join_pointer(pointer, "rewards", j)
@@ -411,6 +514,9 @@ class LevelCompiler:
         if model.summary is not None:
             self._unknown_keys(model.summary.model_extra, type(model.summary).model_fields,
                                "/summary", "summary")
+        if model.exit is not None:
+            self._unknown_keys(model.exit.model_extra, type(model.exit).model_fields,
+                               "/exit", "exit")
         check_timer_refs(self.rep, timers)  # last: every clause of the file is compiled
         if self.rep.has_errors:
             return None
@@ -458,7 +564,11 @@ def build_level(
             # only targets are chat keywords; a quest_event is matched as a token (§4.6)
             listener_phrases.extend((tok, li.index) for tok in li.phrases)
     aliases: dict[str, str] = {}
-    for src, dst in model.aliases.items():
+    for name, npc_id in npc_names(model):
+        for a, b in _npc_aliases(name, npc_id):
+            aliases.setdefault(a, b)
+            aliases.setdefault(b, a)
+    for src, dst in model.aliases.items():  # the level's own aliases win
         targets = token_variants(dst)
         if targets:
             for v in token_variants(src):
@@ -484,4 +594,6 @@ def build_level(
         timers=timers or {}, elapsed_gates=elapsed_gates(tasks),
         foreign=dict(model.model_extra or {}),
         findings=tuple(c.rep.findings),
+        exit=exit_profile(model),
+        next_levels=end_level_targets(model),
     )

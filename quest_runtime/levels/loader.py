@@ -23,6 +23,7 @@ from quest_runtime.levels.facts import LevelFacts, level_facts
 from quest_runtime.levels.findings import Finding, Severity
 from quest_runtime.levels.migrations import FormatError, migrate
 from quest_runtime.levels.model import LevelModel
+from quest_runtime.levels.plugin_events import check_plugin_events
 from quest_runtime.levels.recovery import pointer_of, recover, related
 from quest_runtime.levels.registry import check_level
 from quest_runtime.levels.report import Reporter
@@ -104,6 +105,8 @@ def compile_source(source: LevelSource, default_id: str, version: str, *,
     level = LevelCompiler(model, rep, level_id, version).compile(source.path)
     facts = level_facts(model, source, level_id)
     check_level(facts, rep)
+    if level is not None:
+        check_plugin_events(level, data, rep)
     if level is not None and rep.has_errors:
         level = None
     elif level is not None and len(rep.findings) != len(level.findings):

@@ -314,6 +314,39 @@ class SummaryModel(_Owned):
                              description="The summary text.")
 
 
+class ExitModel(_Owned):
+    """How a player leaves the level: the chat phrases, the farewell, where to go.
+
+    The DriftSystem plugin ends the level when a chat line matches an alias
+    (``GET /world/state``), shows ``farewell`` and sends the player to ``hub`` (``POST
+    /world/story/end``); ``/advance`` starts ``next_level`` once the level is complete.
+    DriftSystem's own keys (``phrase_aliases``, ``return_spawn`` + ``teleport``) are read too.
+    """
+
+    aliases: str | list[str] | None = Field(None, title="Exit phrases",
+                                            examples=[["leave the lake", "go home"]],
+                                            description="Chat phrases that end the level.")
+    phrase_aliases: str | list[str] | None = Field(
+        None, title="Exit phrases (DriftSystem)", examples=[["回到白天"]],
+        description="DriftSystem's name for 'aliases'; both are read.")
+    farewell: str | None = Field(None, title="Farewell", examples=["The lake grows quiet."],
+                                 description="Shown when the player leaves the level.")
+    hub: dict[str, Any] | None = Field(None, title="Hub",
+                                       examples=[{"world": "world", "x": 0, "y": 64, "z": 0}],
+                                       description="Where the player returns: {world, x, y, z}.")
+    return_spawn: str | None = Field(None, title="Return world (DriftSystem)",
+                                     examples=["KunmingLakeHub"],
+                                     description="DriftSystem: the hub world's name.")
+    teleport: dict[str, Any] | None = Field(None, title="Return position (DriftSystem)",
+                                            examples=[{"x": 128.5, "y": 72, "z": -16.5}],
+                                            description="DriftSystem: the hub position.")
+    world_patch: dict[str, Any] | None = Field(None, title="Exit world patch",
+                                               examples=[{"mc": {"weather": "CLEAR"}}],
+                                               description="Applied when the level ends.")
+    next_level: str | None = Field(None, title="Next level", examples=["lakeside_night"],
+                                   description="Started by /advance once this level is done.")
+
+
 class TimerModel(_Owned):
     """A named scheduled event (SPEC §4.7)."""
 
@@ -377,6 +410,11 @@ class LevelModel(BaseModel):
     aliases: dict[str, str] = Field(default_factory=dict, title="Aliases",
                                     examples=[{"tutorial_finish": "tutorial_complete"}],
                                     description="Extra token → canonical token.")
+    exit: ExitModel | None = Field(None, title="Exit",
+                                   examples=[{"aliases": ["leave the lake"],
+                                              "farewell": "The lake grows quiet.",
+                                              "next_level": "lakeside_night"}],
+                                   description="Exit phrases, farewell, hub and next level.")
     reward_commands: dict[str, str] = Field(
         default_factory=dict, title="Reward commands",
         examples=[{"coins": "eco give {player} {amount}"}],

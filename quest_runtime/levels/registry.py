@@ -161,9 +161,11 @@ def _dead_tasks(facts: LevelFacts, rep: Reporter) -> None:
         hint = suggestion or ("use a built-in type (" + ", ".join(sorted(BUILTIN_EVENT_TYPES))
                               + "), or complete it with a complete_task effect")
         what = "has no 'type'" if ttype == "custom" else f"has type '{ttype}'"
+        fact = (" (the DriftSystem plugin never sends 'conversation' events)"
+                if ttype == "conversation" else "")
         rep.warning(pointer, f"task '{task_id}' {what}: no rule event the plugin sends carries "
-                    "that type and no complete_task effect names it, so it may never complete",
-                    hint, code="unreachable_task")
+                    f"that type{fact} and no complete_task effect names it, so it may never "
+                    "complete", hint, code="unreachable_task")
 
 
 # -- all levels ------------------------------------------------------------------------

@@ -93,6 +93,7 @@ def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  
 
 def create_app(settings: Settings, *, store: StateStore | None = None,
                clock: Clock | None = None) -> web.Application:
+    from quest_runtime.server.plugin_routes import add_plugin_routes
     from quest_runtime.server.routes import add_routes
     from quest_runtime.server.stream import setup_stream
 
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     app[LIMITER] = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     metrics.active_sessions.set_function(lambda: runtime.active_sessions())
     add_routes(app)
+    add_plugin_routes(app)
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_on_shutdown)
     setup_stream(app)  # the push stream and the timer scheduler (after the store opens)

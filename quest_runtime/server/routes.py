@@ -22,6 +22,7 @@ from quest_runtime import __version__
 from quest_runtime.engine.explain import explain
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.errors import NotFound, PayloadTooLarge, ProtocolError, UnsupportedMediaType
+from quest_runtime.plugin import exit_patch
 from quest_runtime.server.app import (
     CATALOG,
     LIMITER,
@@ -158,9 +159,13 @@ async def load(request: web.Request) -> web.Response:
 
 
 async def end(request: web.Request) -> web.Response:
+    """End the session; the root ``world_patch`` carries the level's exit (its
+    ``exit_summary`` is what the plugin's exit detector shows, PLUGIN.md §2)."""
     req = await _parse(request, EndRequest)
-    await request.app[RUNTIME].end(req.player_id)
-    return _json({"status": "ok", "result": None})
+    runtime = request.app[RUNTIME]
+    _, level = await runtime.current_level(req.player_id)
+    await runtime.end(req.player_id)
+    return _json({"status": "ok", "result": None, "world_patch": exit_patch(level)})
 
 
 async def player_state(request: web.Request) -> web.Response:
@@ -181,7 +186,7 @@ async def quest_log(request: web.Request) -> web.Response:
 async def journal(request: web.Request) -> web.Response:
     player = _player(request)
     raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise ProtocolError("limit must be an integer from 1 to 1000",
                             details=[{"loc": "query.limit", "message": "1 to 1000"}])
     entries = await request.app[RUNTIME].journal(player, int(raw))

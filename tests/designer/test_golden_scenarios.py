@@ -26,7 +26,7 @@ def test_the_bundled_scenarios_pass(capsys: pytest.CaptureFixture[str],
     assert main(["test"]) == 0  # PATH defaults to levels/
     out = capsys.readouterr().out
     assert "levels/lakeside.scenario.jsonl" in out
-    assert "  ✓ step 1 (line 7)  Steve loads lakeside" in out
+    assert "  ✓ step 1 (line 11)  Steve loads lakeside" in out
     assert "✗" not in out
     assert ", 0 failed" in out
 
@@ -39,7 +39,7 @@ def test_a_changed_expectation_fails_with_a_diff(levels: Path,
                       encoding="utf-8")
     assert main(["test", str(levels)]) == 1
     out = capsys.readouterr().out
-    assert "  ✗ step 2 (line 11)  Steve near mia_npc" in out
+    assert "  ✗ step 2 (line 16)  Steve near Mia" in out
     assert 'result.commands[1]: expected "xp add Steve 11" (in order)' in out
     assert "      --- expected\n      +++ actual\n" in out
     assert '      -    "xp add Steve 11",\n      +    "xp add Steve 10",' in out

@@ -27,7 +27,10 @@ def test_readable_preview_draws_cards_commands_patch_and_progress(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", "--levels", "levels", SCRIPT]) == 0
     out = capsys.readouterr().out
-    assert "step 2 · Steve near mia_npc" in out
+    assert "step 2 · Steve near Mia" in out  # the plugin sends her visible name
+    step_2 = out.split("step 2 · ", 1)[1].split("step 3 · ", 1)[0]
+    assert step_2.count("╭─ dialogue · Mia") == 1  # her reward line and greeting: one node
+    assert "│ Mia: Oh, you came!" in step_2 and "│ Mia: Mia looks up" in step_2
     assert "task complete · Greet Mia" in out  # a chat card titled by type and task
     assert "$ give Steve bread 1" in out  # {player} substituted
     assert "mc.title: Lakeside Lantern / Light the way home" in out  # § codes rendered
@@ -39,7 +42,8 @@ def test_readable_preview_draws_cards_commands_patch_and_progress(
 def test_explain_names_why_a_task_did_not_fire(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", "--levels", "levels", SCRIPT, "--explain"]) == 0
     out = capsys.readouterr().out
-    assert "why · atoms near:mia_npc, near:*, quest_event:near_mia_npc" in out
+    # the visible name, then the atoms of the NPC id it is an alias of
+    assert "why · atoms near:mia, near:*, quest_event:near_mia, near:mia_npc," in out
     assert "listeners fired: mia_greeting" in out
     assert "listens for 'chat' events; this is" in out
 

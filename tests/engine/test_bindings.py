@@ -22,10 +22,27 @@ def level(*listeners: dict[str, Any], tasks: list[dict[str, Any]] | None = None,
 
 
 def said(result: dict[str, Any] | None) -> list[str]:
-    """The texts of the ``npc_dialogue`` nodes of a result: which listeners spoke."""
+    """The lines of the result's ``npc_dialogue`` node, in order: which listeners spoke.
+
+    The plugin shows only the last ``npc_dialogue`` of a response, so a result carries at
+    most one: several speakers become one node whose ``script`` keeps every line."""
+    return [text for _, text in spoken(result)]
+
+
+def spoken(result: dict[str, Any] | None) -> list[tuple[str | None, str]]:
+    """``(speaker, text)`` of each line of the result's one ``npc_dialogue`` node
+    (``None`` for narration)."""
     if result is None:
         return []
-    return [n["text"] for n in result["nodes"] if n["type"] == "npc_dialogue"]
+    dialogues = [n for n in result["nodes"] if n["type"] == "npc_dialogue"]
+    assert len(dialogues) <= 1, f"several npc_dialogue nodes in one result: {dialogues}"
+    if not dialogues:
+        return []
+    node = dialogues[0]
+    if "script" not in node:
+        return [(node.get("title"), line) for line in node["text"].splitlines()]
+    assert node["text"] == "\n".join(e["text"] for e in node["script"])
+    return [(e.get("npc") if e["op"] == "npc_say" else None, e["text"]) for e in node["script"]]
 
 
 def talk(lid: str, metadata: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -241,6 +258,9 @@ def test_bindings_fire_in_file_order_after_tasks(play: Any, ev: Any) -> None:
     )
     t = play(lvl, [LOAD, ev.near("mia_npc")])
     assert said(t.last) == ["reward", "first", "second", "third"]
+    # one node, at the place of the first dialogue, after the task's own nodes
+    assert [n["type"] for n in t.last["nodes"]] == ["task_complete", "npc_dialogue"]
+    assert t.last["nodes"][1]["title"] == "NPCs"  # no speaker: the level title heads it
 
 
 def test_later_listeners_see_what_earlier_ones_set(play: Any, ev: Any) -> None:
@@ -349,13 +369,20 @@ def test_listener_outputs(play: Any, ev: Any) -> None:
     t = play(lvl, [
         LOAD,
         {**ev.near("mia_npc"), "expect": {
-            "nodes": [{"type": "npc_dialogue", "title": "Mia", "text": "Ready for adventure?"},
-                      {"type": "npc_dialogue", "title": "Narrator", "text": "The wind turns."}],
+            "nodes": [{"type": "npc_dialogue", "title": "Mia",
+                       "text": "Ready for adventure?\nThe wind turns.",
+                       "script": [{"op": "npc_say", "npc": "Mia",
+                                   "text": "Ready for adventure?"},
+                                  {"op": "npc_say", "npc": "Narrator",
+                                   "text": "The wind turns."}]}],
             "world_patch": {"tell": "Mia waves at you."},
             "commands": ["title Steve subtitle Mia's voice"]}},
         {**ev.near("tomas"), "expect": {"nodes": [{"type": "npc_dialogue",
                                                    "text": "Hm.\nThe nets are torn."}]}},
     ])
+    assert spoken(t.results[1]) == [("Mia", "Ready for adventure?"),
+                                    ("Narrator", "The wind turns.")]
+    assert len(t.results[1]["nodes"]) == 1
     assert "waved_at" in t.state()["flags"]
 
 

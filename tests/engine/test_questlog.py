@@ -1,8 +1,43 @@
-"""The quest-log snapshot, ``active_tasks`` (SPEC §4.10)."""
+"""The quest-log snapshot, ``active_tasks`` (SPEC §4.10, PLUGIN.md §3).
+
+The plugin prints the whole log again whenever the snapshot changes and ignores each
+task's ``status``: so ``tasks`` lists only issued tasks (pending ones are ``upcoming``),
+``progress`` never reads as finished while a task is open, and a result carries the
+snapshot only when a task was issued, completed or failed (or on load), not on progress.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
 from typing import Any
+
+from quest_runtime.levels.catalog import LevelCatalog
+from quest_runtime.scenario import ScenarioRunner, Step
+
+PLAYER = "Steve"
+
+
+def quest_log_after(folder: Path, level: dict[str, Any],
+                    steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The snapshot ``GET …/quest-log`` shows after ``steps`` (played by Steve)."""
+    folder.mkdir(parents=True)
+    (folder / f"{level['id']}.json").write_text(json.dumps(level), encoding="utf-8")
+    catalog = LevelCatalog(folder)
+    catalog.load_all()
+    runner = ScenarioRunner(catalog)
+
+    async def go() -> dict[str, Any] | None:
+        await runner.runtime.open()
+        try:
+            for n, step in enumerate(steps, start=1):
+                await runner.run_step(Step(n, n, {"player": PLAYER, **step}))
+            return await runner.runtime.quest_log(PLAYER)
+        finally:
+            await runner.runtime.close()
+
+    return asyncio.run(go())
 
 LEVEL = {
     "id": "log", "title": "The Lakeside Log",
@@ -32,16 +67,10 @@ def test_the_snapshot_after_load(play: Any) -> None:
             {"task_id": "greet", "title": "Greet Mia", "hint": "She is by the lake.",
              "status": "issued", "progress": 0, "count": 1, "remaining": 1, "type": "near",
              "milestones": []},
-            {"task_id": "boathouse", "title": "Find the boathouse", "hint": None,
-             "status": "pending", "progress": 0, "count": 3, "remaining": 3,
-             "type": "quest_event",
-             "milestones": [
-                 {"milestone_id": "pier", "title": "The pier", "status": "open",
-                  "progress": 0, "count": 1},
-                 {"milestone_id": "door", "title": "The door", "status": "open",
-                  "progress": 0, "count": 2}]},
-            {"task_id": "brave", "title": "Be brave", "hint": None, "status": "pending",
-             "progress": 0, "count": 1, "remaining": 1, "type": "chat", "milestones": []},
+        ],
+        "upcoming": [  # pending (after / requires): apart, in file order
+            {"task_id": "boathouse", "title": "Find the boathouse"},
+            {"task_id": "brave", "title": "Be brave"},
         ],
         "task_titles": ["Greet Mia"],
         "milestone_names": [],
@@ -51,11 +80,19 @@ def test_the_snapshot_after_load(play: Any) -> None:
     }
 
 
-def test_the_snapshot_follows_progress_and_drops_completed_tasks(play: Any, ev: Any) -> None:
-    t = play(LEVEL, [{"load": "log"}, ev.near("mia_npc"), ev.quest_event("enter_pier")])
-    log = t.last["active_tasks"]
-    assert [(x["task_id"], x["status"]) for x in log["tasks"]] == [("boathouse", "issued"),
-                                                                   ("brave", "pending")]
+def test_the_snapshot_follows_progress_and_drops_completed_tasks(play: Any, ev: Any,
+                                                                 tmp_path: Path) -> None:
+    steps = [{"load": "log"}, ev.near("mia_npc"), ev.quest_event("enter_pier")]
+    t = play(LEVEL, steps)
+    issued = t.results[1]["active_tasks"]  # greet completed, boathouse issued
+    assert [(x["task_id"], x["status"]) for x in issued["tasks"]] == [("boathouse", "issued")]
+    assert issued["upcoming"] == [{"task_id": "brave", "title": "Be brave"}]
+    assert t.last["milestones"] == ["pier"]
+    assert t.last["active_tasks"] is None  # mere progress: the log is not printed again
+    log = quest_log_after(tmp_path / "log", LEVEL, steps)  # the quest-log endpoint
+    assert log is not None
+    assert [(x["task_id"], x["status"]) for x in log["tasks"]] == [("boathouse", "issued")]
+    assert log["upcoming"] == [{"task_id": "brave", "title": "Be brave"}]
     boathouse = log["tasks"][0]
     assert (boathouse["progress"], boathouse["count"], boathouse["remaining"]) == (1, 3, 2)
     assert [(m["milestone_id"], m["status"], m["progress"]) for m in boathouse["milestones"]] \
@@ -64,6 +101,24 @@ def test_the_snapshot_follows_progress_and_drops_completed_tasks(play: Any, ev: 
     assert log["milestone_names"] == ["The door"]
     assert (log["active_count"], log["remaining_total"], log["milestone_count"]) == (1, 2, 1)
     assert "timestamp" not in log and "updated_at" not in log
+
+
+def test_progress_never_reads_as_finished_while_the_task_is_open(play: Any, ev: Any,
+                                                                 tmp_path: Path) -> None:
+    """``progress`` is ``count - remaining``: a task whose count is reached but whose
+    milestones are open shows less than ``count``."""
+    lvl = {"id": "log", "tasks": [
+        {"id": "lamp", "type": "quest_event", "count": 2,
+         "milestones": [{"id": "oil", "target": "oil"}, {"id": "wick", "target": "wick"},
+                        {"id": "flint", "target": "flint"}]}]}
+    steps = [{"load": "log"}, ev.quest_event("oil"), ev.quest_event("wick")]
+    t = play(lvl, steps)
+    [node] = t.nodes(2, "task_progress")
+    assert (node["progress"], node["count"], node["remaining"]) == (1, 2, 1)
+    log = quest_log_after(tmp_path / "log", lvl, steps)
+    assert log is not None
+    [lamp] = log["tasks"]
+    assert (lamp["progress"], lamp["count"], lamp["remaining"]) == (1, 2, 1)
 
 
 def test_the_snapshot_is_null_when_every_task_is_completed(play: Any, ev: Any) -> None:
@@ -80,10 +135,14 @@ def test_the_snapshot_is_present_only_when_task_state_changed(play: Any, ev: Any
         ev.near("mia_npc"),                # a task completes, another is issued
         ev.quest_event("enter_boathouse"),  # progress on a milestone
     ])
-    assert t.results[1]["nodes"] == [{"type": "npc_dialogue", "text": "Mia hums."}]
+    # an untitled line takes the level title as its headline
+    assert t.results[1]["nodes"] == [{"type": "npc_dialogue", "text": "Mia hums.",
+                                      "title": "The Lakeside Log"}]
     assert t.results[1]["active_tasks"] is None
     assert t.results[2]["active_tasks"] is not None
-    assert t.results[3]["active_tasks"]["tasks"][0]["milestones"][1]["progress"] == 1
+    assert [n["type"] for n in t.results[3]["nodes"]] == ["task_progress"]
+    assert t.results[3]["nodes"][0]["task_id"] == "boathouse"
+    assert t.results[3]["active_tasks"] is None  # progress only: no snapshot
 
 
 def test_a_failed_task_shows_as_failed(play: Any, ev: Any, assert_subset: Any) -> None:
@@ -93,8 +152,10 @@ def test_a_failed_task_shows_as_failed(play: Any, ev: Any, assert_subset: Any) -
         "rule_listeners": [{"id": "trip", "targets": ["rock"],
                             "effects": [{"type": "fail_task", "task": "race"}]}]}
     t = play(lvl, [{"load": "log"}, ev.near("rock")])
+    # the failure is told by its node; the log (printed again, as a task failed) lists
+    # only what is still open: the plugin would draw a failed task as one to do
     assert_subset({"nodes": [{"type": "task_failed", "task_id": "race"}],
-                   "active_tasks": {"tasks": [{"task_id": "race", "status": "failed"},
-                                              {"task_id": "other", "status": "issued"}]}},
+                   "active_tasks": {"tasks": [{"task_id": "other", "status": "issued"}],
+                                    "upcoming": []}},
                   t.last)
-    assert len(t.last["active_tasks"]["tasks"]) == 2
+    assert [x["task_id"] for x in t.last["active_tasks"]["tasks"]] == ["other"]

@@ -159,7 +159,8 @@ def test_progress_is_capped_at_count_and_an_unchanged_task_has_no_node(play: Any
         LOAD,
         {**block, "expect": {"nodes": [
             {"type": "task_milestone", "milestone_id": "oil"},
-            {"type": "task_progress", "task_id": "light", "progress": 1, "count": 1,
+            # progress is count - remaining: it never reads "1/1" while wick is open
+            {"type": "task_progress", "task_id": "light", "progress": 0, "count": 1,
              "remaining": 1}]}},
         {**block, "expect": None},  # progress at count, no milestone hit: nothing at all
         {"event_type": "interact_block", "payload": {"block_type": "lantern"},
@@ -249,9 +250,9 @@ def test_remaining_is_the_larger_of_count_left_and_open_milestones(
              [LOAD, *(ev.quest_event(e) for e in events)])
     [node] = t.nodes(len(events), "task_progress")
     assert node["remaining"] == remaining
-    assert node["remaining"] == max(node["count"] - node["progress"],
-                                    sum(m["status"] == "open"
-                                        for m in t.last["active_tasks"]["tasks"][0]["milestones"]))
+    # the plugin prints "p/c": it never reads as finished while the task is open
+    assert node["progress"] == max(node["count"] - remaining, 0) < node["count"]
+    assert t.last["active_tasks"] is None  # mere progress: no quest-log snapshot
 
 
 @pytest.mark.parametrize(
@@ -416,8 +417,12 @@ def test_requires_with_a_flag_set_by_on_complete_issues_in_the_same_result(play:
         {**ev.near("mia_npc"), "expect": {"nodes": [{"type": "task_complete"},
                                                     {"type": "task", "task_id": "gift"}]}},
     ])
-    assert [x["task_id"] for x in t.results[0]["active_tasks"]["tasks"]] == ["greet", "gift"]
-    assert t.results[0]["active_tasks"]["tasks"][1]["status"] == "pending"
+    # gift is pending: not in the quest log's tasks (the plugin ignores status), upcoming
+    assert [x["task_id"] for x in t.results[0]["active_tasks"]["tasks"]] == ["greet"]
+    assert t.results[0]["active_tasks"]["upcoming"] == [{"task_id": "gift", "title": "gift"}]
+    assert [(x["task_id"], x["status"]) for x in t.results[2]["active_tasks"]["tasks"]] == [
+        ("gift", "issued")]
+    assert t.results[2]["active_tasks"]["upcoming"] == []
 
 
 def test_requires_met_by_a_listener_effect_issues_in_the_same_result(play: Any,
@@ -555,9 +560,10 @@ def test_rewards_apply_in_order_then_on_complete(play: Any, ev: Any) -> None:
                                   "give Steve lantern 2", "say Steve did it",
                                   "effect after rewards"]
     assert result["world_patch"] == {"mc": {"tell": ["reward tell", "on_complete tell"]}}
-    assert [(n["type"], n.get("text")) for n in result["nodes"]] == [
-        ("task_complete", "greet"), ("npc_dialogue", "Thank you!"),
-        ("npc_dialogue", "on_complete says")]
+    assert [(n["type"], n.get("title")) for n in result["nodes"]] == [
+        ("task_complete", "greet"), ("npc_dialogue", "Quest")]
+    assert result["nodes"][1]["script"] == [  # the reward's line, then on_complete's
+        {"op": "narrate", "text": "Thank you!"}, {"op": "narrate", "text": "on_complete says"}]
 
 
 def test_rewards_are_granted_exactly_once(play: Any, ev: Any) -> None:
@@ -631,3 +637,47 @@ def test_rewards_that_produce_nothing_are_warnings(compile_level: Any, rewards: 
     assert result.ok
     assert [(f.severity.value, f.code, f.pointer) for f in result.findings] == [
         ("warning", code, "/tasks/0/rewards/0" + ("/type" if code == "unknown_reward" else ""))]
+
+
+# =====================================================================================
+# declared NPCs (scene.npcs): visible names match, reward lines get a speaker
+# =====================================================================================
+
+NPC_LEVEL = level(
+    {"id": "greet", "type": "near", "target": "mia_npc",
+     "reward": {"npc_dialogue": "Thanks for coming."}},
+    {"id": "ask", "type": "interact_entity", "target": "tomas_npc", "after": ["greet"],
+     "reward": {"npc_dialogue": {"title": "Old Tomas", "text": "Fog."}}},
+    {"id": "shout", "type": "chat", "target": "hello", "after": ["greet"],
+     "reward": {"npc_dialogue": "Someone shouts back."}},
+    scene={"npcs": [{"id": "mia_npc", "name": "§dMia"}, {"id": "tomas_npc", "name": "Tomas"}]},
+)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [pytest.param({"target": "§dMia", "quest_event": "near_dmia"}, id="colour-code-leaked"),
+     pytest.param({"target": "Mia", "quest_event": "near_mia"}, id="visible-name"),
+     pytest.param({"target": "mia_npc", "quest_event": "near_mia_npc"}, id="id")],
+)
+def test_a_declared_npc_matches_by_visible_name_and_says_the_reward_line(
+        play: Any, payload: dict[str, Any]) -> None:
+    t = play(NPC_LEVEL, [LOAD, {"event_type": "near", "payload": payload}])
+    assert t.last["completed_tasks"] == ["greet"]
+    [line] = [n for n in t.last["nodes"] if n["type"] == "npc_dialogue"]
+    assert (line["title"], line["text"]) == ("Mia", "Thanks for coming.")  # colour-free name
+
+
+def test_only_npc_tasks_without_a_title_get_the_npc_as_speaker(play: Any) -> None:
+    t = play(NPC_LEVEL, [
+        LOAD, {"event_type": "near", "payload": {"target": "Mia"}},
+        {"event_type": "interact_entity",
+         "payload": {"interaction": "right_click", "entity_type": "villager",
+                     "entity_name": "§eTomas"}},
+        {"event_type": "chat", "payload": {"text": "hello"}},
+    ])
+    assert t.results[2]["completed_tasks"] == ["ask"]
+    [asked] = [n for n in t.results[2]["nodes"] if n["type"] == "npc_dialogue"]
+    assert asked["title"] == "Old Tomas"  # the level's own title is kept
+    [shouted] = [n for n in t.results[3]["nodes"] if n["type"] == "npc_dialogue"]
+    assert shouted["title"] == "Quest"  # not an NPC task: the level title heads the line

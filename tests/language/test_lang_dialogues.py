@@ -6,6 +6,11 @@ The demo conversation is ``tomas_fog`` in ``levels/lakeside.json``: Tomas says t
 then asks "How do you answer Tomas?" with the options ``careful``, ``brave`` (requires
 courage >= 1, which the daily task ``check_traps`` gives) and ``story`` (a line that
 loops back to the same choice).
+
+The plugin shows only the last ``npc_dialogue`` of a response (PLUGIN.md §4), so a result
+carries at most one: every line of the result is in its ``script`` (speakers kept), and
+a choice that follows lines is folded into it (``prompt``, ``choices``); a choice with no
+line before it stays a ``story_choice`` node.
 """
 
 from __future__ import annotations
@@ -53,21 +58,56 @@ def chat(text: str) -> dict[str, Any]:
     return {"event_type": "chat", "payload": {"text": text}}
 
 
+def dialogue_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The result's one ``npc_dialogue`` node (never more than one), None without one."""
+    found = [n for n in (result or {}).get("nodes", []) if n["type"] == "npc_dialogue"]
+    assert len(found) <= 1, f"several npc_dialogue nodes in one result: {found}"
+    return found[0] if found else None
+
+
+def choice_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The node that shows the result's choice: the ``npc_dialogue`` node it is folded
+    into (after lines), or a ``story_choice`` node (no line leads to it); never both."""
+    nodes = (result or {}).get("nodes", [])
+    folded = [n for n in nodes if n["type"] == "npc_dialogue" and n.get("choices")]
+    alone = [n for n in nodes if n["type"] == "story_choice"]
+    assert len(folded) + len(alone) <= 1, nodes
+    if alone:
+        assert dialogue_node(result) is None, "a story_choice next to dialogue lines"
+    return (folded or alone or [None])[0]
+
+
 def choices(result: dict[str, Any] | None) -> list[str] | None:
-    """Option ids of the result's (last) story_choice node, None without one."""
-    found = [n for n in (result or {}).get("nodes", []) if n["type"] == "story_choice"]
-    return [c["id"] for c in found[-1]["choices"]] if found else None
+    """Option ids of the result's choice, None without one."""
+    node = choice_node(result)
+    return [c["id"] for c in node["choices"]] if node else None
 
 
-def dialogue_texts(result: dict[str, Any] | None) -> list[str]:
-    return [n["text"] for n in (result or {}).get("nodes", [])
-            if n["type"] == "npc_dialogue" and "dialogue_id" in n]
+def dialogue_text(result: dict[str, Any] | None) -> str | None:
+    """All lines of the result's ``npc_dialogue`` node, joined by newlines."""
+    node = dialogue_node(result)
+    return None if node is None else node["text"]
+
+
+def spoken(result: dict[str, Any] | None) -> list[tuple[str | None, str]]:
+    """``(speaker, line)`` of the result's ``npc_dialogue`` node (None: narration)."""
+    node = dialogue_node(result)
+    if node is None:
+        return []
+    if "script" not in node:
+        return [(node.get("title"), line) for line in node["text"].splitlines()]
+    assert node["text"] == "\n".join(e["text"] for e in node["script"])
+    return [(e.get("npc") if e["op"] == "npc_say" else None, e["text"])
+            for e in node["script"]]
 
 
 def stack(t: Any, player: str = "Steve") -> list[dict[str, Any]]:
     return t.state(player)["session"]["dialogue"]["stack"]
 
 
+TOMAS_LANTERN = ("The lantern? Still hanging in the boathouse, past the pier. There's lamp "
+                 "oil in the chest by the door.")  # ask_tomas's reward line
+FOG = ["Mind the fog out there, friend.", "It has swallowed braver souls than you."]
 CAREFUL_REPLY = "Good. Slow feet come home."
 BRAVE_REPLY = ("Ha! You've been hauling my traps, I can tell.\n"
                "Take my oil flask, then. That lantern is thirsty.")
@@ -98,12 +138,14 @@ def test_each_path_of_the_demo_conversation(play: Any, answers: list[str], repli
                                             commands: list[str]) -> None:
     t = play(DEMO, [*TO_TOMAS_BRAVE, *(pick(a) for a in answers)])
     opening = t.results[len(TO_TOMAS_BRAVE) - 1]
-    assert dialogue_texts(opening) == ["Mind the fog out there, friend.\n"
-                                       "It has swallowed braver souls than you."]
+    # the task's reward line, then the program's two lines: one node, Tomas speaking
+    assert spoken(opening) == [("Tomas", TOMAS_LANTERN), ("Tomas", FOG[0]), ("Tomas", FOG[1])]
+    assert dialogue_node(opening)["dialogue_id"] == "tomas_fog"
     assert choices(opening) == ["careful", "brave", "story"]
     answered = t.results[len(TO_TOMAS_BRAVE):]
     for result, reply in zip(answered, replies, strict=True):
-        assert dialogue_texts(result) == [reply]
+        assert dialogue_text(result) == reply
+        assert {s for s, _ in spoken(result)} == {"Tomas"}
     for result in answered[:-1]:  # "story" loops back: the choice is shown again
         assert choices(result) == ["careful", "brave", "story"]
     assert choices(answered[-1]) is None  # the program ended
@@ -123,15 +165,19 @@ def test_each_path_of_the_demo_conversation(play: Any, answers: list[str], repli
 
 def test_the_brave_option_is_hidden_then_shown(play: Any) -> None:
     t = play(DEMO, [*TO_TOMAS, pick("careful"), TRAPS, TOMAS])
-    hidden = next(n for n in t.results[3]["nodes"] if n["type"] == "story_choice")
+    hidden = choice_node(t.results[3])
+    assert hidden is not None and hidden["type"] == "npc_dialogue"  # folded after the lines
     assert [(c["id"], c["index"]) for c in hidden["choices"]] == [("careful", 1), ("story", 2)]
-    shown = next(n for n in t.results[6]["nodes"] if n["type"] == "story_choice")
+    shown = choice_node(t.results[6])
+    assert shown is not None and shown["type"] == "npc_dialogue"
     assert [(c["id"], c["index"], c["rule_event"]) for c in shown["choices"]] == [
         ("careful", 1, "choice__tomas_fog__careful"),
         ("brave", 2, "choice__tomas_fog__brave"),
         ("story", 3, "choice__tomas_fog__story")]
     assert shown["choices"][1]["label"] == "Fog doesn't frighten me."
-    assert shown["title"] == shown["prompt"] == "How do you answer Tomas?"
+    assert shown["title"] == "Tomas"  # the speaker heads the node; the question is its prompt
+    assert shown["prompt"] == "How do you answer Tomas?"
+    assert (shown["dialogue_id"], shown["node_id"]) == ("tomas_fog", "ask")
 
 
 # =====================================================================================
@@ -160,7 +206,7 @@ def test_the_brave_option_is_hidden_then_shown(play: Any) -> None:
 )
 def test_every_way_of_answering_takes_the_option(play: Any, answer: dict[str, Any]) -> None:
     t = play(DEMO, [*TO_TOMAS_BRAVE, answer])
-    assert dialogue_texts(t.last) == [BRAVE_REPLY]
+    assert dialogue_text(t.last) == BRAVE_REPLY
     assert "brave_heart" in t.state()["flags"]
     assert stack(t) == []
 
@@ -175,7 +221,7 @@ def test_chat_that_only_looks_like_a_number_is_ordinary_chat(play: Any, text: st
 def test_numbers_count_only_the_shown_options(play: Any) -> None:
     # without courage, "2" is "story" (brave is hidden) and "3" is nobody
     t = play(DEMO, [*TO_TOMAS, chat("2"), chat("3")])
-    assert dialogue_texts(t.results[4]) == [STORY]
+    assert dialogue_text(t.results[4]) == STORY
     assert t.results[5] is None  # ordinary chat: nothing matches it
     assert stack(t) == [{"program": "tomas_fog", "node": "ask"}]
 
@@ -186,8 +232,8 @@ def test_a_chat_answer_is_consumed_by_the_dialogue(play: Any) -> None:
     t = play(DEMO, [*TO_TOMAS, chat("Who used to light the lantern?"),
                     chat("Who used to light the lantern?")])
     answered = t.results[4]
-    assert dialogue_texts(answered) == [STORY]
-    assert [n for n in answered["nodes"] if n.get("title") == "Mia"] == []
+    assert dialogue_text(answered) == STORY
+    assert spoken(answered) == [("Tomas", STORY)]  # no line of Mia's joined it
     # the same line is still a chat line to everybody else once no choice is waiting
     t = play(DEMO, [*TO_TOMAS, pick("careful"), chat("Who used to light the lantern?")])
     assert [n["title"] for n in t.last["nodes"]] == ["Mia"]
@@ -348,27 +394,28 @@ def qe(name: str) -> dict[str, Any]:
 
 def test_consecutive_lines_are_one_npc_dialogue_node_with_a_script(play: Any) -> None:
     t = play(STACK_LEVEL, [{"load": "quest"}, qe("a")])
-    line, choice = t.last["nodes"]
+    [line] = t.last["nodes"]  # the choice that follows the lines is folded into them
     assert line == {"type": "npc_dialogue", "title": "Ann",
                     "text": "Hi, I am Ann.\nLovely day.\nIsn't it?",
                     "script": [{"op": "npc_say", "npc": "Ann", "text": "Hi, I am Ann."},
                                {"op": "npc_say", "npc": "Ann", "text": "Lovely day."},
                                {"op": "npc_say", "npc": "Ann", "text": "Isn't it?"}],
-                    "dialogue_id": "a"}
-    assert choice["type"] == "story_choice" and choice["title"] == "Ann asks"
-    assert choice["choices"] == [{"id": "bye", "label": "Bye", "index": 1,
-                                  "rule_event": "choice__a__bye"}]
+                    "dialogue_id": "a", "node_id": "ask", "prompt": "Ann asks",
+                    "choices": [{"id": "bye", "label": "Bye", "index": 1,
+                                 "rule_event": "choice__a__bye"}]}
 
 
 def test_a_program_started_while_another_waits_is_pushed_and_the_caller_resumes(
         play: Any) -> None:
     t = play(STACK_LEVEL, [{"load": "quest"}, qe("a"), qe("b"), pick("bye", "a"),
                            pick("bye", "b")])
-    # b starts on top of a: listener node first (section 3), then b's dialogue (section 5)
-    assert [n["type"] for n in t.results[2]["nodes"]] == ["npc_dialogue", "npc_dialogue",
-                                                           "story_choice"]
-    assert t.results[2]["nodes"][0]["text"] == "B begins."
-    assert t.results[2]["nodes"][2]["dialogue_id"] == "b"
+    # b starts on top of a: the listener's line first (section 3), then b's (section 5),
+    # one node, b's choice folded into it
+    assert [n["type"] for n in t.results[2]["nodes"]] == ["npc_dialogue"]
+    assert spoken(t.results[2]) == [("Narrator", "B begins."), ("Bob", "Bob here.")]
+    node = t.results[2]["nodes"][0]
+    assert (node["title"], node["prompt"], node["dialogue_id"]) == ("Narrator", "Bob asks", "b")
+    assert choices(t.results[2]) == ["bye"]
     # only the top program takes answers: a's answer is stale, b's choice is shown again
     assert [n["dialogue_id"] for n in t.results[3]["nodes"]] == ["b"]
     assert "a_done" not in t.state()["flags"]
@@ -418,13 +465,13 @@ def test_dialogue_effects_run_in_order_and_an_end_can_start_the_next_program(
     t = play(level, [{"load": "quest"}, qe("go")])
     nodes = t.last["nodes"]
     assert [(n["type"], n.get("text")) for n in nodes] == [
-        ("task", "quest_for_bob"),      # section 2: the issued task
-        ("npc_dialogue", "One."),       # section 5, in the order produced:
-        ("sfx", "(a sound)"),           # the line's effect splits the script
-        ("npc_dialogue", "Two."),
-        ("npc_dialogue", "Bob!"),       # another program: never joined with Ann's lines
+        ("task", "quest_for_bob"),              # section 2: the issued task
+        ("npc_dialogue", "One.\nTwo.\nBob!"),   # section 5: every line, one node, at the
+        ("sfx", "(a sound)"),                   # first line's place; the effect's node after
     ]
-    assert [n["title"] for n in nodes if n["type"] == "npc_dialogue"] == ["Ann", "Ann", "Bob"]
+    # in the order produced, each line with its own program's speaker
+    assert spoken(t.last) == [("Ann", "One."), ("Ann", "Two."), ("Bob", "Bob!")]
+    assert nodes[1]["title"] == "Ann"
     assert t.last["commands"] == ["say Steve two"]
     assert stack(t) == []
 
@@ -482,6 +529,7 @@ def test_a_restart_resumes_the_conversation_at_the_same_node(tmp_path: Path) -> 
                 await rt.handle("Steve", step["event_type"], step["payload"])
             reply = await rt.handle("Steve", "chat", {"text": "2"})  # story, then ask again
             assert choices(reply.result) == ["careful", "story"]
+            assert spoken(reply.result) == [("Tomas", STORY)]
         finally:
             await rt.close()
 
@@ -502,7 +550,7 @@ def test_a_restart_resumes_the_conversation_at_the_same_node(tmp_path: Path) -> 
     assert dialogue["stack"] == [{"program": "tomas_fog", "node": "ask"}]
     assert [(h["node"], h.get("choice")) for h in dialogue["history"]] == [
         ("warning", None), ("ask", None), ("ask", "story"), ("story", None), ("ask", None)]
-    assert dialogue_texts(result) == [CAREFUL_REPLY]  # "1" = careful, at the same node
+    assert dialogue_text(result) == CAREFUL_REPLY  # "1" = careful, at the same node
     assert "promised_care" in views["after"]["flags"]
     assert views["after"]["session"]["dialogue"]["stack"] == []
 
@@ -729,5 +777,8 @@ def test_a_timer_can_start_a_program_and_the_player_answers_later(play: Any) -> 
                  "end": {"type": "end"}}}}}
     t = play(level, [{"load": "quest"}, qe("wait"), {"advance_seconds": 30}, chat("1")])
     [pushed] = t.results[2]
-    assert [n["type"] for n in pushed["result"]["nodes"]] == ["npc_dialogue", "story_choice"]
+    [node] = pushed["result"]["nodes"]  # the line, its choice folded into it
+    assert (node["type"], node["title"], node["text"]) == ("npc_dialogue", "Stranger",
+                                                           "Knock knock.")
+    assert (node["prompt"], [c["id"] for c in node["choices"]]) == ("Open the door?", ["open"])
     assert t.state()["flags"] == ["opened"]

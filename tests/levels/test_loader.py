@@ -153,7 +153,7 @@ def test_an_unknown_key_is_an_error_under_strict(compile_level: Any) -> None:
 
 def test_foreign_top_level_keys_are_kept_and_not_reported(compile_level: Any) -> None:
     level = {"id": "forest", "narrative": {"text": ["Birds."]}, "scene": {"npcs": []},
-             "exit": {"next": "lake"}, "mood": "calm", "tree": [1, 2],
+             "exit": {"aliases": ["bye"]}, "mood": "calm", "tree": [1, 2],
              "bootstrap_patch": {"mc": {}}, "meta": {"author": "someone"},
              "emotional_world_patch": {"weather": "rain"},
              "tasks": [{"id": "a", "type": "near", "target": "tomas"}]}
@@ -161,8 +161,9 @@ def test_foreign_top_level_keys_are_kept_and_not_reported(compile_level: Any) ->
     assert result.findings == ()
     assert result.ok
     assert dict(result.level.foreign) == {k: level[k] for k in (
-        "narrative", "scene", "exit", "mood", "tree", "bootstrap_patch", "meta",
+        "narrative", "scene", "mood", "tree", "bootstrap_patch", "meta",
         "emotional_world_patch")}
+    assert result.level.exit.aliases == ("bye",)  # exit is the engine's since issue 8
 
 
 def test_a_level_with_an_error_is_not_compiled(compile_level: Any) -> None:

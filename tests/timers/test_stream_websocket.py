@@ -24,7 +24,15 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def texts(result: dict[str, Any] | None) -> list[str]:
-    return [n.get("text", "") for n in (result or {}).get("nodes", [])]
+    """Every line of the result's nodes, in order (the lines of several sources are one
+    ``npc_dialogue`` node's ``script``: the plugin shows only one such node)."""
+    lines: list[str] = []
+    for n in (result or {}).get("nodes", []):
+        if n.get("script"):
+            lines.extend(e["text"] for e in n["script"])
+        else:
+            lines.extend(n.get("text", "").splitlines() or [""])
+    return lines
 
 
 async def near(srv: Running, player: str, target: str) -> dict[str, Any] | None:

@@ -118,12 +118,16 @@ def test_a_time_limit_fails_the_task_at_its_due_time(play: Any) -> None:
         {"advance_seconds": 1, "expect": {
             "nodes": [{"type": "task_failed", "task_id": "bell", "title": "Ring the bell"},
                       {"type": "npc_dialogue", "text": "Too slow!"}],
-            "active_tasks": {"tasks": [{"task_id": "bell", "status": "failed"},
-                                       {"task_id": "prize", "status": "pending"}]}}},
+            "active_tasks": {"upcoming": [{"task_id": "prize"}]}}},
         near("bell", expect=None),           # failed: closed, not completed
         {"advance_seconds": 1000},
     ])
     assert t.results[1] == [] and t.results[4] == []
+    [pushed] = t.results[2]
+    # the log lists only open tasks: the failed one is gone, the pending one is upcoming
+    assert pushed["result"]["active_tasks"]["tasks"] == []
+    assert pushed["result"]["active_tasks"]["upcoming"] == [{"task_id": "prize",
+                                                             "title": "prize"}]
     state = t.state()
     assert "late" in state["flags"]
     assert statuses(state) == {"bell": "failed", "prize": "pending"}  # after: never satisfied
@@ -177,8 +181,9 @@ def test_a_failed_repeatable_task_is_reissued_after_its_cooldown(play: Any) -> N
          "repeatable": {"cooldown_seconds": 120}}]}
     t = play(lv, [
         {"load": "arena"},
+        # a task failed: the result carries a quest-log snapshot, with no open task in it
         {"advance_seconds": 30, "expect": {"nodes": [{"type": "task_failed"}],
-                                           "active_tasks": {"tasks": [{"status": "failed"}]}}},
+                                           "active_tasks": {"tasks": [], "upcoming": []}}},
         near("rival", expect=None),
         {"advance_seconds": 119},
         {"advance_seconds": 1, "expect": {"nodes": [{"type": "task", "task_id": "duel"}]}},

@@ -32,7 +32,15 @@ def near(target: str) -> dict[str, Any]:
 
 
 def texts(result: dict[str, Any] | None) -> list[str]:
-    return [n.get("text", "") for n in (result or {}).get("nodes", [])]
+    """Every line of the result's nodes, in order (the lines of several sources are one
+    ``npc_dialogue`` node's ``script``: the plugin shows only one such node)."""
+    lines: list[str] = []
+    for n in (result or {}).get("nodes", []):
+        if n.get("script"):
+            lines.extend(e["text"] for e in n["script"])
+        else:
+            lines.extend(n.get("text", "").splitlines() or [""])
+    return lines
 
 
 @pytest.fixture
@@ -76,6 +84,7 @@ async def test_an_undelivered_result_comes_with_the_next_rule_event_once(
     reply = await runtime.handle(P, "near", near("mia"))
     assert reply.result is not None
     assert texts(reply.result) == ["Mia: hello", "Thunder!"]
+    assert [n["type"] for n in reply.result["nodes"]] == ["npc_dialogue"]  # one node
     assert reply.result["commands"] == ["weather Steve rain"]
     again = await runtime.handle(P, "near", near("mia"))
     assert texts(again.result) == ["Mia: hello"]  # once

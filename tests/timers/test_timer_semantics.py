@@ -18,12 +18,19 @@ SAY = "npc_dialogue"
 
 
 def texts(result: Any) -> list[str]:
-    """The node texts of a result, or of a list of pushed results, in order."""
+    """The lines of a result's nodes, or of a list of pushed results, in order (the lines
+    of several sources are one ``npc_dialogue`` node's ``script``)."""
     if result is None:
         return []
     if isinstance(result, list):
         return [t for pushed in result for t in texts(pushed["result"])]
-    return [n.get("text", "") for n in result.get("nodes", [])]
+    lines: list[str] = []
+    for n in result.get("nodes", []):
+        if n.get("script"):
+            lines.extend(e["text"] for e in n["script"])
+        else:
+            lines.extend(n.get("text", "").splitlines() or [""])
+    return lines
 
 
 def level(timers: dict[str, Any], listeners: list[dict[str, Any]] | None = None,
@@ -60,8 +67,8 @@ def test_a_timer_fires_at_its_due_time_as_a_pushed_result(play: Any) -> None:
         {"advance_seconds": 100},
     ])
     assert t.results[2] == []  # nothing is due before 30 s
-    assert t.results[3] == [{"player_id": "Steve", "result": {
-        "world_patch": {}, "nodes": [{"type": SAY, "text": "Thunder!"}],
+    assert t.results[3] == [{"player_id": "Steve", "result": {  # untitled: the level title
+        "world_patch": {}, "nodes": [{"type": SAY, "text": "Thunder!", "title": "Clockwork"}],
         "completed_tasks": [], "milestones": [], "commands": [], "exit_ready": False,
         "summary": None, "active_tasks": None}}]
     assert t.results[4] == []  # a one-shot timer fires once
@@ -85,8 +92,11 @@ def test_a_zero_delay_fires_within_the_current_result_at_position_4(play: Any) -
                tasks=[{"id": "bell", "type": "near", "target": "bell"},
                       {"id": "next", "type": "near", "target": "x", "after": ["bell"]}])
     t = play(lv, [{"load": "clockwork"}, near("bell"), {"advance_seconds": 1000}])
-    assert [n["type"] for n in t.results[1]["nodes"]] == ["task_complete", "task", SAY, SAY]
+    # the listener's line (3) and the timer's (4): one npc_dialogue node, in that order
+    assert [n["type"] for n in t.results[1]["nodes"]] == ["task_complete", "task", SAY]
     assert texts(t.results[1])[2:] == ["Listener speaks", "Flash!"]
+    assert t.results[1]["nodes"][2]["script"] == [{"op": "narrate", "text": "Listener speaks"},
+                                                  {"op": "narrate", "text": "Flash!"}]
     assert t.results[2] == []
     assert t.state()["session"]["timers"] == {"fired": ["flash"]}
 

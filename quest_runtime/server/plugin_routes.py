@@ -1,0 +1,123 @@
+"""HTTP handlers for the DriftSystem plugin's own calls (PLUGIN.md §2, ``plugin.py``).
+
+Thin like ``routes.py``: path → runtime → the shape the plugin reads. The plugin reads
+root fields (``msg``, ``bootstrap_patch``, ``exit_profile``, ``world_patch``, ``node``),
+so these answers carry them at the root, plus ``result`` for other clients. Calls of
+DriftSystem features quest-runtime does not provide get a JSON 404 naming them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from quest_runtime.errors import LevelBlocked, OutsideQuestRuntime, ProtocolError
+from quest_runtime.plugin import bootstrap_patch, exit_profile
+from quest_runtime.server.app import CATALOG, RUNTIME
+from quest_runtime.server.routes import _body, _player
+
+_JSON = "application/json"
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=_JSON)
+
+
+def _level_id(request: web.Request) -> str:
+    level_id = request.match_info["level_id"]
+    if not 1 <= len(level_id) <= 128:
+        raise ProtocolError("level_id must be 1 to 128 characters",
+                            details=[{"loc": "level_id", "message": "1 to 128 characters"}])
+    return level_id
+
+
+async def _empty_or_object(request: web.Request) -> None:
+    """The plugin posts ``{}``; an empty body is fine too, anything else is refused."""
+    raw = await _body(request)
+    if raw.strip():
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ProtocolError("the body must be a JSON object (the plugin sends {})",
+                                details=[{"loc": "body", "message": "not JSON"}]) from None
+        if not isinstance(value, dict):
+            raise ProtocolError("the body must be a JSON object (the plugin sends {})",
+                                details=[{"loc": "body", "message": "not an object"}])
+
+
+async def story_load(request: web.Request) -> web.Response:
+    """``/level <id>``: start the level; answer ``msg`` + ``bootstrap_patch`` (+ ``result``)."""
+    player, level_id = _player(request), _level_id(request)
+    await _empty_or_object(request)
+    runtime = request.app[RUNTIME]
+    try:
+        reply = await runtime.load_for_plugin(player, level_id)
+    except LevelBlocked as exc:  # a 409 would be logged and never shown: tell the player
+        return _json({"status": "blocked", "msg": exc.message, "bootstrap_patch": {},
+                      "error": exc.to_dict(), "result": None})
+    level = request.app[CATALOG].get(level_id)
+    title = level.title if level is not None else level_id
+    result = reply.result or {}
+    return _json({"status": "ok", "msg": f"{title} loaded", "level_id": level_id,
+                  "bootstrap_patch": bootstrap_patch(result), "result": reply.result})
+
+
+async def world_state(request: web.Request) -> web.Response:
+    """``ExitIntentDetector``: the exit phrases of the player's level."""
+    player = _player(request)
+    state, level = await request.app[RUNTIME].current_level(player)
+    profile = exit_profile(level)
+    return _json({"status": "ok", "player_id": player,
+                  "level_id": level.id if level is not None else None,
+                  "exit_ready": bool(state and state.session and state.session.exit_ready),
+                  "exit_profile": profile, "world_state": {"exit_profile": profile}})
+
+
+async def story_advance(request: web.Request) -> web.Response:
+    """``/advance``: the next level once this one is complete; a node saying why not."""
+    player = _player(request)
+    await _empty_or_object(request)
+    reply, text = await request.app[RUNTIME].advance(player)
+    result = reply.result if reply is not None else None
+    patch = bootstrap_patch(result) if result else {}
+    return _json({"status": "ok" if reply is not None else "unchanged",
+                  "node": {"type": "story", "title": "", "text": text},
+                  "world_patch": patch, "result": result})
+
+
+async def debug_tasks(request: web.Request) -> web.Response:
+    """``/taskdebug``: every task with status, progress and why it has not fired."""
+    player = _player(request)
+    listing = await request.app[RUNTIME].debug_tasks(player)
+    return _json({"status": "ok", **listing})
+
+
+async def recommendations(request: web.Request) -> web.Response:
+    player = _player(request)
+    found = await request.app[RUNTIME].recommendations(player)
+    return _json({"status": "ok", "player_id": player, "recommendations": found})
+
+
+async def outside(request: web.Request) -> web.Response:
+    raise OutsideQuestRuntime(f"'{request.path}' is a call of DriftSystem's AI story, tutorial or "
+                   "minimap features, which quest-runtime does not provide",
+                   details=[{"loc": "path", "message": "outside quest-runtime"}])
+
+
+def add_plugin_routes(app: web.Application) -> None:
+    app.add_routes([
+        web.post("/story/load/{player_id}/{level_id}", story_load),
+        web.get("/world/state/{player_id}", world_state),
+        web.post("/story/advance/{player_id}", story_advance),
+        web.get("/world/story/{player_id}/debug/tasks", debug_tasks),
+        web.get("/world/story/{player_id}/recommendations", recommendations),
+        web.route("*", "/story/inject", outside),
+        web.route("*", "/story/state/{tail:.*}", outside),
+        web.route("*", "/ai/{tail:.*}", outside),
+        web.route("*", "/world/apply", outside),
+        web.route("*", "/world/apply/{tail:.*}", outside),
+        web.route("*", "/tutorial/{tail:.*}", outside),
+        web.route("*", "/minimap/{tail:.*}", outside),
+    ])
