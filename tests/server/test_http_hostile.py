@@ -90,3 +90,110 @@ async def test_reload_and_explain_with_a_deep_level(serve: Serve, tmp_path: Path
     assert await srv.load("Steve", "counter") is not None
     status, body = await srv.post("/world/story/explain", near_event("Steve"))
     assert status == 200, body[:300]
+
+
+# -- item 2: one request must not stall every player -------------------------------------
+
+
+def chat_level(phrases: int = 50) -> dict[str, Any]:
+    """Chat tasks whose multi-word phrases all start with the word a hostile line repeats,
+    a chat listener, and a ``near`` task for the other players."""
+    return {"id": "talk", "format": 1, "tasks": [
+        *({"id": f"say{i}", "type": "chat", "target": [f"hello world {i}", f"hello mia {i}"]}
+          for i in range(phrases)),
+        {"id": "tally", "type": "near", "target": "beacon", "count": 10**6}],
+        "rule_listeners": [{"id": "wave", "type": "chat", "targets": ["hello there friend"]}]}
+
+
+def chat(player: str, text: str) -> dict[str, Any]:
+    return {"player_id": player, "event_type": "chat", "payload": {"text": text}}
+
+
+async def test_chat_lines_are_matched_in_linear_time_without_stalling(
+        serve: Serve, tmp_path: Path) -> None:
+    folder = tmp_path / "levels"
+    write_level(folder, chat_level())
+    srv = await serve(levels=folder)
+    for player in ("Steve", "Alex"):
+        await srv.load(player, "talk")
+    longest = ("hello " * 700)[:4096]  # the longest line accepted, every word a candidate
+    async with loop_lag_probe() as worst:
+        started = time.perf_counter()
+        for path in (EVENT, "/world/story/explain"):
+            for _ in range(5):
+                status, body = await srv.post(path, chat("Steve", longest))
+                assert status == 200, body[:300]
+        status, body = await srv.post("/world/story/rule-events",
+                                      {"events": [chat("Steve", longest)] * 15})
+        assert status == 200, body[:300]
+        elapsed = time.perf_counter() - started
+        assert await srv.event(near_event("Alex")) is not None  # the others still play
+    print(f"11 requests (25 events) with a 4096-character chat line: {elapsed:.3f} s, "
+          f"worst loop lag {worst[0] * 1000:.1f} ms")
+    assert elapsed < 1.0, elapsed
+    assert worst[0] < MAX_STALL, worst
+    # and the matching is still right
+    result = await srv.event(chat("Steve", longest + " hello world 7"[: 4096 - len(longest)]))
+    assert result is None or "say7" not in str(result)  # cut: "hello world 7" does not fit
+    result = await srv.event(chat("Steve", "well, hello world 7!"))
+    assert result is not None and "say7" in orjson.dumps(result).decode()
+
+
+async def test_a_chat_line_over_the_bound_is_a_clear_422(serve: Serve, tmp_path: Path) -> None:
+    folder = tmp_path / "levels"
+    write_level(folder, chat_level())
+    srv = await serve(levels=folder)
+    await srv.load("Steve", "talk")
+    hostile = ("hello " * 10_000)[:60_000]  # under the 64 KiB body limit
+    async with loop_lag_probe() as worst:
+        for path, body in ((EVENT, chat("Steve", hostile)),
+                           ("/world/story/explain", chat("Steve", hostile)),
+                           ("/world/story/rule-events", {"events": [chat("Steve", hostile)]})):
+            started = time.perf_counter()
+            status, raw = await srv.post(path, body)
+            assert time.perf_counter() - started < 0.5
+            assert status == 422, (path, status, raw[:300])
+            error = orjson.loads(raw)["error"]
+            assert error["code"] == "invalid_request" and "4096" in error["message"]
+    assert worst[0] < MAX_STALL, worst
+    assert await srv.event(chat("Steve", "x" * 4096)) is None  # exactly the bound: fine
+
+
+async def test_hostile_level_files_give_findings_without_stalling(
+        serve: Serve, tmp_path: Path) -> None:
+    folder = tmp_path / "levels"
+    write_level(folder, counter_level())
+    srv = await serve(levels=folder)
+    await srv.load("Alex", "counter")
+    # 8,000 duplicate keys in a file of 1,000 tasks (each later "title" replaces the
+    # earlier one, as in orjson), and a mistyped value so a position is looked up
+    tasks = ", ".join(f'{{"id": "t{i}", ' + ", ".join(['"title": "x"'] * 9)
+                      + ', "type": "near", "target": "b", "rule_refs": ["r", "r", "r", "r", '
+                      '"r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"]}'
+                      for i in range(1000))
+    (folder / "dups.json").write_text('{"id": "dups", "title": 5, "tasks": [' + tasks + "]}")
+    (folder / "phrase.json").write_text(orjson.dumps(
+        {"id": "phrase", "tasks": [{"id": "t", "type": "chat", "target": "word " * 20_000}]}
+    ).decode())
+    (folder / "tick.json").write_text(orjson.dumps(
+        {"id": "tick", "tasks": [], "timers": {"t": {"repeat_seconds": 0.001, "effects": [
+            {"type": "say", "text": "tick"}]}}}).decode())
+    (folder / "deep.json").write_text(deep_level_text(1000))
+    async with loop_lag_probe() as worst:
+        started = time.perf_counter()
+        reload = asyncio.ensure_future(srv.post("/admin/reload", b""))
+        while not reload.done():  # other players are served while it runs
+            assert await srv.event(near_event("Alex")) is not None
+            await asyncio.sleep(0.01)
+        status, body = await reload
+        elapsed = time.perf_counter() - started
+    assert status == 200, body[:300]
+    print(f"reload of hostile files: {elapsed:.3f} s, worst loop lag {worst[0] * 1000:.1f} ms")
+    assert elapsed < 3.0, elapsed  # before: the duplicate keys alone took 15 s
+    assert worst[0] < MAX_STALL, worst
+    report = orjson.loads(body)
+    assert report["loaded"] == ["counter"]
+    codes = {f["file"].rsplit("/", 1)[-1]: f["code"] for f in report["findings"]
+             if f["severity"] == "error"}
+    assert codes == {"dups.json": "bad_value", "phrase.json": "too_long",
+                     "tick.json": "short_period", "deep.json": "too_deep"}
