@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-PlayerId = str
+#: Characters a player id may not hold: control characters (C0, DEL, C1). A trailing
+#: line break passed the old ``re.match(...$)`` name check and reached commands.
+#: Searched for, never matched with anchors, so ``$`` before a final newline cannot
+#: let one through.
+_FORBIDDEN_IN_PLAYER_ID = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The same rule for JSON Schema: "no control character anywhere", written without ``$``
+#: (Python-based validators search with ``re``, where ``$`` matches before a final
+#: line break); the length is minLength/maxLength.
+PLAYER_ID_PATTERN = r"^(?![\s\S]*[\x00-\x1f\x7f-\x9f])"
+
+
+def player_id_problem(value: str) -> str | None:
+    """Why ``value`` is not an acceptable player id, or None (requests, paths, queries)."""
+    if not 1 <= len(value) <= 64:
+        return "player_id must be 1 to 64 characters"
+    if _FORBIDDEN_IN_PLAYER_ID.search(value) is not None:
+        return "player_id must not contain control characters (line breaks, tabs, ...)"
+    return None
+
+
+def _check_player_id(value: str) -> str:
+    problem = player_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+PlayerId = Annotated[str, Field(min_length=1, max_length=64,
+                                json_schema_extra={"pattern": PLAYER_ID_PATTERN}),
+                     AfterValidator(_check_player_id)]
 #: The longest chat line (``payload.text``) a rule event may carry: Minecraft's own chat
 #: limit is 256 characters; a longer line is refused with 422 rather than cut, so a
 #: plugin that merges lines finds out instead of losing the end of one.
@@ -20,9 +50,9 @@ class _Request(BaseModel):
 class RuleEventRequest(_Request):
     """One thing a player did. ``event_type`` is trimmed and lower-cased by the engine."""
 
-    player_id: str = Field(min_length=1, max_length=64,
-                           description="The player's name (the per-player key).",
-                           examples=["Steve"])
+    player_id: PlayerId = Field(description="The player's name (the per-player key); "
+                                "1 to 64 characters, no control characters.",
+                                examples=["Steve"])
     event_type: str | None = Field(None, max_length=128,
                                    description="near, chat, interact_block, interact_entity, "
                                    "quest_event, a mapped quest-event name, or a choice's "
@@ -55,11 +85,11 @@ class BatchRequest(_Request):
 class LoadRequest(_Request):
     """Start a level session (ending the current one first)."""
 
-    player_id: str = Field(min_length=1, max_length=64)
+    player_id: PlayerId
     level_id: str = Field(min_length=1, max_length=128)
 
 
 class EndRequest(_Request):
     """End the player's level session."""
 
-    player_id: str = Field(min_length=1, max_length=64)
+    player_id: PlayerId

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from bridge_protocol import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
 from bridge_protocol.openapi import openapi
+from bridge_protocol.requests import player_id_problem
 from quest_runtime import __version__
 from quest_runtime.engine.explain import explain
 from quest_runtime.engine.state import PlayerState
@@ -74,9 +75,9 @@ async def _parse(request: web.Request, model: type[_Model]) -> _Model:
 
 def _player(request: web.Request) -> str:
     player = request.match_info["player_id"]
-    if not 1 <= len(player) <= 64:
-        raise ProtocolError("player_id must be 1 to 64 characters",
-                            details=[{"loc": "player_id", "message": "1 to 64 characters"}])
+    problem = player_id_problem(player)
+    if problem is not None:
+        raise ProtocolError(problem, details=[{"loc": "player_id", "message": problem}])
     return player
 
 

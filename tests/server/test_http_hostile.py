@@ -197,3 +197,42 @@ async def test_hostile_level_files_give_findings_without_stalling(
              if f["severity"] == "error"}
     assert codes == {"dups.json": "bad_value", "phrase.json": "too_long",
                      "tick.json": "short_period", "deep.json": "too_deep"}
+
+
+# -- item 4: player ids are checked whole ----------------------------------------------
+
+
+def reward_level() -> dict[str, Any]:
+    return {"id": "gift", "format": 1, "tasks": [
+        {"id": "take", "type": "near", "target": "chest",
+         "reward": {"commands": ["give {player} bread 1"]}}]}
+
+
+async def test_a_player_id_with_a_control_character_is_a_422_everywhere(
+        serve: Serve, tmp_path: Path) -> None:
+    folder = tmp_path / "levels"
+    write_level(folder, reward_level())
+    srv = await serve(levels=folder)
+    for bad in ("Steve\n", "Steve\r\n", "St\x00eve", "Steve\t", "\x85Steve"):
+        event = near_event(bad, "chest")
+        for path, body in ((EVENT, event), ("/world/story/rule-events", {"events": [event]}),
+                           ("/world/story/explain", event),
+                           ("/world/story/load", {"player_id": bad, "level_id": "gift"}),
+                           ("/world/story/end", {"player_id": bad})):
+            status, raw = await srv.post(path, body)
+            assert status == 422, (path, bad, status, raw[:200])
+            error = orjson.loads(raw)["error"]
+            assert error["code"] == "invalid_request"
+            assert "control characters" in error["message"], error
+    quoted = "Steve%0A"
+    for read in ("state", "quest-log", "journal"):
+        status, raw = await srv.get(f"/world/story/{quoted}/{read}")
+        assert status == 422, (read, status, raw[:200])
+    status, _ = await srv.get("/world/story/stream?player_id=Steve%0A")
+    assert status == 422
+    # nothing reached the engine: no state, and the real Steve gets his own command
+    status, _ = await srv.get("/world/story/Steve/state")
+    assert status == 404
+    await srv.load("Steve", "gift")
+    result = await srv.event(near_event("Steve", "chest"))
+    assert result is not None and result["commands"] == ["give Steve bread 1"]
