@@ -182,7 +182,8 @@ async def quest_log(request: web.Request) -> web.Response:
 async def journal(request: web.Request) -> web.Response:
     player = _player(request)
     raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises (a 500 before)
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise ProtocolError("limit must be an integer from 1 to 1000",
                             details=[{"loc": "query.limit", "message": "1 to 1000"}])
     entries = await request.app[RUNTIME].journal(player, int(raw))

@@ -236,3 +236,58 @@ async def test_a_player_id_with_a_control_character_is_a_422_everywhere(
     await srv.load("Steve", "gift")
     result = await srv.event(near_event("Steve", "chest"))
     assert result is not None and result["commands"] == ["give Steve bread 1"]
+
+
+# -- item 5: small ones --------------------------------------------------------------
+
+
+async def test_a_journal_limit_that_is_not_ascii_digits_is_a_422(serve: Serve) -> None:
+    srv = await serve()
+    for limit in ("%C2%B2", "%D9%A3", "0", "1001", "-1", "1.5", ""):  # ², Arabic-Indic 3
+        status, raw = await srv.get(f"/world/story/Steve/journal?limit={limit}")
+        assert status == 422, (limit, status, raw[:200])  # "²" was a 500
+        assert orjson.loads(raw)["error"]["code"] == "invalid_request"
+    status, _ = await srv.get("/world/story/Steve/journal?limit=1000")
+    assert status == 200
+
+
+async def test_numbers_in_request_bodies_must_be_finite(serve: Serve) -> None:
+    srv = await serve()
+    await srv.load("Steve", "lakeside")
+    for number in (b"NaN", b"Infinity", b"-Infinity", b"1e999"):
+        body = (b'{"player_id": "Steve", "event_type": "near", "payload": {"target": "mia_npc",'
+                b' "location": {"world": "world", "x": ' + number + b', "y": 64, "z": 0}}}')
+        for path, raw in ((EVENT, body), ("/world/story/explain", body),
+                          ("/world/story/rule-events", b'{"events": [' + body + b"]}")):
+            status, out = await srv.post(path, raw)
+            assert status == 422, (path, number, status, out[:200])
+            error = orjson.loads(out)["error"]
+            assert "payload.location.x is not a finite number" in error["message"], error
+    status, raw = await srv.get("/world/story/Steve/journal")
+    assert [e["event_type"] for e in orjson.loads(raw)["entries"]] == ["load"]
+
+
+async def test_player_ids_with_braces_are_refused(serve: Serve) -> None:
+    srv = await serve()
+    for bad in ("{player}", "a}b", "{"):
+        for path, body in ((EVENT, near_event(bad)),
+                           ("/world/story/load", {"player_id": bad, "level_id": "lakeside"})):
+            status, raw = await srv.post(path, body)
+            assert status == 422, (path, bad, status, raw[:200])
+            assert "braces" in orjson.loads(raw)["error"]["message"]
+    status, _ = await srv.get("/world/story/%7Bplayer%7D/state")
+    assert status in (404, 422)  # never a state: such an id is never stored
+
+
+async def test_end_for_a_player_never_seen_creates_nothing(serve: Serve) -> None:
+    srv = await serve()
+    status, raw = await srv.post("/world/story/end", {"player_id": "Nobody"})
+    assert status == 200 and orjson.loads(raw) == {"status": "ok", "result": None}
+    status, _ = await srv.get("/world/story/Nobody/state")
+    assert status == 404  # before: a state document was created
+    status, raw = await srv.get("/world/story/Nobody/journal")
+    assert orjson.loads(raw)["entries"] == []
+    await srv.load("Steve", "lakeside")  # a known player's end is journaled as before
+    status, _ = await srv.post("/world/story/end", {"player_id": "Steve"})
+    status, raw = await srv.get("/world/story/Steve/journal")
+    assert [e["event_type"] for e in orjson.loads(raw)["entries"]] == ["load", "end"]
