@@ -10,6 +10,7 @@ phrases by their first character.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,30 +40,42 @@ def keyword_in(phrase: str, text: str) -> bool:
         return False
     if has_cjk(phrase):
         return phrase in text
-    start = text.find(phrase)
-    while start >= 0:
-        end = start + len(phrase)
-        before_ok = start == 0 or not text[start - 1].isalnum()
-        after_ok = end == len(text) or not text[end].isalnum()
-        if before_ok and after_ok:
-            return True
-        start = text.find(phrase, start + 1)
-    return False
+    return _keyword(phrase).search(text) is not None
+
+
+#: ``[^\W_]`` is exactly ``str.isalnum`` on one character (checked over every code point
+#: in tests/engine/test_keywords_linear.py).
+_ALNUM = r"[^\W_]"
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyword(phrase: str) -> re.Pattern[str]:
+    return _compile(phrase)
+
+
+def _compile(phrase: str) -> re.Pattern[str]:
+    """One compiled search per phrase: the phrase itself first (so the regex engine looks
+    for it with its fast literal search), then "no letter or digit after it", then,
+    looking back over the phrase, "no letter or digit before it". One pass over the text
+    in C: linear in the text, no slicing, no Python loop per occurrence."""
+    return re.compile(rf"{re.escape(phrase)}(?!{_ALNUM})(?<!{_ALNUM}[\s\S]{{{len(phrase)}}})")
 
 
 @dataclass(frozen=True, slots=True)
 class PhraseIndex:
     """Phrases of many owners (task or listener indices), matched against one chat line."""
 
-    by_first_word: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    by_first_word: dict[str, tuple[tuple[re.Pattern[str], int], ...]] = field(
+        default_factory=dict)
     by_first_char: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
-    odd: tuple[tuple[str, int], ...] = ()
+    odd: tuple[tuple[re.Pattern[str], int], ...] = ()
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, int]]) -> PhraseIndex:
-        words: dict[str, list[tuple[str, int]]] = {}
+        """Index the phrases; their searches are compiled here, when the level loads."""
+        words: dict[str, list[tuple[re.Pattern[str], int]]] = {}
         chars: dict[str, list[tuple[str, int]]] = {}
-        odd: list[tuple[str, int]] = []
+        odd: list[tuple[re.Pattern[str], int]] = []
         for phrase, owner in entries:
             if not phrase:
                 continue
@@ -71,9 +84,9 @@ class PhraseIndex:
                 continue
             m = _WORD.match(phrase)
             if m is None:
-                odd.append((phrase, owner))
+                odd.append((_compile(phrase), owner))
             else:
-                words.setdefault(m.group(), []).append((phrase, owner))
+                words.setdefault(m.group(), []).append((_compile(phrase), owner))
         return cls(
             {k: tuple(v) for k, v in words.items()},
             {k: tuple(v) for k, v in chars.items()},
@@ -84,21 +97,24 @@ class PhraseIndex:
         return bool(self.by_first_word or self.by_first_char or self.odd)
 
     def owners(self, text: str) -> set[int]:
-        """Owners with at least one phrase occurring in ``text`` as a keyword."""
+        """Owners with at least one phrase occurring in ``text`` as a keyword.
+
+        Each candidate phrase is searched once in the whole text (a phrase that starts
+        with a letter or digit can only match where a word of the text starts, and that
+        word is the phrase's first word), so the cost is linear in the text for each
+        candidate, whatever the number of times its first word occurs."""
         found: set[int] = set()
         if self.by_first_word:
-            for m in _WORD.finditer(text):
-                for phrase, owner in self.by_first_word.get(m.group(), ()):
-                    if owner not in found and keyword_in(phrase, text[m.start() :]):
-                        # the phrase starts at a word start; keyword_in checks the end
-                        # boundary (and finds a later occurrence if this one fails).
+            for word in dict.fromkeys(m.group() for m in _WORD.finditer(text)):
+                for pattern, owner in self.by_first_word.get(word, ()):
+                    if owner not in found and pattern.search(text) is not None:
                         found.add(owner)
         if self.by_first_char:
             for ch in set(text):
                 for phrase, owner in self.by_first_char.get(ch, ()):
                     if owner not in found and phrase in text:
                         found.add(owner)
-        for phrase, owner in self.odd:
-            if owner not in found and keyword_in(phrase, text):
+        for pattern, owner in self.odd:
+            if owner not in found and pattern.search(text) is not None:
                 found.add(owner)
         return found

@@ -300,6 +300,17 @@ class Runtime:
                                lambda state, now: self.engine.load(state, level_id, now))
 
     async def end(self, player_id: str) -> Reply:
+        """End the player's session. For a player never seen (nothing stored) there is
+        nothing to end: the answer is a null result, and no state or journal entry is
+        created (before, ``/end`` created state for any name it was sent)."""
+        entry = await self._locked(player_id)
+        try:
+            state, version = await self._state(player_id)
+            if version == 0 and state.session is None:
+                self._states.pop(player_id, None)
+                return Reply(None, b"null")
+        finally:
+            self._release(player_id, entry)
         return await self._run(player_id, "end", None,
                                lambda state, now: self.engine.end(state, now))
 

@@ -13,7 +13,9 @@ import re
 
 log = logging.getLogger(__name__)
 
-PLAYER_NAME = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+#: A Minecraft name, matched whole (``fullmatch``: with ``match`` and ``$``, "Steve\n"
+#: passed, as ``$`` also matches before a final line break).
+PLAYER_NAME = re.compile(r"[A-Za-z0-9_]{1,16}")
 _PLACEHOLDER = re.compile(r"\{player\}|%player%|@player(?![A-Za-z0-9_])")
 
 
@@ -21,7 +23,7 @@ def substitute(commands: list[str], player_id: str) -> list[str]:
     """The commands with placeholders filled, or dropped when the name is not valid."""
     if not commands:
         return commands
-    valid = PLAYER_NAME.match(player_id) is not None
+    valid = PLAYER_NAME.fullmatch(player_id) is not None
     out: list[str] = []
     for command in commands:
         if "player" not in command or _PLACEHOLDER.search(command) is None:

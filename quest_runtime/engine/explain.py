@@ -173,6 +173,12 @@ def _task_reason(level: CompiledLevel, task: CompiledTask, event: NormalisedEven
                f"{task.count}, no open milestone takes this event)")
 
 
+#: How many distinct chat words (each cut to how many characters) the "closest" hint
+#: compares with a task's targets.
+CLOSEST_WORDS = 32
+CLOSEST_WORD_CHARS = 64
+
+
 def _tokens_of(event: NormalisedEvent, kind: str) -> list[str]:
     return [tok for k, tok in event.atoms if k == kind and tok != WILDCARD]
 
@@ -182,7 +188,11 @@ def _target_miss(wanted: frozenset[str], got: list[str],
     """(reason, message, closest) — the closest pair of wanted and offered tokens."""
     words = list(got)
     if event.chat_text is not None:
-        words += [w for w in event.chat_text.replace(",", " ").split() if w]
+        # the closest word is a hint: the first distinct words of the line (cut to a
+        # length) are enough, and keep this linear in the line (difflib is quadratic)
+        chat_words = dict.fromkeys(w[:CLOSEST_WORD_CHARS] for w in
+                                   event.chat_text.replace(",", " ").split() if w)
+        words += list(chat_words)[:CLOSEST_WORDS]
     if not words:
         return ("target", f"wants {_names(wanted)}; the event names no target", "")
     best = max(((w, g) for w in sorted(wanted) for g in words),

@@ -14,6 +14,7 @@ from typing import Any
 from quest_runtime.conditions import CONDITION_TYPES, Condition
 from quest_runtime.effects import EFFECT_TYPES, Effect
 from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
 from quest_runtime.levels.report import Reporter
 from quest_runtime.suggest import hint_for
 
@@ -88,8 +89,17 @@ def _type_name(spec: Any, pointer: str, what: str, registry: Mapping[str, Any],
     return None
 
 
-def compile_condition(spec: Any, pointer: str, rep: Reporter) -> Condition | None:
-    """A condition object (or None when it has errors, which are reported)."""
+def compile_condition(spec: Any, pointer: str, rep: Reporter,
+                      depth: int = 1) -> Condition | None:
+    """A condition object (or None when it has errors, which are reported).
+
+    ``depth`` is this condition's nesting level; past ``MAX_CONDITION_DEPTH`` it is an
+    error and nothing below it is looked at (so compiling never recurses deeper)."""
+    if depth > MAX_CONDITION_DEPTH:
+        rep.error(pointer, f"conditions are nested too deeply: the max nesting depth is "
+                  f"{MAX_CONDITION_DEPTH}", "flatten the condition (all_of and any_of take "
+                  "lists; not over not cancels out)", code="too_deep")
+        return None
     name = _type_name(spec, pointer, "condition", CONDITION_TYPES,
                       '{"type": "flag_set", "flag": "met_mia"}', rep)
     if name is None:
@@ -108,12 +118,14 @@ def compile_condition(spec: Any, pointer: str, rep: Reporter) -> Condition | Non
             ok = False
         else:
             for i, child in enumerate(raw):
-                c = compile_condition(child, join_pointer(pointer, "conditions", i), rep)
+                c = compile_condition(child, join_pointer(pointer, "conditions", i), rep,
+                                      depth + 1)
                 ok = ok and c is not None
                 if c is not None:
                     children.append(c)
     elif kind.children == "condition":
-        c = compile_condition(spec.get("condition"), join_pointer(pointer, "condition"), rep)
+        c = compile_condition(spec.get("condition"), join_pointer(pointer, "condition"), rep,
+                              depth + 1)
         ok = ok and c is not None
         if c is not None:
             children.append(c)
@@ -131,8 +143,17 @@ def _note_refs(args: dict[str, Any], pointer: str, rep: Reporter) -> None:
         rep.refs.append(("timer", timer, join_pointer(pointer, "timer")))
 
 
-def compile_effects(specs: Any, pointer: str, rep: Reporter) -> tuple[Effect, ...] | None:
-    """A list of effects (a single object is accepted); None when any has errors."""
+def compile_effects(specs: Any, pointer: str, rep: Reporter,
+                    depth: int = 1) -> tuple[Effect, ...] | None:
+    """A list of effects (a single object is accepted); None when any has errors.
+
+    ``depth`` is the nesting level of the list's effects (``if`` branches add one); past
+    ``MAX_EFFECT_DEPTH`` it is an error and the list is not looked into."""
+    if depth > MAX_EFFECT_DEPTH:
+        rep.error(pointer, f"effects are nested too deeply: the max nesting depth is "
+                  f"{MAX_EFFECT_DEPTH}", "flatten the 'if' branches (one 'if' with an "
+                  "all_of condition replaces an 'if' inside an 'if')", code="too_deep")
+        return None
     if isinstance(specs, dict):
         specs = [specs]
         single = True
@@ -144,7 +165,7 @@ def compile_effects(specs: Any, pointer: str, rep: Reporter) -> tuple[Effect, ..
     out: list[Effect] = []
     ok = True
     for i, spec in enumerate(specs):
-        e = compile_effect(spec, pointer if single else join_pointer(pointer, i), rep)
+        e = compile_effect(spec, pointer if single else join_pointer(pointer, i), rep, depth)
         if e is None:
             ok = False
         else:
@@ -152,7 +173,7 @@ def compile_effects(specs: Any, pointer: str, rep: Reporter) -> tuple[Effect, ..
     return tuple(out) if ok else None
 
 
-def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
+def compile_effect(spec: Any, pointer: str, rep: Reporter, depth: int = 1) -> Effect | None:
     name = _type_name(spec, pointer, "effect", EFFECT_TYPES,
                       '{"type": "set_flag", "flag": "met_mia"}', rep)
     if name is None:
@@ -174,7 +195,8 @@ def compile_effect(spec: Any, pointer: str, rep: Reporter) -> Effect | None:
     branches: dict[str, tuple[Effect, ...]] = {}
     for branch in kind.branches:
         if branch in spec:
-            compiled = compile_effects(spec[branch], join_pointer(pointer, branch), rep)
+            compiled = compile_effects(spec[branch], join_pointer(pointer, branch), rep,
+                                       depth + 1)
             if compiled is None:
                 ok = False
             else:

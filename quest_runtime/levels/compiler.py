@@ -34,6 +34,7 @@ from quest_runtime.levels.compiled import (
 )
 from quest_runtime.levels.dialogues import EMPTY_BOOK, DialogueBook, compile_dialogues
 from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.limits import MAX_PHRASE_CHARS, MAX_TASKS
 from quest_runtime.levels.model import (
     LevelModel,
     ListenerModel,
@@ -250,8 +251,42 @@ class LevelCompiler:
 
     # -- tasks -----------------------------------------------------------------------
 
+    def _phrases(self, values: Iterable[tuple[str, str | None]]) -> None:
+        """Chat phrases (``(pointer, text)``) longer than ``MAX_PHRASE_CHARS`` are errors."""
+        for pointer, text in values:
+            if text is not None and len(text) > MAX_PHRASE_CHARS:
+                self.rep.error(pointer, f"a chat phrase of {len(text)} characters; the "
+                               f"limit is {MAX_PHRASE_CHARS}", "a chat keyword is a word or "
+                               "a short phrase the player types", code="too_long")
+
+    def _task_phrases(self, raw: TaskModel, pointer: str) -> None:
+        target = raw.target
+        tp = join_pointer(pointer, "target")
+        if isinstance(target, list):
+            self._phrases((join_pointer(tp, i), t) for i, t in enumerate(target)
+                          if isinstance(t, str))
+        else:
+            self._phrases((tp, v) for v in _target_values(target))
+        self._phrases((join_pointer(pointer, "rule_refs", i), r)
+                      for i, r in enumerate(raw.rule_refs))
+        self._phrases([(join_pointer(pointer, "rule_event"), raw.rule_event)])
+        for j, m in enumerate(raw.milestones):
+            mp = join_pointer(pointer, "milestones", j)
+            values = [m] if isinstance(m, str) else [
+                *_target_values(m.target), m.event, m.milestone_event, m.rule_event,
+                *m.alternates]
+            self._phrases((mp, v) for v in values)
+        for j, c in enumerate(raw.conditions):
+            self._phrases((join_pointer(pointer, "conditions", j), v)
+                          for v in (c.quest_event, c.rule_event, c.location, c.item, c.entity))
+
     def compile_tasks(self) -> list[CompiledTask]:
         tasks: list[CompiledTask] = []
+        if len(self.model.tasks) > MAX_TASKS:
+            self.rep.error("/tasks", f"the level has {len(self.model.tasks)} tasks; the limit "
+                           f"is {MAX_TASKS} per level", "split it into several levels",
+                           code="too_many")
+            return tasks
         seen: dict[str, int] = {}
         for i, raw in enumerate(self.model.tasks):
             pointer = join_pointer("/tasks", i)
@@ -269,6 +304,8 @@ class LevelCompiler:
     def compile_task(self, raw: TaskModel, index: int, task_id: str, pointer: str) -> CompiledTask:
         self._unknown_keys(raw.model_extra, TaskModel.model_fields, pointer, f"task '{task_id}'")
         ttype = clean(raw.type) or "custom"
+        if ttype == "chat":
+            self._task_phrases(raw, pointer)
         milestones = self._milestones(raw, task_id, pointer)
         explicit_sum = sum(m.count for m in milestones)
         milestones, merged_sum = self._conditions(raw, task_id, pointer, milestones)
@@ -449,6 +486,9 @@ class LevelCompiler:
             ltype = clean(lm.type) if lm.type else None
             filter_type = ltype if ltype in FILTERING_TYPES else None
             tokens = _variants([lm.quest_event, *lm.targets])
+            if filter_type in (None, "chat"):
+                self._phrases((join_pointer(pointer, "targets", j), t)
+                              for j, t in enumerate(lm.targets))
             if not tokens:
                 if filter_type is None:
                     self.rep.warning(pointer, f"listener '{lid}' has no type that filters and "

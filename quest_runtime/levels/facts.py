@@ -20,6 +20,7 @@ from typing import Any
 from quest_runtime.conditions import CONDITION_TYPES
 from quest_runtime.effects import EFFECT_TYPES
 from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
 from quest_runtime.levels.model import LevelModel, ListenerModel
 from quest_runtime.levels.source import LevelSource
 
@@ -157,9 +158,9 @@ class _Walker:
     def __init__(self, facts: LevelFacts) -> None:
         self.facts = facts
 
-    def condition(self, spec: Any, pointer: str) -> None:
-        if not isinstance(spec, dict):
-            return
+    def condition(self, spec: Any, pointer: str, depth: int = 1) -> None:
+        if not isinstance(spec, dict) or depth > MAX_CONDITION_DEPTH:
+            return  # too deep: the compiler reports it
         ctype = spec.get("type")
         if not isinstance(ctype, str) or ctype not in CONDITION_TYPES:
             return
@@ -169,18 +170,20 @@ class _Walker:
         children = CONDITION_TYPES[ctype].children
         if children == "conditions" and isinstance(spec.get("conditions"), list):
             for i, child in enumerate(spec["conditions"]):
-                self.condition(child, join_pointer(pointer, "conditions", i))
+                self.condition(child, join_pointer(pointer, "conditions", i), depth + 1)
         elif children == "condition":
-            self.condition(spec.get("condition"), join_pointer(pointer, "condition"))
+            self.condition(spec.get("condition"), join_pointer(pointer, "condition"), depth + 1)
 
-    def effects(self, specs: Any, pointer: str) -> None:
+    def effects(self, specs: Any, pointer: str, depth: int = 1) -> None:
+        if depth > MAX_EFFECT_DEPTH:
+            return  # too deep: the compiler reports it
         if isinstance(specs, dict):
-            self.effect(specs, pointer)
+            self.effect(specs, pointer, depth)
         elif isinstance(specs, list):
             for i, spec in enumerate(specs):
-                self.effect(spec, join_pointer(pointer, i))
+                self.effect(spec, join_pointer(pointer, i), depth)
 
-    def effect(self, spec: Any, pointer: str) -> None:
+    def effect(self, spec: Any, pointer: str, depth: int = 1) -> None:
         if not isinstance(spec, dict):
             return
         etype = spec.get("type")
@@ -193,7 +196,7 @@ class _Walker:
         if kind.condition:
             self.condition(spec.get(kind.condition), join_pointer(pointer, kind.condition))
         for branch in kind.branches:
-            self.effects(spec.get(branch), join_pointer(pointer, branch))
+            self.effects(spec.get(branch), join_pointer(pointer, branch), depth + 1)
 
     def dialogue(self, name: str, program: Any, pointer: str) -> None:
         nodes = program.get("nodes") if isinstance(program, dict) else None

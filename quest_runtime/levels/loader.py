@@ -11,6 +11,7 @@ the file is still checked (``recovery.py``), so one run reports every finding.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from quest_runtime.levels.recovery import pointer_of, recover, related
 from quest_runtime.levels.registry import check_level
 from quest_runtime.levels.report import Reporter
 from quest_runtime.levels.source import LevelSource, SourceError, parse_source
+
+log = logging.getLogger(__name__)
 
 _TYPE_WORDS = {
     "string_type": "a string", "int_type": "an integer", "int_parsing": "an integer",
@@ -69,6 +72,22 @@ def load_level(path: Path, display: str | None = None, *, strict: bool = False) 
 
 def load_level_bytes(raw_bytes: bytes, name: str, default_id: str, *,
                      strict: bool = False) -> LoadResult:
+    """Load one file's bytes. Whatever goes wrong inside (a bug, a bound we missed, a
+    RecursionError or MemoryError on a hostile file) becomes an error finding for this
+    file, so one file never stops the others, a reload or the service."""
+    try:
+        return _load_level_bytes(raw_bytes, name, default_id, strict=strict)
+    except Exception as exc:  # the per-file fault boundary (issue 9)
+        log.exception("internal error while loading %s", name)
+        finding = Finding(name, 1, 1, "", Severity.ERROR,
+                          f"internal error while checking this file ({type(exc).__name__}); "
+                          "it is not served", "the service log has the details; please "
+                          "report it with the file", code="internal_error")
+        return LoadResult(name, None, None, (finding,))
+
+
+def _load_level_bytes(raw_bytes: bytes, name: str, default_id: str, *,
+                      strict: bool = False) -> LoadResult:
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:

@@ -98,7 +98,7 @@ def _place(data: Any, pointer: str, value: Any) -> bool:
     for token in tokens[:-1]:
         if isinstance(parent, dict) and token in parent:
             parent = parent[token]
-        elif isinstance(parent, list) and token.isdigit() and int(token) < len(parent):
+        elif isinstance(parent, list) and token.isdecimal() and int(token) < len(parent):
             parent = parent[int(token)]
         else:
             return False
@@ -109,7 +109,7 @@ def _place(data: Any, pointer: str, value: Any) -> bool:
         else:
             parent[last] = value
         return True
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+    if isinstance(parent, list) and last.isdecimal() and int(last) < len(parent):
         # an array item cannot be removed without moving its neighbours' pointers
         parent[int(last)] = {} if value is _REMOVE else value
         return True

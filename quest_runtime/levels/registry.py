@@ -100,32 +100,42 @@ def _cycles(facts: LevelFacts, rep: Reporter) -> None:
     state: dict[str, int] = {}  # 1 = on the stack, 2 = done
     reported: set[frozenset[str]] = set()
 
-    def visit(task: str, path: list[str]) -> None:
-        state[task] = 1
-        path.append(task)
-        for use in facts.after.get(task, ()):
+    def report(cycle: list[str]) -> None:
+        key = frozenset(cycle)
+        if key in reported:
+            return
+        reported.add(key)
+        first = min(cycle, key=order.index)
+        loop = cycle[cycle.index(first):] + cycle[:cycle.index(first)] + [first]
+        at = next(u for u in facts.after[first] if u.name in cycle)
+        rep.error(at.pointer, "'after' cycle: " + " → ".join(
+            f"'{t}'" for t in loop) + " (none of these tasks can ever be issued)",
+            "remove one of these 'after' entries", code="after_cycle")
+
+    # A depth-first search with an explicit stack (a chain of 'after' as long as the
+    # level's tasks must not hit the interpreter's recursion limit): one frame per task
+    # on the path, holding the iterator of its remaining 'after' entries.
+    for root in order:
+        if root in state:
+            continue
+        path: list[str] = [root]
+        frames = [iter(facts.after.get(root, ()))]
+        state[root] = 1
+        while frames:
+            use = next(frames[-1], None)
+            if use is None:
+                frames.pop()
+                state[path.pop()] = 2
+                continue
             dep = use.name
             if dep not in facts.tasks:
                 continue  # an unknown task: the compiler reports it
             if state.get(dep) == 1:
-                cycle = path[path.index(dep):]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    first = min(cycle, key=order.index)
-                    loop = cycle[cycle.index(first):] + cycle[:cycle.index(first)] + [first]
-                    at = next(u for u in facts.after[first] if u.name in cycle)
-                    rep.error(at.pointer, "'after' cycle: " + " → ".join(
-                        f"'{t}'" for t in loop) + " (none of these tasks can ever be issued)",
-                        "remove one of these 'after' entries", code="after_cycle")
+                report(path[path.index(dep):])
             elif dep not in state:
-                visit(dep, path)
-        path.pop()
-        state[task] = 2
-
-    for task in order:
-        if task not in state:
-            visit(task, [])
+                state[dep] = 1
+                path.append(dep)
+                frames.append(iter(facts.after.get(dep, ())))
 
 
 def _refs(facts: LevelFacts, rep: Reporter) -> None:

@@ -142,10 +142,14 @@ def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
     """Walk valid JSON ``text`` once, recording where each value and key starts.
 
     Iterative (no recursion limit) and regex-assisted. Duplicate keys follow orjson:
-    the last member wins, so the earlier member's entries are dropped.
+    the last member wins, so the earlier member's entries are dropped. Each container's
+    direct children are kept in ``children``, so dropping a subtree costs its own size:
+    every entry is recorded once and dropped at most once, and the whole scan stays
+    linear however many duplicate keys the file has.
     """
     values: dict[str, int] = {}
     keys: dict[str, int] = {}
+    children: dict[str, list[str]] = {}
     # One frame per open container: [its pointer, is_object, next array index].
     stack: list[tuple[str, bool, list[int]]] = []
 
@@ -157,10 +161,12 @@ def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
         name = json.loads(text[pos:end]) if "\\" in raw else raw
         pointer = f"{base}/{escape_pointer_token(name)}"
         if pointer in values:  # a duplicate key: forget the earlier member's subtree
-            prefix = pointer + "/"
-            for table in (values, keys):
-                for stale in [p for p in table if p == pointer or p.startswith(prefix)]:
-                    del table[stale]
+            stale = [pointer]
+            while stale:
+                p = stale.pop()
+                values.pop(p, None)
+                keys.pop(p, None)
+                stale.extend(children.pop(p, ()))
         keys[pointer] = pos
         colon = _end(_WS, text, end)
         return pointer, _end(_WS, text, colon + 1)
@@ -168,6 +174,8 @@ def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
     pointer, pos = "", _end(_WS, text, 0)
     while True:
         values[pointer] = pos
+        if stack:
+            children.setdefault(stack[-1][0], []).append(pointer)
         char = text[pos]
         if char in "{[":
             inner = _end(_WS, text, pos + 1)

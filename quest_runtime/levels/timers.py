@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from quest_runtime.conditions import Condition
 from quest_runtime.levels.compiled import CompiledTask, CompiledTimer
 from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.limits import MIN_REPEAT_SECONDS
 from quest_runtime.levels.model import TimerModel
 from quest_runtime.levels.report import Reporter
 from quest_runtime.suggest import hint_for
@@ -25,8 +26,6 @@ from quest_runtime.suggest import hint_for
 if TYPE_CHECKING:
     from quest_runtime.levels.compiler import LevelCompiler
 
-#: A repeating timer shorter than this is allowed but almost certainly a mistake.
-SHORT_PERIOD_SECONDS = 1.0
 
 
 def compile_timers(c: LevelCompiler, timers: Mapping[str, TimerModel]) -> dict[str, CompiledTimer]:
@@ -34,11 +33,12 @@ def compile_timers(c: LevelCompiler, timers: Mapping[str, TimerModel]) -> dict[s
     for name, timer in timers.items():
         pointer = join_pointer("/timers", name)
         c._unknown_keys(timer.model_extra, TimerModel.model_fields, pointer, f"timer '{name}'")
-        if timer.repeat_seconds is not None and timer.repeat_seconds < SHORT_PERIOD_SECONDS:
-            c.rep.warning(join_pointer(pointer, "repeat_seconds"),
-                          f"timer '{name}' repeats every {timer.repeat_seconds:g} s",
-                          "each repetition is a pushed result; a period under 1 s floods "
-                          "the plugin", code="short_period")
+        if timer.repeat_seconds is not None and timer.repeat_seconds < MIN_REPEAT_SECONDS:
+            c.rep.error(join_pointer(pointer, "repeat_seconds"),
+                        f"timer '{name}' repeats every {timer.repeat_seconds:g} s; the "
+                        f"minimum period is {MIN_REPEAT_SECONDS:g} s",
+                        "each repetition is a commit and a pushed result for every player "
+                        "who scheduled it", code="short_period")
         effects = c._effects(timer.effects, join_pointer(pointer, "effects"))
         if not timer.effects:
             c.rep.warning(pointer, f"timer '{name}' has no effects: firing it does nothing",

@@ -25,24 +25,30 @@ class RateLimiter:
         return self.rate > 0
 
     def take_many(self, counts: dict[str, int], now: float | None = None) -> None:
-        """A batch: check every player first, then take; nobody pays for a refused
-        batch. A player's share is capped at ``burst`` so a large batch can pass."""
+        """A batch: every event is charged to its player. Every player is checked first,
+        then charged; a refused batch charges nobody. A batch holding more events for one
+        player than ``burst`` can never pass: it is refused with a message saying so."""
         if self.rate <= 0:
             return
         t = time.monotonic() if now is None else now
         for player_id, n in counts.items():
-            self._check(player_id, min(n, int(self.burst)), t)
+            self._check(player_id, n, t)
         for player_id, n in counts.items():
-            self.take(player_id, min(n, int(self.burst)), t)
+            self.take(player_id, n, t)
 
     def _check(self, player_id: str, n: int, t: float) -> None:
         tokens, last = self._buckets.get(player_id, (self.burst, t))
         tokens = min(self.burst, tokens + (t - last) * self.rate)
+        if n > self.burst:
+            raise self._refusal(player_id, (self.burst - tokens) / self.rate,
+                                f"the batch holds {n} rule events for player '{player_id}'; "
+                                f"at most {self.burst:g} (the rate limit's burst) fit in one "
+                                "batch: split it")
         if tokens < n:
             raise self._refusal(player_id, (n - tokens) / self.rate)
 
-    def _refusal(self, player_id: str, wait: float) -> RateLimited:
-        exc = RateLimited(f"player '{player_id}' sends rule events faster than "
+    def _refusal(self, player_id: str, wait: float, message: str | None = None) -> RateLimited:
+        exc = RateLimited(message or f"player '{player_id}' sends rule events faster than "
                           f"{self.rate:g}/s (burst {self.burst:g}); retry in {wait:.2f} s",
                           details=[{"loc": "player_id", "message": "rate limit"}])
         exc.headers = {"Retry-After": str(max(1, round(wait + 0.49)))}

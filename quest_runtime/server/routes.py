@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from bridge_protocol import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
 from bridge_protocol.openapi import openapi
+from bridge_protocol.requests import player_id_problem
 from quest_runtime import __version__
 from quest_runtime.engine.explain import explain
 from quest_runtime.engine.state import PlayerState
@@ -75,9 +76,9 @@ async def _parse(request: web.Request, model: type[_Model]) -> _Model:
 
 def _player(request: web.Request) -> str:
     player = request.match_info["player_id"]
-    if not 1 <= len(player) <= 64:
-        raise ProtocolError("player_id must be 1 to 64 characters",
-                            details=[{"loc": "player_id", "message": "1 to 64 characters"}])
+    problem = player_id_problem(player)
+    if problem is not None:
+        raise ProtocolError(problem, details=[{"loc": "player_id", "message": problem}])
     return player
 
 
@@ -186,6 +187,7 @@ async def quest_log(request: web.Request) -> web.Response:
 async def journal(request: web.Request) -> web.Response:
     player = _player(request)
     raw = request.query.get("limit", "50")
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises (a 500 before)
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise ProtocolError("limit must be an integer from 1 to 1000",
                             details=[{"loc": "query.limit", "message": "1 to 1000"}])

@@ -28,6 +28,7 @@ import orjson
 from aiohttp import WSCloseCode, web
 from prometheus_client import Counter, Gauge
 
+from bridge_protocol.requests import player_id_problem
 from quest_runtime.errors import ProtocolError
 from quest_runtime.scheduler import Scheduler
 from quest_runtime.server.app import METRICS, RUNTIME
@@ -114,10 +115,10 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 async def stream(request: web.Request) -> web.StreamResponse:
     players = request.query.getall("player_id", [])
     for player in players:
-        if not 1 <= len(player) <= 64:
-            raise ProtocolError("player_id must be 1 to 64 characters",
-                                details=[{"loc": "query.player_id",
-                                          "message": "1 to 64 characters"}])
+        problem = player_id_problem(player)
+        if problem is not None:
+            raise ProtocolError(problem, details=[{"loc": "query.player_id",
+                                                   "message": problem}])
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS)
     await ws.prepare(request)
     app = request.app

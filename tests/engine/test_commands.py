@@ -36,6 +36,8 @@ def test_placeholders_are_replaced_by_the_player_id(command: str, expected: str)
         pytest.param("a" * 17, id="too-long"),
         pytest.param("Stévé", id="non-ascii"),
         pytest.param("", id="empty"),
+        pytest.param("Steve\n", id="trailing-newline"),
+        pytest.param("Steve\nop Steve", id="newline-injection"),
     ],
 )
 def test_an_invalid_player_name_drops_only_commands_with_placeholders(player_id: str) -> None:

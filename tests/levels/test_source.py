@@ -7,6 +7,7 @@ texts are laid out so each expected column can be checked by eye.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,20 @@ def test_key_position_of_duplicate_key_is_the_last_one() -> None:
     source = parse_source('{"a": {"x": 1}, "a": {"y": 2}}', "t.json")
     assert source.key_position("/a") == (1, 17)
     assert source.data == {"a": {"y": 2}}
+
+
+def test_many_duplicate_keys_index_in_linear_time() -> None:
+    """8,000 duplicate keys among 26,000 values (issue 9): before, each duplicate scanned
+    the whole index (8 s); now dropping the earlier member costs its own size."""
+    tasks = ", ".join(f'{{"id": "t{i}", ' + ", ".join(['"title": {"a": [1]}'] * 9)
+                      + ', "refs": [' + ", ".join(["1"] * 16) + "]}" for i in range(1000))
+    text = '{"tasks": [' + tasks + '], "x": {"deep": [1]}, "x": 2}'
+    started = time.perf_counter()
+    source = parse_source(text, "t.json")
+    last_title = text.rindex('{"a": [1]}, "refs"')
+    assert source.position("/tasks/999/title/a/0") == (1, last_title + 8)
+    assert source.position("/x/deep") == source.position("/x") == (1, len(text) - 1)
+    assert time.perf_counter() - started < 1.0
 
 
 def test_bom_is_dropped_from_text_and_data_is_parsed() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -452,13 +453,20 @@ async def test_rate_limit_is_429(serve: Serve) -> None:
     assert status == 429
     validate_error(body)
     await srv.event(near_event("Alex"))
-    # a batch charges a player at most the burst, so it can always pass once the
-    # bucket is full; it empties the bucket (the next event waits)
-    status, body = await srv.post(BATCH, {"events": [near_event("Bea")] * 4})
+    # a batch charges every event: one that fits the bucket empties it (the next event
+    # waits); one with more events for a player than the burst is always refused
+    status, body = await srv.post(BATCH, {"events": [near_event("Bea")] * 3})
     assert status == 200
     async with srv.session.post(srv.url(EVENT), data=orjson.dumps(near_event("Bea")),
                                 headers={"Content-Type": "application/json"}) as r:
         assert r.status == 429
+    async with srv.session.post(srv.url(BATCH), headers={"Content-Type": "application/json"},
+                                data=orjson.dumps({"events": [near_event("Di")] * 4})) as r:
+        assert r.status == 429
+        assert int(r.headers["Retry-After"]) >= 1
+        err = validate_error(await r.read()).error
+    assert err.code == "rate_limited" and "at most 3" in err.message
+    await srv.event(near_event("Di"))  # the refused batch charged nothing
     # a refused batch charges nobody: Cy's tokens survive Steve's refusal
     status, body = await srv.post(BATCH, {"events": [near_event("Cy"), near_event("Steve")]})
     assert status == 429
@@ -468,6 +476,25 @@ async def test_rate_limit_is_429(serve: Serve) -> None:
     # the refused events changed nothing: 3 accepted events, each a journal entry
     status, body = await srv.get("/world/story/Steve/journal")
     assert [e["event_type"] for e in orjson.loads(body)["entries"]] == ["load"] + ["near"] * 3
+
+
+async def test_batches_cannot_exceed_a_players_rate(serve: Serve) -> None:
+    """Issue 9: the limiter charged at most the burst per player per batch, so batches of
+    the burst every second let one player sustain 400 events/s against a 50/s limit."""
+    srv = await serve(rate_limit_per_second=5, rate_limit_burst=10)
+    await srv.load("Steve", "lakeside")
+    accepted = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:
+        for size in (40, 10, 3):
+            status, _ = await srv.post(BATCH,
+                                       {"events": [near_event("Steve", "nobody")] * size})
+            accepted += size if status == 200 else 0
+        await asyncio.sleep(0.05)
+    elapsed = time.monotonic() - started
+    assert accepted <= 10 + 5 * elapsed + 1, accepted  # the burst, then the rate
+    status, body = await srv.get("/world/story/Steve/journal?limit=1000")
+    assert len(orjson.loads(body)["entries"]) == 1 + accepted
 
 
 async def test_concurrent_players_on_keep_alive_connections(serve: Serve) -> None:

@@ -129,7 +129,7 @@ async def test_a_client_that_connects_later_gets_what_was_kept(serve: Any) -> No
 
 
 async def test_a_repeating_timer_pushes_each_firing_in_order(serve: Any) -> None:
-    level = storm_level(delay=0.2, repeat=0.2)
+    level = storm_level(delay=0.2, repeat=1.0)  # the shortest period a level may have
     level["timers"]["storm"]["effects"].append(
         {"type": "if", "condition": {"type": "var_at_least", "var": "storms", "value": 3},
          "then": [{"type": "cancel_timer", "timer": "storm"}]})
@@ -140,7 +140,7 @@ async def test_a_repeating_timer_pushes_each_firing_in_order(serve: Any) -> None
         got = [await receive(ws) for _ in range(3)]
         assert [m.player_id for m in got] == ["Steve"] * 3
         with pytest.raises(asyncio.TimeoutError):
-            await ws.receive(timeout=0.6)
+            await ws.receive(timeout=1.3)  # a fourth firing would be due after 1 s
     state = await srv.state("Steve")
     assert state["vars"]["storms"] == 3 and "pending" not in state["session"]["timers"]
 
