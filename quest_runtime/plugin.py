@@ -42,8 +42,14 @@ def card_lines(nodes: list[dict[str, Any]]) -> list[str]:
 
 
 def bootstrap_patch(result: Mapping[str, Any]) -> dict[str, Any]:
-    """The entry world patch, plus the issue cards as ``tell`` lines."""
-    patch = merge_patch({}, result.get("world_patch") or {})
+    """The entry world patch, plus the issue cards as ``tell`` lines, all under ``mc``:
+    the plugin's ``/level`` runs only ``mc`` when it is an object, so operations at the
+    patch's top level are moved into it."""
+    entry = result.get("world_patch") or {}
+    patch = merge_patch({}, {"mc": entry["mc"]} if "mc" in entry else {})
+    top = {k: v for k, v in entry.items() if k != "mc"}
+    if top:
+        merge_patch(patch, {"mc": top})
     cards = card_lines(list(result.get("nodes") or ()))
     if cards:
         merge_patch(patch, {"mc": {"tell": cards}})

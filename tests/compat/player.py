@@ -2,19 +2,20 @@
 
 ``PluginPlayer`` posts with the plugin's paths and bodies (``POST /story/load/{p}/{l}``
 with ``{}``, rule events without ``event_id``, ``application/json; charset=utf-8``) and
-feeds every answer to the ``driftsystem_plugin`` model. ``check`` asserts the plugin rules
+feeds every answer to the plugin model (``plugin_model.py``). ``check`` asserts the plugin rules
 of issue 8 on each answer: nothing dropped, no dialogue line lost, no script op the
 plugin cannot draw, every dialogue line of the answer shown, no blank headline.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from driftsystem_plugin import PluginModel, Shown
 from http_helpers import Running
+from plugin_model import PluginModel, Shown, render_quest_log
 
 HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -60,7 +61,12 @@ class PluginPlayer:
     shown: list[Shown] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.model = PluginModel(self.name)
+        self.model = PluginModel()
+
+    @property
+    def choice(self) -> Any:
+        """The choice panel open on the player's screen, or None."""
+        return self.model.state(self.name).choice
 
     async def load(self, level_id: str) -> tuple[dict[str, Any], Shown]:
         status, body = await self.svc.post(f"/story/load/{self.name}/{level_id}", b"{}",
@@ -69,7 +75,7 @@ class PluginPlayer:
         answer = orjson.loads(body)
         assert isinstance(answer.get("msg"), str)
         assert isinstance(answer.get("bootstrap_patch"), dict)
-        shown = self.model.apply_load(answer)
+        shown = self.model.apply_load_response(self.name, answer)
         assert not shown.dropped, shown.dropped
         self._count(shown)
         return answer, shown
@@ -79,7 +85,7 @@ class PluginPlayer:
         """One player action; chat taken by an open choice panel becomes its answer."""
         event_type, payload = event
         if event_type == "chat":
-            answered = self.model.answer_choice(str(payload.get("text", "")))
+            answered = self.model.answer_choice(self.name, str(payload.get("text", "")))
             if answered is not None:
                 event_type, payload = answered
         status, body = await self.svc.post(
@@ -88,7 +94,13 @@ class PluginPlayer:
             headers=HEADERS)
         assert status == 200, body[:300]
         answer = orjson.loads(body)
-        shown = self.model.apply_rule_event(answer)
+        before = self.model.state(self.name).quest_log
+        shown = self.model.apply_rule_event_response(self.name, answer)
+        after = self.model.state(self.name).quest_log
+        if after is not None and after != before:  # QuestLogHud printed it again
+            reprint = Shown()
+            render_quest_log(after, reprint, header="📘 任务更新", when_empty=None)
+            self.quest_log_lines += len(reprint.chat)
         self.check(answer.get("result"), shown)
         self.results.append(answer.get("result"))
         self._count(shown)
@@ -97,7 +109,6 @@ class PluginPlayer:
     def _count(self, shown: Shown) -> None:
         self.shown.append(shown)
         self.chat_lines += len(shown.chat)
-        self.quest_log_lines += shown.quest_log_lines
 
     @staticmethod
     def check(result: dict[str, Any] | None, shown: Shown) -> None:
@@ -111,8 +122,9 @@ class PluginPlayer:
         assert kinds.count("npc_dialogue") <= 1, kinds
         if "story_choice" in kinds and "npc_dialogue" in kinds:
             assert kinds.index("npc_dialogue") < kinds.index("story_choice"), kinds
-        for line in written_lines(result):
-            assert any(line in seen for seen in shown.dialogue_lines), (line, shown.chat)
+        for line in written_lines(result):  # the plugin shows them without colour codes
+            plain = re.sub("\u00a7.?", "", line, flags=re.DOTALL).strip()
+            assert any(plain in seen for seen in shown.dialogue_lines), (line, shown.chat)
         for node in result.get("nodes") or ():
             if node.get("type") == "npc_dialogue":
                 assert str(node.get("title") or "").strip(), node

@@ -1,7 +1,7 @@
 """Play the demo and DriftSystem corpus levels as the real plugin would (issue 8).
 
 Over a real HTTP server, with the plugin's exact paths and request shapes, every answer
-goes through the plugin model (``driftsystem_plugin.py``) and ``PluginPlayer.check``: no
+goes through the plugin model (``plugin_model.py``) and ``PluginPlayer.check``: no
 list where the plugin needs an object, no dialogue line cancelled, every dialogue line of
 the answer shown, no blank headline, no progress that reads finished while a task is open.
 A merger that breaks one of those rules fails these tests.
@@ -15,8 +15,12 @@ from typing import Any
 
 import orjson
 import pytest
-from driftsystem_plugin import block, chat, entity, near, npc_click
 from player import PluginPlayer
+from plugin_model import block_event as block
+from plugin_model import chat_event as chat
+from plugin_model import entity_event as entity
+from plugin_model import near_event as near
+from plugin_model import npc_trigger_event as npc_click
 
 from quest_runtime.clock import FakeClock
 
@@ -111,14 +115,14 @@ def plugin_form(player: PluginPlayer, event_type: str,
                 payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """A scenario step as the plugin would send it: choice answers go through the open
     choice panel (by the option's number), NPCs by the name players see."""
-    panel = player.model.choice
+    panel = player.choice
     if event_type.startswith("choice"):
         if panel is None:
             return None
         wanted = payload.get("choice_id")
-        for i, option in enumerate(panel.options, start=1):
-            if option["rule_event"] == event_type or option["id"] == wanted:
-                return chat(str(i))
+        for option in panel.options:
+            if option.rule_event == event_type or option.id == wanted:
+                return chat(str(option.index))
         return None  # a hidden option: not on the panel, the plugin cannot send it
     if event_type == "near" and payload.get("target") == "mia_npc":
         return near("Mia")
@@ -235,8 +239,8 @@ async def test_every_source_of_one_answer_plays_on_the_plugin(service: Any,
     lines = shown.dialogue_lines
     for text in ("Listen closely.", "la la", "The crowd hums along.", "One more verse?"):
         assert any(text in line for line in lines), (text, lines)
-    assert player.model.choice is not None  # the choice comes after the lines
-    assert [o["label"] for o in player.model.choice.options] == ["Yes!", "Not today."]
+    assert player.choice is not None  # the choice comes after the lines
+    assert [o.label for o in player.choice.options] == ["Yes!", "Not today."]
     assert shown.chat[-1] == "输入序号或选项 ID 以继续。"
     answer, _ = await player.send(chat("1"))
     assert answer is not None  # the panel's answer reached the dialogue program
