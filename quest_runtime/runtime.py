@@ -164,9 +164,13 @@ class Runtime:
                 drop -= 1
 
     async def peek(self, player_id: str) -> PlayerState | None:
-        """The player's committed state (read-only use), or None for an unknown player."""
+        """The player's committed state (read-only use), or None for an unknown player.
+
+        While an event of the player is in flight (its lock is held or awaited), the
+        cached state may hold a change whose commit has not returned, and which a crash
+        would roll back: then the store is read, which holds only committed state."""
         cached = self._states.get(player_id)
-        if cached is not None:
+        if cached is not None and player_id not in self._locks:
             return cached[0]
         stored = await self.store.read_player(player_id)
         if stored is None:
