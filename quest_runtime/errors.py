@@ -82,3 +82,16 @@ class RateLimited(QuestError):
 class Unavailable(QuestError):
     code = "unavailable"
     status = 503
+
+
+class LevelUnavailable(QuestError):
+    """The level serving the player's session is not loaded right now (its file is
+    missing or being replaced): the event is not applied and not journaled, so a retry
+    with the same ``event_id`` is applied once the level is back."""
+
+    code = "level_unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": "2"}

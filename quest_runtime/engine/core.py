@@ -43,7 +43,7 @@ from quest_runtime.engine.timers import (
     take_outbox,
 )
 from quest_runtime.engine.turn import Turn
-from quest_runtime.errors import LevelBlocked, UnknownLevel
+from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
 
 LevelLookup = Callable[[str], CompiledLevel | None]
@@ -131,7 +131,11 @@ class Engine:
         assert session is not None  # load() always sets it
         level = self.levels(session.level_id)
         if level is None:
-            return lead or Outcome(None)  # the level was removed: nothing can match
+            # the level's file is gone for now: refuse (503) rather than answer and
+            # journal a null result that a retry would replay, losing the event
+            raise LevelUnavailable(
+                f"level '{session.level_id}' is not loaded right now; retry shortly",
+                details=[{"loc": "level_id", "message": "level not loaded"}])
         if session.level_version != level.version:
             sync_session(session, level)
         event = normalise(event_type, payload, level.aliases or None)

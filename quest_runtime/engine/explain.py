@@ -35,9 +35,9 @@ from typing import Any
 from quest_runtime.atoms import WILDCARD, NormalisedEvent, normalise
 from quest_runtime.conditions import Condition, EvalContext
 from quest_runtime.effects import Effect
-from quest_runtime.engine.core import Engine, sync_session
+from quest_runtime.engine.core import Engine, Outcome, sync_session
 from quest_runtime.engine.state import PlayerState, TaskStatus, dump_state, load_state
-from quest_runtime.errors import LevelBlocked, UnknownLevel
+from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
 
 
@@ -86,7 +86,10 @@ def explain(engine: Engine, state: PlayerState, event_type: str | None,
     """Dry-run one rule event for ``state``'s player; ``state`` is never changed."""
     document = dump_state(state)
     before, after = load_state(document), load_state(document)
-    outcome = engine.handle(after, event_type, payload, now)
+    try:
+        outcome = engine.handle(after, event_type, payload, now)
+    except LevelUnavailable:
+        outcome = Outcome(None)
     fired = {k: [str(v) for v in outcome.journal.get(k, [])] for k in _FIRED_KEYS}
     if before.session is None and engine.default_level is not None:
         # the engine loaded the default level first: meet the event the same way

@@ -23,6 +23,7 @@ from http_helpers import (
     Spawn,
     counter_level,
     near_event,
+    validate_error,
     validate_ok,
     write_level,
 )
@@ -170,12 +171,23 @@ async def test_new_level_file_and_removed_level_file(serve: Serve, tmp_path: Pat
             break
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
-    # a session on a removed level does not break requests
-    status, body = await srv.post(EVENT, near_event("Alex"))
-    assert status == 200
-    validate_ok(body)
+    # a session on a removed level: the event is refused (503, nothing journaled), so a
+    # retry with the same event_id is applied once the level is back, not replayed as null
+    retry = near_event("Alex", event_id="while-gone")
+    status, body = await srv.post(EVENT, retry)
+    assert status == 503
+    assert validate_error(body).error.code == "level_unavailable"
     status, _ = await srv.get("/world/story/Alex/state")
     assert status == 200
+    assert await srv.progress("Alex") == 1
+    write_level(folder, counter_level("second", title="Second"))
+    while True:
+        status, body = await srv.post(EVENT, retry)
+        if status == 200:
+            break
+        assert status == 503 and time.monotonic() < deadline + 5
+        await asyncio.sleep(0.02)
+    assert await srv.progress("Alex") == 2
 
 
 async def test_admin_reload_forces_a_reload(serve: Serve, tmp_path: Path) -> None:
