@@ -170,6 +170,10 @@ class SQLiteStore:
     since ``open()`` (observability: their ratio is the mean group-commit batch size).
     """
 
+    #: The class of both connections (``sqlite3.connect(factory=...)``). Fault-injection
+    #: tests set a subclass on an instance before ``open()`` to make statements fail.
+    connection_factory: type[sqlite3.Connection] = sqlite3.Connection
+
     def __init__(
         self,
         path: str | Path,
@@ -346,7 +350,8 @@ class SQLiteStore:
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         """A connection in autocommit mode (transactions are explicit), WAL, synchronous."""
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout,
+                               factory=self.connection_factory)
         try:
             (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode != "wal":
