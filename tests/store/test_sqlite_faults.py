@@ -165,6 +165,26 @@ async def test_io_errors_for_a_while_then_recovery(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_a_failed_rollback_does_not_wedge_the_writer(tmp_path: Path) -> None:
+    """COMMIT fails, and so does the ROLLBACK after it: the writer connection is still
+    inside that transaction. The next batch must roll it back and go on, not fail with
+    "cannot start a transaction within a transaction" for ever."""
+    faults = Faults()
+    store = inject(SQLiteStore(tmp_path / "state.db"), faults)
+    await store.open()
+    faults.commit_errors = faults.rollback_errors = 1
+    ledger = Ledger()
+    try:
+        assert not await ledger.send(store, "alex", "e1")
+        for n in range(2, 6):
+            assert await ledger.send(store, "alex", f"e{n}"), ledger.failures[-1]
+        await ledger.check(store)
+        journaled = [e["event_id"] for e in await store.journal("alex", 10)]
+        assert journaled == ["e2", "e3", "e4", "e5"]
+    finally:
+        await store.close()
+
+
 async def test_an_error_after_the_commit_leaves_a_consistent_store(tmp_path: Path) -> None:
     """An error reported after the data is durable (as a failing checkpoint in the
     commit's WAL hook would be): the caller gets StoreError although the commit is
