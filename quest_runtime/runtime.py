@@ -13,7 +13,8 @@ It wraps the synchronous ``Engine`` with what a service needs:
 
 A store failure (``StoreError``: disk full, I/O error) becomes ``Unavailable`` (503 with
 ``Retry-After``, docs/operating.md "Store faults"): nothing is acknowledged, the event
-may be retried with the same ``event_id``.
+may be retried with the same ``event_id``. Reads (``peek``, ``journal``) show committed
+state only: a player whose event is in flight is read from the store, not the cache.
 """
 
 from __future__ import annotations
@@ -181,9 +182,13 @@ class Runtime:
                 drop -= 1
 
     async def peek(self, player_id: str) -> PlayerState | None:
-        """The player's committed state (read-only use), or None for an unknown player."""
+        """The player's committed state (read-only use), or None for an unknown player.
+
+        The cache is committed state only while nobody holds the player's lock: an event
+        in flight changes the cached state before its commit (which may still fail, or
+        be lost in a crash), so then the store is read instead."""
         cached = self._states.get(player_id)
-        if cached is not None:
+        if cached is not None and player_id not in self._locks:
             return cached[0]
         try:
             stored = await self.store.read_player(player_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,30 @@ async def test_read_errors_answer_503_on_every_read_path(
                 check_unavailable(r.status, dict(r.headers), await r.read())
         assert faults.read_errors == 0, f"{method} {path} did not read the store"
     assert await srv.progress("p0") == 1
+
+
+async def test_state_reads_show_only_committed_state(
+    serve: Serve, tmp_path: Path, faults: Faults
+) -> None:
+    """While an event's commit is in flight, ``/state`` and ``/quest-log`` show what is
+    committed, not the engine's uncommitted change; after the commit fails, too."""
+    srv = await start(serve, tmp_path)
+    await srv.event(near_event("p0", event_id="a"))
+    for outcome in ("fails", "succeeds"):
+        faults.hold = hold = threading.Event()
+        faults.commit_errors = 1 if outcome == "fails" else 0
+        pending = asyncio.create_task(srv.post(EVENT, near_event("p0", event_id=outcome)))
+        while not faults.holding.is_set():
+            await asyncio.sleep(0.002)
+        assert await srv.progress("p0") == 1, f"an uncommitted change is visible ({outcome})"
+        status, body = await srv.get("/world/story/p0/quest-log")
+        assert status == 200
+        assert orjson.loads(body)["active_tasks"]["tasks"][0]["progress"] == 1
+        faults.hold = None
+        hold.set()
+        status, _ = await pending
+        assert status == (503 if outcome == "fails" else 200)
+        assert await srv.progress("p0") == (1 if outcome == "fails" else 2)
 
 
 # -- a full disk --------------------------------------------------------------------------
