@@ -131,8 +131,8 @@ class Runtime:
             self._store_logged_at, self._store_unlogged = now, 0
         else:
             self._store_unlogged += 1
-        return Unavailable(f"the state store is unavailable: {what}; nothing was "
-                           "acknowledged, retry with the same event_id")
+        return Unavailable(f"the state store is unavailable: {what}; retry in a moment "
+                           "(a rule event with the same event_id)")
 
     # -- ordering ----------------------------------------------------------------------
 

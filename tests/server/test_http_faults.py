@@ -25,6 +25,7 @@ import pytest
 from http_helpers import Running, Serve, counter_level, near_event, validate_error, write_level
 from store_faults import Faults, SmallDisk, faulty_connection
 
+from quest_runtime.server.app import RUNTIME
 from quest_runtime.store.sqlite import SQLiteStore
 
 EVENT = "/world/story/rule-event"
@@ -122,6 +123,7 @@ async def test_commit_io_errors_for_a_while_answer_503_then_the_service_resumes(
     await asyncio.gather(*(c.run() for c in clients))
     assert faults.fired == 8
     assert sum(c.refusals for c in clients) >= 8  # a failed group commit fails them all
+    assert srv.app[RUNTIME].store_failures == sum(c.refusals for c in clients)
     await check_store(srv, clients)
 
 
