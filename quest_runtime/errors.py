@@ -80,8 +80,16 @@ class RateLimited(QuestError):
 
 
 class Unavailable(QuestError):
+    """The service cannot take the request right now (the store failed, shutting down):
+    503 with ``Retry-After``, safe to retry with the same ``event_id``."""
+
     code = "unavailable"
     status = 503
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None,
+                 retry_after: int = 1) -> None:
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class LevelUnavailable(QuestError):

@@ -10,6 +10,11 @@ It wraps the synchronous ``Engine`` with what a service needs:
 5. one store commit of the new state document plus the journal entry, awaited before the
    caller answers (durability, SPEC §5.2). If the engine or the commit fails, the cached
    state is dropped so the next event starts again from what was committed.
+
+A store failure (``StoreError``: disk full, I/O error) becomes ``Unavailable`` (503 with
+``Retry-After``, docs/operating.md "Store faults"): nothing is acknowledged, the event
+may be retried with the same ``event_id``. Reads (``peek``, ``journal``) show committed
+state only: a player whose event is in flight is read from the store, not the cache.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
 
 log = logging.getLogger(__name__)
+
+#: Store failures are logged at most once per this many seconds (with a count).
+STORE_LOG_INTERVAL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,10 @@ class Runtime:
         #: (next timer due, player) across players, and players with undelivered
         #: results; updated on every commit (the scheduler sleeps on it).
         self.timers = TimerIndex()
+        #: Store failures answered 503 since start (observability, tests).
+        self.store_failures = 0
+        self._store_logged_at = float("-inf")
+        self._store_unlogged = 0
 
     async def open(self) -> None:
         await self.store.open()
@@ -115,6 +127,21 @@ class Runtime:
     def active_sessions(self) -> int:
         """Cached players with a level session (the metrics gauge)."""
         return sum(1 for state, _ in self._states.values() if state.session is not None)
+
+    def _unavailable(self, what: str, exc: BaseException) -> Unavailable:
+        """The 503 for a store failure. The client gets ``what`` (the store's message
+        names the database file, which is not the client's business); the log gets the
+        whole error, at most once per ``STORE_LOG_INTERVAL`` under a failing disk."""
+        self.store_failures += 1
+        now = time.monotonic()
+        if now - self._store_logged_at >= STORE_LOG_INTERVAL:
+            log.warning("state store failure (%d more since the last message): %s",
+                        self._store_unlogged, exc)
+            self._store_logged_at, self._store_unlogged = now, 0
+        else:
+            self._store_unlogged += 1
+        return Unavailable(f"the state store is unavailable: {what}; retry in a moment "
+                           "(a rule event with the same event_id)")
 
     # -- ordering ----------------------------------------------------------------------
 
@@ -141,7 +168,7 @@ class Runtime:
         try:
             stored = await self.store.read_player(player_id)
         except StoreError as exc:
-            raise Unavailable(f"the state store cannot be read: {exc}") from exc
+            raise self._unavailable("the player's state cannot be read", exc) from exc
         if stored is None:
             entry = (PlayerState(player_id), 0)
         else:
@@ -172,7 +199,10 @@ class Runtime:
         cached = self._states.get(player_id)
         if cached is not None and player_id not in self._locks:
             return cached[0]
-        stored = await self.store.read_player(player_id)
+        try:
+            stored = await self.store.read_player(player_id)
+        except StoreError as exc:
+            raise self._unavailable("the player's state cannot be read", exc) from exc
         if stored is None:
             return None
         return load_state(stored[0])
@@ -186,7 +216,7 @@ class Runtime:
             new_version = await self.store.commit(Commit(state.player_id, doc, version, journal))
         except StoreError as exc:
             self._states.pop(state.player_id, None)
-            raise Unavailable(f"the state change could not be stored: {exc}") from exc
+            raise self._unavailable("the state change could not be stored", exc) from exc
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - started)
         self._states[state.player_id] = (state, new_version)
@@ -200,7 +230,7 @@ class Runtime:
                 try:
                     stored = await self.store.find_result(player_id, event_id)
                 except StoreError as exc:
-                    raise Unavailable(f"the journal cannot be read: {exc}") from exc
+                    raise self._unavailable("the journal cannot be read", exc) from exc
                 if stored is not None:
                     return Reply(orjson.loads(stored), stored, replayed=True)
             state, version = await self._state(player_id)
@@ -252,7 +282,8 @@ class Runtime:
                         try:
                             stored = await self.store.find_result(player_id, event_id)
                         except StoreError as exc:
-                            raise Unavailable(f"the journal cannot be read: {exc}") from exc
+                            raise self._unavailable("the journal cannot be read",
+                                                    exc) from exc
                         if stored is not None:
                             earlier = Reply(orjson.loads(stored), stored, replayed=True)
                     if earlier is not None:
@@ -288,7 +319,8 @@ class Runtime:
                 if isinstance(new_version, BaseException):
                     for p in players:
                         self._states.pop(p, None)
-                    raise Unavailable(f"the batch could not be stored: {new_version}")
+                    raise self._unavailable("the batch could not be stored",
+                                            new_version) from new_version
                 cached = self._states.get(commit.player_id)
                 if cached is not None:
                     self._states[commit.player_id] = (cached[0], new_version)
@@ -447,7 +479,7 @@ class Runtime:
                 Commit(state.player_id, dump_state(state), version, None))
         except StoreError as exc:
             self._states.pop(state.player_id, None)
-            raise Unavailable(f"the state change could not be stored: {exc}") from exc
+            raise self._unavailable("the state change could not be stored", exc) from exc
         self._states[state.player_id] = (state, new_version)
 
     async def index_timers(self) -> int:
@@ -487,4 +519,7 @@ class Runtime:
         return doc
 
     async def journal(self, player_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        return await self.store.journal(player_id, limit)
+        try:
+            return await self.store.journal(player_id, limit)
+        except StoreError as exc:
+            raise self._unavailable("the journal cannot be read", exc) from exc

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -33,6 +33,8 @@ from typing import Any
 
 import orjson
 import pytest
+from store_faults import SmallDisk
+from store_faults import small_disk as mount_small_disk
 
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
@@ -243,3 +245,12 @@ def events_fixture() -> SimpleNamespace:
     """Rule-event builders shaped like the plugin's: ``ev.near``, ``ev.chat``,
     ``ev.quest_event``."""
     return SimpleNamespace(near=near, chat=chat, quest_event=quest_event)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A tmpfs of 8 MB mounted at ``tmp_path/disk`` for the test (``tests/store_faults.py``):
+    ``fill()`` it with a ballast file, ``free()`` it again. Skipped where mounting is not
+    permitted. Close stores on it before the test ends (it is unmounted in teardown)."""
+    with mount_small_disk(tmp_path / "disk") as disk:
+        yield disk

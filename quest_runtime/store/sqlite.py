@@ -11,7 +11,11 @@ How a commit travels:
 3. After COMMIT (and its fsync, per ``synchronous``) the writer hands all outcomes back
    to the loop in one ``call_soon_threadsafe``; each caller's await returns its new row
    version or raises ``StoreError``. If the transaction itself fails (disk I/O, disk
-   full) every commit of the batch gets ``StoreError`` and the next batch tries again.
+   full) it is rolled back, every commit of the batch gets ``StoreError`` and the next
+   batch tries again on the same connection (a ROLLBACK that failed too is repeated
+   before the next BEGIN), so the store resumes by itself once the fault is gone.
+   SQLite's own checkpoints never lose data when they fail: the WAL keeps every
+   committed frame until a checkpoint succeeds (or the next open recovers it).
 
 Only the writer thread touches the writer connection, so fsyncs and WAL checkpoints
 (``wal_autocheckpoint``, run by SQLite as part of a COMMIT) never block the event loop.
@@ -169,6 +173,10 @@ class SQLiteStore:
     ``transactions`` and ``committed`` count write transactions and successful commits
     since ``open()`` (observability: their ratio is the mean group-commit batch size).
     """
+
+    #: The class of both connections (``sqlite3.connect(factory=...)``). Fault-injection
+    #: tests set a subclass on an instance before ``open()`` to make statements fail.
+    connection_factory: type[sqlite3.Connection] = sqlite3.Connection
 
     def __init__(
         self,
@@ -346,7 +354,8 @@ class SQLiteStore:
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         """A connection in autocommit mode (transactions are explicit), WAL, synchronous."""
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout,
+                               factory=self.connection_factory)
         try:
             (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode != "wal":
@@ -469,6 +478,10 @@ class SQLiteStore:
         """Write ``batch`` in one transaction and hand the outcomes to the loop."""
         outcomes: list[_Outcome]
         try:
+            if conn.in_transaction:
+                # the ROLLBACK after an earlier failure failed too: end that transaction
+                # now (if this fails again, this batch fails and the next one tries)
+                conn.execute("ROLLBACK")
             fast = self._write_fast(conn, batch)
             if fast is not None:
                 self.transactions += 1
@@ -485,7 +498,10 @@ class SQLiteStore:
         except Exception as exc:  # any failure here must still answer every caller
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")  # if this fails, the next BEGIN will say so
+                    conn.execute("ROLLBACK")  # if this fails, the next batch tries again
+            # the cached journal seqs may be off if the COMMIT failed after writing (an
+            # ambiguous commit): read them from the table again
+            self._seqs.clear()
             outcomes = []
             for _ in batch:
                 error = StoreError(

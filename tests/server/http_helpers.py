@@ -8,6 +8,7 @@ Two ways to run the service:
   ``ClientSession`` and ``url(path)``. Fast; used by most tests.
 - ``spawn(...)`` (fixture, subprocess): ``python -m quest_runtime serve --port P ...``; returns a
   ``Proc`` that can be SIGKILLed, SIGHUPed and restarted on the same database file.
+  ``bench/crash_campaign.py`` uses ``Proc`` and ``Ledger`` too (outside pytest).
 
 Both are torn down by their fixture: sessions closed, servers stopped, processes killed
 and reaped, whatever the test did.
@@ -94,6 +95,20 @@ def validate_ok(body: bytes) -> RuleEventResponse:
 
 def validate_error(body: bytes) -> ErrorResponse:
     return ErrorResponse.model_validate_json(body)
+
+
+@dataclass
+class Ledger:
+    """What one client knows about one player's events (the SIGKILL tests and
+    ``bench/crash_campaign.py``)."""
+
+    player: str
+    acked: dict[str, bytes] = field(default_factory=dict)
+    """event_id -> the exact response body answered 200."""
+    unknown: list[str] = field(default_factory=list)
+    """Sent, but the connection died before an answer: may or may not be applied."""
+    rejected: list[str] = field(default_factory=list)
+    """Answered 503 (shutting down): must not be applied."""
 
 
 # -- in-process servers ----------------------------------------------------------------

@@ -13,13 +13,20 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
-from http_helpers import Proc, Spawn, counter_level, near_event, validate_ok, write_level
+from http_helpers import (
+    Ledger,
+    Proc,
+    Spawn,
+    counter_level,
+    near_event,
+    validate_ok,
+    write_level,
+)
 
 from bridge_protocol import BatchResponse
 
@@ -27,19 +34,6 @@ EVENT = "/world/story/rule-event"
 BATCH = "/world/story/rule-events"
 MAX_PER_PLAYER = 900  # the journal endpoint shows at most 1000 entries
 JSON = {"Content-Type": "application/json"}
-
-
-@dataclass
-class Ledger:
-    """What one client knows about one player's events."""
-
-    player: str
-    acked: dict[str, bytes] = field(default_factory=dict)
-    """event_id -> the exact response body answered 200."""
-    unknown: list[str] = field(default_factory=list)
-    """Sent, but the connection died before an answer: may or may not be applied."""
-    rejected: list[str] = field(default_factory=list)
-    """Answered 503 (shutting down): must not be applied."""
 
 
 async def single_client(proc: Proc, ledger: Ledger) -> None:
