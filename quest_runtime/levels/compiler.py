@@ -37,6 +37,7 @@ from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.limits import MAX_PHRASE_CHARS, MAX_TASKS
 from quest_runtime.levels.model import (
     LevelModel,
+    ListenerMetadataModel,
     ListenerModel,
     MilestoneModel,
     RepeatModel,
@@ -47,7 +48,7 @@ from quest_runtime.levels.model import (
 )
 from quest_runtime.levels.report import Reporter
 from quest_runtime.levels.timers import check_timer_refs, compile_timers, elapsed_gates
-from quest_runtime.suggest import hint_for
+from quest_runtime.suggest import hint_for, near_miss
 
 #: Listener types that also filter by event type (SPEC §4.6).
 FILTERING_TYPES = frozenset(BUILTIN_EVENT_TYPES - {QUEST_EVENT})
@@ -202,6 +203,10 @@ def _npc_aliases(name: str, npc_id: str) -> list[tuple[str, str]]:
     return pairs
 
 
+#: Listener outputs that belong under ``metadata``; at the top they get a hint saying so.
+_LISTENER_OUTPUTS = ("commands", "world_patch", "update_behaviors")
+
+
 class LevelCompiler:
     """Compiles one level model; findings go to the reporter."""
 
@@ -243,11 +248,20 @@ class LevelCompiler:
             self._unknown_keys(target.model_extra, TargetObject.model_fields, pointer, "target")
 
     def _unknown_keys(self, extra: dict[str, Any] | None, known: Iterable[str], pointer: str,
-                      what: str) -> None:
+                      what: str, kind: str | None = None) -> None:
+        """Unknown keys of an owned object: near misses are errors (``Reporter.unknown_key``).
+
+        ``kind`` names the object for the foreign-key table; by default the first word
+        of ``what`` ("task", "listener", ...).
+        """
+        names = list(known)
+        kind = kind or what.split(" ", 1)[0]
         for key in extra or {}:
-            self.rep.warning(join_pointer(pointer, key), f"unknown key '{key}' in {what}",
-                             hint_for(key, known) or "it is kept but has no effect",
-                             code="unknown_key", key=True)
+            fallback = "it is kept but has no effect"
+            if kind == "listener" and key in _LISTENER_OUTPUTS:
+                fallback = (f"'{key}' belongs under 'metadata': "
+                            f'"metadata": {{"{key}": ...}}; here it has no effect')
+            self.rep.unknown_key(join_pointer(pointer, key), key, names, what, kind, fallback)
 
     # -- tasks -----------------------------------------------------------------------
 
@@ -337,7 +351,8 @@ class LevelCompiler:
             dialogue = TaskDialogueModel(on_complete=dialogue)
         elif dialogue is not None:
             self._unknown_keys(dialogue.model_extra, TaskDialogueModel.model_fields,
-                               join_pointer(pointer, "dialogue"), "task dialogue")
+                               join_pointer(pointer, "dialogue"), "task dialogue",
+                               "task_dialogue")
         self._target_keys(raw.target, join_pointer(pointer, "target"))
         repeat = raw.repeatable
         cooldown = 0.0
@@ -424,7 +439,7 @@ class LevelCompiler:
         dialogue = None
         if raw.reward is not None:
             self._unknown_keys(raw.reward.model_extra, type(raw.reward).model_fields,
-                               join_pointer(pointer, "reward"), "reward")
+                               join_pointer(pointer, "reward"), "reward", "reward_object")
             patch = raw.reward.world_patch or None
             dialogue = _dialogue_node(raw.reward.npc_dialogue)
             if dialogue is not None and not dialogue.get("title"):
@@ -483,6 +498,7 @@ class LevelCompiler:
             seen[lid] = pointer
             self._unknown_keys(lm.model_extra, ListenerModel.model_fields, pointer,
                                f"listener '{lid}'")
+            self._metadata_keys(meta, join_pointer(pointer, "metadata"), lid)
             ltype = clean(lm.type) if lm.type else None
             filter_type = ltype if ltype in FILTERING_TYPES else None
             tokens = _variants([lm.quest_event, *lm.targets])
@@ -522,6 +538,16 @@ class LevelCompiler:
                 pointer=pointer,
             ))
         return out
+
+    def _metadata_keys(self, meta: ListenerMetadataModel, pointer: str, lid: str) -> None:
+        """Listener metadata is free-form by tradition (other tools keep their keys
+        there, silently); only a near miss of a key the engine reads is reported, as an
+        error."""
+        names = list(ListenerMetadataModel.model_fields)
+        for key in meta.model_extra or {}:
+            if near_miss(key, names) is not None:
+                self.rep.unknown_key(join_pointer(pointer, key), key, names,
+                                     f"the metadata of listener '{lid}'", "listener_metadata")
 
     # -- references and the whole level ---------------------------------------------
 
