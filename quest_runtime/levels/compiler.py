@@ -59,6 +59,10 @@ DEFAULT_REWARD_COMMANDS = {
 }
 _TEMPLATE_FIELD = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _PLAYER_FIELDS = frozenset({"player"})
+#: The placeholders ``engine/commands.py`` fills with the player's name (SPEC §4.9).
+_PLAYER_PLACEHOLDER = re.compile(r"\{player\}|%player%|@player(?![A-Za-z0-9_])")
+#: Target selectors: run from the console they pick whoever is nearest (or everyone).
+_SELECTOR = re.compile(r"@[aeprs](?![A-Za-z0-9_])")
 
 
 def _variants(values: Iterable[str | None]) -> set[str]:
@@ -234,7 +238,33 @@ class LevelCompiler:
         compiled = compile_effects(specs, pointer, self.rep) if specs else ()
         for e in compiled or ():
             self._collect_task_refs(e)
+            self._effect_commands(e)
         return compiled or ()
+
+    def _effect_commands(self, effect: Effect) -> None:
+        if effect.type == "command" and isinstance(effect.args.get("command"), str):
+            self._command_reach(str(effect.args["command"]),
+                                join_pointer(effect.pointer, "command"), "command effect")
+        for branch in (effect.branches or {}).values():
+            for e in branch:
+                self._effect_commands(e)
+
+    def _command_reach(self, command: str, pointer: str, what: str) -> None:
+        """A console command that names no player, or picks one by selector, is a warning
+        (issue 10, Deliver 3): the plugin runs it from the console, where ``@p`` is whoever
+        stands nearest the command's origin and a command without a name reaches no one."""
+        selector = _SELECTOR.search(command)
+        if selector is not None:
+            self.rep.warning(pointer, f"{what} '{command}' uses the selector "
+                             f"'{selector.group()}': run from the console it acts on whoever "
+                             "is nearest (or on everyone), not on this player",
+                             f"use {{player}} instead of '{selector.group()}'",
+                             code="command_selector")
+        elif _PLAYER_PLACEHOLDER.search(command) is None:
+            self.rep.warning(pointer, f"{what} '{command}' names no player: run from the "
+                             "console it reaches no one in particular",
+                             "use {player} where the player's name goes, e.g. "
+                             "'give {player} bread 1'", code="command_no_player")
 
     def _collect_task_refs(self, effect: Effect) -> None:
         if effect.type in ("issue_task", "complete_task", "fail_task"):
@@ -447,6 +477,9 @@ class LevelCompiler:
                 if speaker:  # the NPC the task is about says the reward line
                     dialogue["title"] = speaker
             commands.extend(raw.reward.commands)
+            for j, command in enumerate(raw.reward.commands):
+                self._command_reach(command, join_pointer(pointer, "reward", "commands", j),
+                                    "reward command")
         for j, r in enumerate(raw.rewards):
             rp = join_pointer(pointer, "rewards", j)
             if isinstance(r, str):
@@ -469,6 +502,8 @@ class LevelCompiler:
                                  f"'{template}' needs", code="reward_template")
                 continue
             commands.append(rendered)
+            where = join_pointer(rp, "data", "command") if r.type == "command" else rp
+            self._command_reach(rendered, where, "reward command")
             if r.type == "item" and isinstance(r.data.get("id"), str):
                 items.append((r.data["id"], int(r.amount)))
         if patch is None and dialogue is None and not commands and not items:
@@ -499,6 +534,9 @@ class LevelCompiler:
             self._unknown_keys(lm.model_extra, ListenerModel.model_fields, pointer,
                                f"listener '{lid}'")
             self._metadata_keys(meta, join_pointer(pointer, "metadata"), lid)
+            for j, command in enumerate(meta.commands):
+                self._command_reach(command, join_pointer(pointer, "metadata", "commands", j),
+                                    f"listener '{lid}' command")
             ltype = clean(lm.type) if lm.type else None
             filter_type = ltype if ltype in FILTERING_TYPES else None
             tokens = _variants([lm.quest_event, *lm.targets])
