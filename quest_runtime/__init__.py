@@ -42,14 +42,17 @@ Timer path (results nobody asked for, SPEC §4.7)
 Level reload path
 1. ``server/reload.py``: watchfiles reports changed ``*.json`` under the levels folder
    (or SIGHUP / ``POST /admin/reload`` asks for all of them);
-2. ``levels/source.py``: read and parse with orjson, keeping JSON-pointer positions;
+2. ``levels/source.py``: read and parse with orjson, keeping JSON-pointer positions and
+   the keys written twice in one object (errors at the second key, ``levels/loader.py``);
 3. ``levels/migrations.py``: bring an older ``format`` up to date;
 4. ``levels/model.py``: pydantic checks types and collects unknown keys; refused values
    are reported, then set aside by ``levels/recovery.py`` so steps 5–6 still check the
    rest of the file (the level is not served);
 5. ``levels/compiler.py`` (with ``levels/clauses.py``): ids, tokens, milestones,
    rewards, conditions and effects compiled, references checked, dispatch indexes built,
-   every finding reported with file:line:col, pointer and hint;
+   every finding reported with file:line:col, pointer and hint; an unknown key of an
+   owned object is an error when it is a near miss of one of its keys, else a warning
+   (``levels/report.Reporter.unknown_key``); commands that name no player are warnings;
 6. ``levels/facts.py`` + ``levels/registry.check_level``: references inside the level
    (conditions' tasks and milestones, dialogues, timers, ``after`` cycles, dormant refs,
    unreachable tasks); ``quest-runtime validate`` adds the checks across all files

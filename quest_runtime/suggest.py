@@ -33,6 +33,19 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     return best
 
 
+def near_miss(word: str, candidates: Iterable[str]) -> str | None:
+    """Like :func:`did_you_mean`, and also a candidate that starts with ``word`` and ``_``
+    (``cooldown`` for ``cooldown_seconds``): a unit or qualifier left out is a typo too."""
+    names = list(candidates)
+    match = did_you_mean(word, names)
+    if match is not None:
+        return match
+    folded = word.casefold()
+    if len(folded) < 3:
+        return None
+    return next((c for c in names if c.casefold().startswith(folded + "_")), None)
+
+
 def hint_for(word: str, candidates: Iterable[str]) -> str | None:
     """A finding hint such as "did you mean 'conditions'?", or None."""
     match = did_you_mean(word, candidates)

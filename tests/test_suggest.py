@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quest_runtime.suggest import did_you_mean, hint_for
+from quest_runtime.suggest import did_you_mean, hint_for, near_miss
 
 TASK_KEYS = [
     "id", "type", "target", "count", "title", "hint", "milestones", "conditions",
@@ -59,3 +59,19 @@ def test_did_you_mean_accepts_any_iterable() -> None:
 )
 def test_hint_for(word: str, expected: str | None) -> None:
     assert hint_for(word, TASK_KEYS) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        pytest.param("amout", "amount", id="did-you-mean"),
+        pytest.param("cooldown", "cooldown_seconds", id="unit-left-off"),
+        pytest.param("Cooldown", "cooldown_seconds", id="case-insensitive"),
+        pytest.param("on", None, id="too-short-for-a-prefix"),
+        pytest.param("memory_set", None, id="no-near-miss"),
+        pytest.param("seconds", None, id="a-suffix-is-not-a-prefix"),
+    ],
+)
+def test_near_miss_also_takes_a_key_with_its_unit_left_off(word: str,
+                                                          expected: str | None) -> None:
+    assert near_miss(word, ["amount", "cooldown_seconds", "once", "id"]) == expected

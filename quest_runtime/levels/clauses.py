@@ -54,10 +54,9 @@ def _check_fields(
         if field == "type" or field in skip:
             continue
         if field not in fields:
-            rep.warning(join_pointer(pointer, field),
-                        f"unknown field '{field}' in {kind} '{name}'",
-                        hint_for(field, fields) or f"known fields: {', '.join(fields) or 'none'}",
-                        code="unknown_key", key=True)
+            rep.unknown_key(join_pointer(pointer, field), field, ["type", *fields, *skip],
+                            f"{kind} '{name}'", kind,
+                            f"known fields: {', '.join(fields) or 'none'}")
             continue
         if not _type_ok(value, fields[field]):
             rep.error(join_pointer(pointer, field),

@@ -37,6 +37,7 @@ from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.limits import MAX_PHRASE_CHARS, MAX_TASKS
 from quest_runtime.levels.model import (
     LevelModel,
+    ListenerMetadataModel,
     ListenerModel,
     MilestoneModel,
     RepeatModel,
@@ -47,7 +48,7 @@ from quest_runtime.levels.model import (
 )
 from quest_runtime.levels.report import Reporter
 from quest_runtime.levels.timers import check_timer_refs, compile_timers, elapsed_gates
-from quest_runtime.suggest import hint_for
+from quest_runtime.suggest import hint_for, near_miss
 
 #: Listener types that also filter by event type (SPEC §4.6).
 FILTERING_TYPES = frozenset(BUILTIN_EVENT_TYPES - {QUEST_EVENT})
@@ -58,6 +59,10 @@ DEFAULT_REWARD_COMMANDS = {
 }
 _TEMPLATE_FIELD = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _PLAYER_FIELDS = frozenset({"player"})
+#: The placeholders ``engine/commands.py`` fills with the player's name (SPEC §4.9).
+_PLAYER_PLACEHOLDER = re.compile(r"\{player\}|%player%|@player(?![A-Za-z0-9_])")
+#: Target selectors: run from the console they pick whoever is nearest (or everyone).
+_SELECTOR = re.compile(r"@[aeprs](?![A-Za-z0-9_])")
 
 
 def _variants(values: Iterable[str | None]) -> set[str]:
@@ -202,6 +207,10 @@ def _npc_aliases(name: str, npc_id: str) -> list[tuple[str, str]]:
     return pairs
 
 
+#: Listener outputs that belong under ``metadata``; at the top they get a hint saying so.
+_LISTENER_OUTPUTS = ("commands", "world_patch", "update_behaviors")
+
+
 class LevelCompiler:
     """Compiles one level model; findings go to the reporter."""
 
@@ -229,7 +238,33 @@ class LevelCompiler:
         compiled = compile_effects(specs, pointer, self.rep) if specs else ()
         for e in compiled or ():
             self._collect_task_refs(e)
+            self._effect_commands(e)
         return compiled or ()
+
+    def _effect_commands(self, effect: Effect) -> None:
+        if effect.type == "command" and isinstance(effect.args.get("command"), str):
+            self._command_reach(str(effect.args["command"]),
+                                join_pointer(effect.pointer, "command"), "command effect")
+        for branch in (effect.branches or {}).values():
+            for e in branch:
+                self._effect_commands(e)
+
+    def _command_reach(self, command: str, pointer: str, what: str) -> None:
+        """A console command that names no player, or picks one by selector, is a warning
+        (issue 10, Deliver 3): the plugin runs it from the console, where ``@p`` is whoever
+        stands nearest the command's origin and a command without a name reaches no one."""
+        selector = _SELECTOR.search(command)
+        if selector is not None:
+            self.rep.warning(pointer, f"{what} '{command}' uses the selector "
+                             f"'{selector.group()}': run from the console it acts on whoever "
+                             "is nearest (or on everyone), not on this player",
+                             f"use {{player}} instead of '{selector.group()}'",
+                             code="command_selector")
+        elif _PLAYER_PLACEHOLDER.search(command) is None:
+            self.rep.warning(pointer, f"{what} '{command}' names no player: run from the "
+                             "console it reaches no one in particular",
+                             "use {player} where the player's name goes, e.g. "
+                             "'give {player} bread 1'", code="command_no_player")
 
     def _collect_task_refs(self, effect: Effect) -> None:
         if effect.type in ("issue_task", "complete_task", "fail_task"):
@@ -243,11 +278,20 @@ class LevelCompiler:
             self._unknown_keys(target.model_extra, TargetObject.model_fields, pointer, "target")
 
     def _unknown_keys(self, extra: dict[str, Any] | None, known: Iterable[str], pointer: str,
-                      what: str) -> None:
+                      what: str, kind: str | None = None) -> None:
+        """Unknown keys of an owned object: near misses are errors (``Reporter.unknown_key``).
+
+        ``kind`` names the object for the foreign-key table; by default the first word
+        of ``what`` ("task", "listener", ...).
+        """
+        names = list(known)
+        kind = kind or what.split(" ", 1)[0]
         for key in extra or {}:
-            self.rep.warning(join_pointer(pointer, key), f"unknown key '{key}' in {what}",
-                             hint_for(key, known) or "it is kept but has no effect",
-                             code="unknown_key", key=True)
+            fallback = "it is kept but has no effect"
+            if kind == "listener" and key in _LISTENER_OUTPUTS:
+                fallback = (f"'{key}' belongs under 'metadata': "
+                            f'"metadata": {{"{key}": ...}}; here it has no effect')
+            self.rep.unknown_key(join_pointer(pointer, key), key, names, what, kind, fallback)
 
     # -- tasks -----------------------------------------------------------------------
 
@@ -337,7 +381,8 @@ class LevelCompiler:
             dialogue = TaskDialogueModel(on_complete=dialogue)
         elif dialogue is not None:
             self._unknown_keys(dialogue.model_extra, TaskDialogueModel.model_fields,
-                               join_pointer(pointer, "dialogue"), "task dialogue")
+                               join_pointer(pointer, "dialogue"), "task dialogue",
+                               "task_dialogue")
         self._target_keys(raw.target, join_pointer(pointer, "target"))
         repeat = raw.repeatable
         cooldown = 0.0
@@ -424,7 +469,7 @@ class LevelCompiler:
         dialogue = None
         if raw.reward is not None:
             self._unknown_keys(raw.reward.model_extra, type(raw.reward).model_fields,
-                               join_pointer(pointer, "reward"), "reward")
+                               join_pointer(pointer, "reward"), "reward", "reward_object")
             patch = raw.reward.world_patch or None
             dialogue = _dialogue_node(raw.reward.npc_dialogue)
             if dialogue is not None and not dialogue.get("title"):
@@ -432,6 +477,9 @@ class LevelCompiler:
                 if speaker:  # the NPC the task is about says the reward line
                     dialogue["title"] = speaker
             commands.extend(raw.reward.commands)
+            for j, command in enumerate(raw.reward.commands):
+                self._command_reach(command, join_pointer(pointer, "reward", "commands", j),
+                                    "reward command")
         for j, r in enumerate(raw.rewards):
             rp = join_pointer(pointer, "rewards", j)
             if isinstance(r, str):
@@ -454,6 +502,8 @@ class LevelCompiler:
                                  f"'{template}' needs", code="reward_template")
                 continue
             commands.append(rendered)
+            where = join_pointer(rp, "data", "command") if r.type == "command" else rp
+            self._command_reach(rendered, where, "reward command")
             if r.type == "item" and isinstance(r.data.get("id"), str):
                 items.append((r.data["id"], int(r.amount)))
         if patch is None and dialogue is None and not commands and not items:
@@ -483,6 +533,10 @@ class LevelCompiler:
             seen[lid] = pointer
             self._unknown_keys(lm.model_extra, ListenerModel.model_fields, pointer,
                                f"listener '{lid}'")
+            self._metadata_keys(meta, join_pointer(pointer, "metadata"), lid)
+            for j, command in enumerate(meta.commands):
+                self._command_reach(command, join_pointer(pointer, "metadata", "commands", j),
+                                    f"listener '{lid}' command")
             ltype = clean(lm.type) if lm.type else None
             filter_type = ltype if ltype in FILTERING_TYPES else None
             tokens = _variants([lm.quest_event, *lm.targets])
@@ -522,6 +576,16 @@ class LevelCompiler:
                 pointer=pointer,
             ))
         return out
+
+    def _metadata_keys(self, meta: ListenerMetadataModel, pointer: str, lid: str) -> None:
+        """Listener metadata is free-form by tradition (other tools keep their keys
+        there, silently); only a near miss of a key the engine reads is reported, as an
+        error."""
+        names = list(ListenerMetadataModel.model_fields)
+        for key in meta.model_extra or {}:
+            if near_miss(key, names) is not None:
+                self.rep.unknown_key(join_pointer(pointer, key), key, names,
+                                     f"the metadata of listener '{lid}'", "listener_metadata")
 
     # -- references and the whole level ---------------------------------------------
 

@@ -164,11 +164,11 @@ class _DialogueCompiler:
 
     def unknown_keys(self, raw: Mapping[str, Any], known: tuple[str, ...], pointer: str,
                      what: str) -> None:
+        kind = "dialogue_" + what.split(" ", 1)[0]
         for key in raw:
             if key not in known:
-                self.rep.warning(join_pointer(pointer, key), f"unknown key '{key}' in {what}",
-                                 hint_for(key, known) or f"known keys: {', '.join(known)}",
-                                 code="unknown_key", key=True)
+                self.rep.unknown_key(join_pointer(pointer, key), key, known, what, kind,
+                                     f"known keys: {', '.join(known)}")
 
     def text(self, raw: Mapping[str, Any], key: str, pointer: str, what: str, *,
              required: bool = False) -> str | None:

@@ -105,6 +105,34 @@ def _load_level_bytes(raw_bytes: bytes, name: str, default_id: str, *,
 def compile_source(source: LevelSource, default_id: str, version: str, *,
                    strict: bool = False) -> LoadResult:
     rep = Reporter(source, strict=strict)
+    result = _compile_source(source, rep, default_id, version)
+    if not _duplicate_keys(source, rep):
+        return result
+    findings = tuple(rep.findings)
+    return replace(result, level=None, findings=findings)
+
+
+def _duplicate_keys(source: LevelSource, rep: Reporter) -> bool:
+    """Keys written twice in one object are errors at the second key (issue 10): JSON
+    keeps the last member silently, so the first one would be lost. True when any."""
+    reported = {f.pointer for f in rep.findings if f.code == "duplicate_id"}
+    found = False
+    for pointer, line, column in source.duplicate_keys():
+        found = True
+        if pointer in reported:  # already said, more precisely (dialogue node ids)
+            continue
+        reported.add(pointer)
+        key = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        rep.findings.append(Finding(
+            source.path, line, column, pointer, Severity.ERROR,
+            f"the key '{key}' is written twice in this object",
+            "JSON keeps only the last one, so the first is silently lost: merge them or "
+            "remove one", "duplicate_key"))
+    return found
+
+
+def _compile_source(source: LevelSource, rep: Reporter, default_id: str,
+                    version: str) -> LoadResult:
     data = source.data
     if not isinstance(data, dict):
         rep.error("", f"a level file must hold a JSON object, not {type(data).__name__}",

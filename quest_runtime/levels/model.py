@@ -4,8 +4,8 @@ These pydantic models check types and collect unknown keys; they accept every fo
 SPEC allows (string/list/object targets, bare-string milestones, DriftSystem
 ``conditions[]``, ``reward`` and ``rewards[]``, listeners from ``rule_listeners`` and
 ``rules.listeners``). Owned parts keep unknown keys in ``model_extra`` so the validator
-can report them with a did-you-mean; the level's foreign top-level keys (narrative,
-scene, exit, ...) are kept untouched.
+can report them with a did-you-mean (a near miss is an error, issue 10); the level's
+foreign top-level keys (narrative, scene, exit, ...) are kept untouched.
 
 They also generate the level JSON Schema (``schema.py``, ``quest-runtime schema``), which
 editors use through ``"$schema"``: so every field has a title, a description and an
@@ -229,7 +229,8 @@ class TaskModel(_Owned):
 
 
 class ListenerMetadataModel(BaseModel):
-    """Listener outputs. Free-form by tradition: unknown keys are kept silently."""
+    """Listener outputs. Free-form by tradition: unknown keys are kept silently, except a
+    near miss of one of these keys (``comands``), which is an error."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -79,6 +79,14 @@ class LevelSource:
         offset = index.keys.get(pointer)
         return self.position(pointer) if offset is None else index.line_col(offset)
 
+    def duplicate_keys(self) -> list[tuple[str, int, int]]:
+        """``(pointer, line, column)`` of every key written a second time in its object.
+
+        JSON parsers keep the last member silently; the position is the later key's.
+        """
+        index = self._positions()
+        return [(p, *index.line_col(offset)) for p, offset in index.duplicates]
+
     def _positions(self) -> _PositionIndex:
         # A one-slot list keeps the dataclass frozen; two threads racing here would
         # only build the same index twice.
@@ -125,7 +133,9 @@ class _PositionIndex:
 
     def __init__(self, text: str) -> None:
         self.line_starts = _line_starts(text)
-        self.values, self.keys = _scan(text)
+        #: ``(pointer, offset of the later key)`` for each key written twice in an object.
+        self.duplicates: list[tuple[str, int]] = []
+        self.values, self.keys = _scan(text, self.duplicates)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         return _line_col(self.line_starts, offset)
@@ -138,14 +148,17 @@ def _existing(pointer: str, values: dict[str, int]) -> str:
     return pointer
 
 
-def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
+def _scan(
+    text: str, duplicates: list[tuple[str, int]] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
     """Walk valid JSON ``text`` once, recording where each value and key starts.
 
     Iterative (no recursion limit) and regex-assisted. Duplicate keys follow orjson:
     the last member wins, so the earlier member's entries are dropped. Each container's
     direct children are kept in ``children``, so dropping a subtree costs its own size:
     every entry is recorded once and dropped at most once, and the whole scan stays
-    linear however many duplicate keys the file has.
+    linear however many duplicate keys the file has. Each duplicate (its pointer and the
+    offset of the later key) is appended to ``duplicates`` when given.
     """
     values: dict[str, int] = {}
     keys: dict[str, int] = {}
@@ -161,6 +174,8 @@ def _scan(text: str) -> tuple[dict[str, int], dict[str, int]]:
         name = json.loads(text[pos:end]) if "\\" in raw else raw
         pointer = f"{base}/{escape_pointer_token(name)}"
         if pointer in values:  # a duplicate key: forget the earlier member's subtree
+            if duplicates is not None:
+                duplicates.append((pointer, pos))
             stale = [pointer]
             while stale:
                 p = stale.pop()

@@ -19,14 +19,16 @@ BROKEN = "tests/fixtures/broken_levels"
 
 CASES: list[tuple[str, list[str], list[str], int]] = [
     ("key typo in a task", ["key_typo_task.json"], [
-        "key_typo_task.json:5:6: warning: unknown key 'conditons' in task 'greet_mia' "
-        "[/tasks/0/conditons] (did you mean 'conditions'?)"], 0),
+        "key_typo_task.json:5:6: error: unknown key 'conditons' in task 'greet_mia': a "
+        "typo of 'conditions'? It would be ignored [/tasks/0/conditons] (did you mean "
+        "'conditions'?)"], 1),
     ("key typo at the top level", ["key_typo_toplevel.json"], [
         "key_typo_toplevel.json:4:3: warning: top-level key 'taks' is not one the engine "
         "reads; it is kept for other systems [/taks] (did you mean 'tasks'?)"], 0),
     ("key typo in a listener", ["listener_key_typo.json"], [
-        "listener_key_typo.json:5:41: warning: unknown key 'taregts' in listener 'mia_hello' "
-        "[/rule_listeners/0/taregts] (did you mean 'targets'?)"], 0),
+        "listener_key_typo.json:5:41: error: unknown key 'taregts' in listener 'mia_hello': "
+        "a typo of 'targets'? It would be ignored [/rule_listeners/0/taregts] (did you mean "
+        "'targets'?)"], 1),
     ("condition type typo", ["condition_type_typo.json"], [
         "condition_type_typo.json:7:27: error: unknown condition type 'flag_sett' "
         "[/tasks/1/requires/type] (did you mean 'flag_set'?)"], 1),
@@ -97,8 +99,9 @@ CASES: list[tuple[str, list[str], list[str], int]] = [
         f"{BROKEN}/duplicate_level_a.json [/id] (a levels folder serves one level per id: "
         "rename one; the file name is the default id)"], 1),
     ("duplicate task id across levels",
-     ["duplicate_task_across_levels.json", "key_typo_task.json"], [
-         "key_typo_task.json:4:12: warning: task id 'greet_mia' is also a task of level "
+     ["duplicate_task_across_levels.json", "duplicate_task_other_level.json"], [
+         "duplicate_task_other_level.json:4:12: warning: task id 'greet_mia' is also a task "
+         "of level "
          f"'duplicate_task_across_levels' ({BROKEN}/duplicate_task_across_levels.json) "
          "[/tasks/0/id] (quest logs and journals name tasks by id: give each level's tasks "
          "their own ids)"], 0),

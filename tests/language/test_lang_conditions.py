@@ -240,7 +240,7 @@ def test_a_check_that_raises_fails_closed_and_is_logged(
                      "bad_type", "/requires/count", None, id="mistyped-field"),
         pytest.param({"type": "has_item", "item": "gem", "count": True}, "error",
                      "bad_type", "/requires/count", None, id="bool-is-not-a-number"),
-        pytest.param({"type": "var_at_least", "var": "v", "valeu": 3, "value": 3}, "warning",
+        pytest.param({"type": "var_at_least", "var": "v", "valeu": 3, "value": 3}, "error",
                      "unknown_key", "/requires/valeu", "did you mean 'value'?",
                      id="unknown-field"),
         pytest.param({"type": "all_of", "conditions": []}, "error", "missing_field",

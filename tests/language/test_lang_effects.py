@@ -255,7 +255,7 @@ def test_outputs_of_effects_that_act_on_the_engine(tmp_path: Path) -> None:
                      "/rule_listeners/0/effects/0/delta", None, id="mistyped-field"),
         pytest.param({"type": "gain_item", "item": "gem", "count": 1.5}, "error", "bad_type",
                      "/rule_listeners/0/effects/0/count", None, id="count-is-an-integer"),
-        pytest.param({"type": "say", "text": "x", "titel": "y"}, "warning", "unknown_key",
+        pytest.param({"type": "say", "text": "x", "titel": "y"}, "error", "unknown_key",
                      "/rule_listeners/0/effects/0/titel", "did you mean 'title'?",
                      id="unknown-field"),
         pytest.param({"type": "if", "condition": {"type": "flag_set", "flag": "f"},

@@ -32,7 +32,7 @@ CASES = [
      "conditons": [{"quest_event": "x"}]}
   ]
 }""",
-        '"conditons"', "warning", "unknown_key", "/tasks/0/conditons",
+        '"conditons"', "error", "unknown_key", "/tasks/0/conditons",
         "unknown key 'conditons' in task 'fetch_wood'", "did you mean 'conditions'?",
         id="unknown-key-did-you-mean",
     ),
@@ -43,7 +43,7 @@ CASES = [
      "milestones": [{"id": "m", "tagret": "tomas"}]}
   ]
 }""",
-        '"tagret"', "warning", "unknown_key", "/tasks/0/milestones/0/tagret",
+        '"tagret"', "error", "unknown_key", "/tasks/0/milestones/0/tagret",
         "unknown key 'tagret' in milestone", "did you mean 'target'?",
         id="unknown-milestone-key-did-you-mean",
     ),

@@ -195,7 +195,7 @@ async def test_hostile_level_files_give_findings_without_stalling(
     assert report["loaded"] == ["counter"]
     codes = {f["file"].rsplit("/", 1)[-1]: f["code"] for f in report["findings"]
              if f["severity"] == "error"}
-    assert codes == {"dups.json": "bad_value", "phrase.json": "too_long",
+    assert codes == {"dups.json": "duplicate_key", "phrase.json": "too_long",
                      "tick.json": "short_period", "deep.json": "too_deep"}
 
 

@@ -166,7 +166,7 @@ def chain_level() -> dict[str, Any]:
         tasks.append(step)
     return {"id": "chain", "title": "Chain", "format": 1, "tasks": tasks,
             "rule_listeners": [{"id": "echo_b", "type": "near", "targets": ["b"],
-                                "cooldown": 0,
+                                "cooldown_seconds": 0,
                                 "metadata": {"commands": ["say {player} b"]}}]}
 
 
