@@ -20,7 +20,8 @@ Request path (``POST /world/story/rule-event``)
    pay rewards and run ``on_complete`` effects (``effects/``, guarded by
    ``conditions/``); eligible tasks are issued; listeners hit by the atoms fire;
    level completion sets ``exit_ready`` and the summary;
-6. ``engine/merger.py``: every source's output becomes one ordered result;
+6. ``engine/merger.py``: every source's output becomes one ordered result the plugin can
+   play whole (one ``npc_dialogue``, object-only world-patch operations never lists);
    ``engine/commands.py`` fills ``{player}``;
 7. ``runtime.py``: one store commit (state document + journal entry, group-committed by
    ``store/sqlite.py``) is awaited, then ``server/routes.py`` answers with orjson bytes.
@@ -29,6 +30,17 @@ Request path (``POST /world/story/rule-event``)
 of the player's state (steps 3–6 as a dry run, nothing committed): what would fire, and
 why every other task and listener would not. ``quest-runtime preview --explain`` prints
 the same explanation per scenario step.
+
+The DriftSystem plugin's own calls (PLUGIN.md §2; ``server/plugin_routes.py``)
+1. ``POST /story/load/{player}/{level}``: ``Runtime.load_for_plugin`` loads like
+   ``/world/story/load``; ``plugin.bootstrap_patch`` draws the issue cards into the entry
+   patch (the plugin reads only ``msg`` and ``bootstrap_patch``), and the rest of the load
+   result goes to the outbox, merged into the next rule-event result (step 3 above);
+2. ``GET /world/state/{player}`` and ``POST /world/story/end`` carry the level's ``exit``
+   (``plugin.exit_profile``/``exit_patch``); ``POST /story/advance/{player}`` runs
+   ``Runtime.advance`` (check and load under the player's lock);
+3. ``…/debug/tasks`` lists ``engine/explain.task_listing``; ``…/recommendations`` the
+   levels whose ``requires`` hold.
 
 Timer path (results nobody asked for, SPEC §4.7)
 1. ``scheduler.py``: one task sleeps until the earliest due time across players (rebuilt

@@ -8,21 +8,13 @@ DriftSystem features quest-runtime does not provide get a JSON 404 naming them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from aiohttp import web
 
 from quest_runtime.errors import LevelBlocked, OutsideQuestRuntime, ProtocolError
 from quest_runtime.plugin import bootstrap_patch, exit_profile
 from quest_runtime.server.app import CATALOG, RUNTIME
-from quest_runtime.server.routes import _body, _player
-
-_JSON = "application/json"
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type=_JSON)
+from quest_runtime.server.routes import _body, _json, _player
 
 
 def _level_id(request: web.Request) -> str:
