@@ -4,6 +4,22 @@
 validates and compiles off the request path, then replaces the mapping in one assignment,
 so a request sees either the old or the new level, never half of one. A file with errors
 keeps its last good level serving (if it had one) and its findings are reported.
+
+One level id, one file (issue 10). When several files define one level id, one serves and
+the others are *refused*: not served, reported in ``/admin/levels`` with a
+``duplicate_level`` error naming the file that serves (a warning when the refused file is a
+byte-identical copy, as ``validate`` says). Which one serves:
+
+- on a watcher batch (``reload_paths``), the file already serving keeps serving; a
+  newcomer with its id is refused. Several newcomers with a free id: the first in
+  :func:`~quest_runtime.levels.registry.serving_order` (shallowest path first, then
+  lexicographic) serves;
+- on a cold start and a full reload (``load_all``: SIGHUP, ``POST /admin/reload``), the
+  first in ``serving_order`` among the files that offer the id, a file with errors
+  offering its last good version (so a broken save never changes what serves);
+- a refused copy's compiled level is kept: when the serving file is deleted (or takes
+  another id) the first refused copy in ``serving_order`` serves in the same swap, so the
+  id never answers 404 in between.
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ from typing import Any
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.levels.findings import Finding, Severity
 from quest_runtime.levels.loader import LoadResult, load_level
+from quest_runtime.levels.registry import serving_order
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +78,9 @@ class LevelCatalog:
         self._levels: Mapping[str, CompiledLevel] = MappingProxyType({})
         self._files: dict[str, FileStatus] = {}
         self._by_file: dict[str, str] = {}  # file -> level id serving from it
+        # file -> its last good load, refused because another file serves its id
+        self._refused: dict[str, LoadResult] = {}
+        self._levels_next: dict[str, CompiledLevel] = {}  # the mapping _apply builds
         self.generation = 0
         self.reloads = 0
         self.reload_failures = 0
@@ -98,6 +118,10 @@ class LevelCatalog:
                 "tasks": len(level.tasks) if serving and level else None,
                 "listeners": len(level.listeners) if serving and level else None,
                 "foreign_keys": sorted(level.foreign) if serving and level else [],
+                "refused": path in self._refused,
+                "refused_copies": sorted(
+                    (f for f, r in self._refused.items() if r.level_id == lid),
+                    key=serving_order) if serving else [],
                 "errors": sum(1 for f in status.findings if f.severity is Severity.ERROR),
                 "findings": [f.to_dict() for f in status.findings],
             })
@@ -134,51 +158,117 @@ class LevelCatalog:
                 removed.append(self._display(p))
         return self._apply(results, full=False, removed_files=removed)
 
+    def _duplicate(self, r: LoadResult, owner: str) -> Finding:
+        """The finding of a refused copy: an error, a warning for an identical copy."""
+        assert r.level is not None
+        serving = self._levels_next.get(r.level.id)
+        identical = serving is not None and serving.version == r.level.version
+        if identical:
+            return Finding(r.path, 1, 1, "/id", Severity.WARNING,
+                           f"level id '{r.level.id}' is also used by {owner} (an identical "
+                           "copy; that file serves and this one is refused)",
+                           "delete one copy: once either is edited this is an error",
+                           "duplicate_level")
+        return Finding(r.path, 1, 1, "/id", Severity.ERROR,
+                       f"level id '{r.level.id}' is also used by {owner} (that file serves; "
+                       "this one is refused)",
+                       "a levels folder serves one level per id: rename one or delete the "
+                       "copy; the file name is the default id", "duplicate_level")
+
     def _apply(self, results: list[LoadResult], *, full: bool,
                removed_files: Iterable[str] = ()) -> ReloadReport:
         levels = dict(self._levels)
+        self._levels_next = levels
         by_file = dict(self._by_file)
         files = dict(self._files)
+        refused = dict(self._refused)
         now = time.time()
-        loaded, failed, removed = [], [], []
+        loaded: list[str] = []
+        failed: list[str] = []
+        removed: list[str] = []
         findings: list[Finding] = []
+        results = sorted(results, key=lambda r: serving_order(r.path))
         seen_files = {r.path for r in results}
         gone = list(removed_files)
         if full:
             gone += [f for f in by_file if f not in seen_files]
             gone += [f for f in files if f not in seen_files and f not in by_file]
+        freed: set[str] = set()
         for f in gone:
             files.pop(f, None)
+            refused.pop(f, None)
             lid = by_file.pop(f, None)
             if lid is not None and levels.get(lid) is not None and levels[lid].path == f:
                 del levels[lid]
-                removed.append(lid)
+                freed.add(lid)
+        if full:
+            # cold start / full reload: every id goes to the first file offering it (a
+            # file with errors offers the level it serves now)
+            offers: dict[str, str] = {}
+            for r in results:
+                lid = r.level.id if r.level is not None else by_file.get(r.path)
+                if lid is not None and lid not in offers:
+                    offers[lid] = r.path
+            for f, lid in list(by_file.items()):
+                if offers.get(lid, f) != f:  # it loses its id to a file sorting first
+                    del by_file[f]
+                    levels.pop(lid, None)
         owners = {lid: f for f, lid in by_file.items()}
+        statuses: dict[str, list[Finding]] = {}
         for r in results:
             status_findings = list(r.findings)
-            ok = r.level is not None
-            if r.level is not None:
-                lid = r.level.id
-                owner = owners.get(lid)
-                if owner is not None and owner != r.path:
-                    status_findings.append(Finding(
-                        r.path, 1, 1, "/id", Severity.ERROR,
-                        f"level id '{lid}' is already used by {owner}",
-                        "give each level its own id (the file name is the default)",
-                        "duplicate_level"))
-                    ok = False
-                else:
-                    old_lid = by_file.get(r.path)
-                    if old_lid is not None and old_lid != lid and old_lid in levels:
-                        del levels[old_lid]
-                        owners.pop(old_lid, None)
-                    levels[lid] = r.level
-                    by_file[r.path] = lid
-                    owners[lid] = r.path
-                    loaded.append(lid)
-            if not ok:
+            statuses[r.path] = status_findings
+            if r.level is None:
+                refused.pop(r.path, None)
                 failed.append(r.path)
-            files[r.path] = FileStatus(r.path, r.level_id, ok, tuple(status_findings), now)
+                continue
+            lid = r.level.id
+            owner = owners.get(lid)
+            if owner is not None and owner != r.path:
+                refused[r.path] = r
+                status_findings.append(self._duplicate(r, owner))
+                if status_findings[-1].severity is Severity.ERROR:
+                    failed.append(r.path)
+                continue
+            refused.pop(r.path, None)
+            old_lid = by_file.get(r.path)
+            if old_lid is not None and old_lid != lid and old_lid in levels:
+                del levels[old_lid]
+                owners.pop(old_lid, None)
+                freed.add(old_lid)
+            levels[lid] = r.level
+            by_file[r.path] = lid
+            owners[lid] = r.path
+            freed.discard(lid)
+            loaded.append(lid)
+        # an id whose serving file went (deleted, or it took another id): the first
+        # refused copy serves in this same swap
+        promoted: dict[str, LoadResult] = {}
+        for lid in sorted(freed):
+            if lid in levels:
+                continue
+            copies = sorted((f for f, r in refused.items() if r.level_id == lid),
+                            key=serving_order)
+            if not copies:
+                removed.append(lid)
+                continue
+            r = promoted[copies[0]] = refused.pop(copies[0])
+            assert r.level is not None
+            levels[lid] = r.level
+            by_file[r.path] = lid
+            owners[lid] = r.path
+            loaded.append(lid)
+            statuses[r.path] = list(r.findings)
+            if r.path in failed:
+                failed.remove(r.path)
+            # the other copies now name the new owner
+            for f in copies[1:]:
+                statuses[f] = [*refused[f].findings, self._duplicate(refused[f], r.path)]
+        by_path = {**{x.path: x for x in results}, **promoted}
+        for path, status_findings in statuses.items():
+            r = by_path.get(path) or refused[path]
+            ok = r.level is not None and path not in refused
+            files[path] = FileStatus(path, r.level_id, ok, tuple(status_findings), now)
             findings.extend(status_findings)
             for finding in status_findings:
                 severity = logging.ERROR if finding.severity is Severity.ERROR else logging.INFO
@@ -186,6 +276,7 @@ class LevelCatalog:
                         extra={"file": finding.file, "pointer": finding.pointer})
         self._files = files
         self._by_file = by_file
+        self._refused = refused
         self._levels = MappingProxyType(levels)  # the one-assignment swap
         self.generation += 1
         self.reloads += 1

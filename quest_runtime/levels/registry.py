@@ -14,8 +14,11 @@ reference resolves. Two layers, both fed by :class:`~quest_runtime.levels.facts.
    carry (below), and a top-level key that looks like a misspelt owned key (``taks``).
 2. :class:`Registry` runs in ``quest-runtime validate`` over every file given, because
    flags, items, vars and level ids are per player, not per level:
-   - a level id used by two files: an error when both sit in the same folder (a copy
-     that will never serve), a warning across folders (a kept-aside copy);
+   - a level id used by two files anywhere under the folder: an error at every file
+     after the first in :func:`serving_order` (shallowest path first, then
+     lexicographic), naming the first, which is the one the service serves; a
+     byte-identical copy is a warning instead (whichever file serves, the level is the
+     same; the first edit of either copy makes it an error);
    - a task id that another level uses too (warning: quest logs and journals name tasks
      by id, so the player would see two quests under one name);
    - flags read but never set, vars read but never set, items required (``has_item``)
@@ -49,6 +52,15 @@ from quest_runtime.suggest import hint_for
 #: Foreign top-level keys SPEC §3 names: never mistaken for a misspelt owned key.
 KNOWN_FOREIGN = frozenset({"narrative", "scene", "exit", "mood", "tree", "bootstrap_patch",
                            "meta", "tags", "text", "choices", "npcs"})
+
+
+def serving_order(path: str) -> tuple[int, tuple[str, ...]]:
+    """The sort key deciding which of several files with one level id serves: the
+    shallowest path first, then lexicographic (by path parts). The same key in
+    ``validate`` and in the service (cold start and full reload), so ``validate`` names
+    the file that will serve."""
+    parts = PurePath(path).parts
+    return len(parts), parts
 
 
 def _hint(name: str, known: Iterable[str], fallback: str | None = None) -> str | None:
@@ -210,16 +222,26 @@ class Registry:
         return [f for rep in self._reporters.values() for f in rep.findings]
 
     def _duplicate_levels(self) -> None:
-        owners: dict[str, LevelFacts] = {}
+        by_id: dict[str, list[LevelFacts]] = defaultdict(list)
         for facts in self.facts:
-            owner = owners.setdefault(facts.level_id, facts)
-            if owner is facts:
+            by_id[facts.level_id].append(facts)
+        for level_id, group in by_id.items():
+            if len(group) < 2:
                 continue
-            same_folder = PurePath(owner.file).parent == PurePath(facts.file).parent
-            report = self._rep(facts).error if same_folder else self._rep(facts).warning
-            report("/id", f"level id '{facts.level_id}' is also used by {owner.file}",
-                   "a levels folder serves one level per id: rename one; the file name is "
-                   "the default id", code="duplicate_level")
+            first, *copies = sorted(group, key=lambda f: serving_order(f.file))
+            for facts in copies:
+                if facts.source.text == first.source.text:
+                    self._rep(facts).warning(
+                        "/id", f"level id '{level_id}' is also used by {first.file} (an "
+                        "identical copy; that file serves and this one is refused)",
+                        "delete one copy: once either is edited this is an error",
+                        code="duplicate_level")
+                    continue
+                self._rep(facts).error(
+                    "/id", f"level id '{level_id}' is also used by {first.file} (that file "
+                    "serves: shallowest path first; this one is refused)",
+                    "a levels folder serves one level per id: rename one or delete the "
+                    "copy; the file name is the default id", code="duplicate_level")
 
     def _duplicate_tasks(self) -> None:
         seen: dict[str, LevelFacts] = {}
@@ -260,4 +282,5 @@ def registry_findings(facts: Sequence[LevelFacts], *, strict: bool = False) -> l
     return Registry(facts, strict=strict).check()
 
 
-__all__ = ["LevelFacts", "Registry", "Use", "check_level", "registry_findings"]
+__all__ = ["LevelFacts", "Registry", "Use", "check_level", "registry_findings",
+           "serving_order"]

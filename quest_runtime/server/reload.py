@@ -17,7 +17,7 @@ from pathlib import Path
 
 import watchfiles
 
-from quest_runtime.levels.catalog import LevelCatalog, ReloadReport
+from quest_runtime.levels.catalog import LevelCatalog, ReloadReport, level_files
 from quest_runtime.levels.findings import Severity
 from quest_runtime.server.metrics import Metrics
 
@@ -25,7 +25,25 @@ log = logging.getLogger(__name__)
 
 
 def _json_only(change: watchfiles.Change, path: str) -> bool:
-    return path.endswith(".json") and "/." not in path
+    """Level files, and folders: a new folder's files may be written before the watch on
+    the folder is in place, and a deleted folder reports only itself (see ``expand``)."""
+    return "/." not in path and (path.endswith(".json") or "." not in Path(path).name)
+
+
+def expand(catalog: LevelCatalog, paths: list[Path]) -> list[Path]:
+    """The level files a batch of changes touches: a folder that exists stands for every
+    level file under it (a copy saved into a new subfolder is not missed), a folder that
+    is gone for every file the catalog knows under it (they are all deleted)."""
+    out: set[Path] = set()
+    known = [Path(f).absolute() for f in catalog.files]
+    for p in paths:
+        if p.suffix == ".json":
+            out.add(p)
+        elif p.is_dir():
+            out.update(level_files(p))
+        elif not p.exists():
+            out.update(f for f in known if p.absolute() in f.parents)
+    return sorted(out)
 
 
 class Reloader:
@@ -83,7 +101,9 @@ class Reloader:
             folder, watch_filter=_json_only, debounce=150, step=30, stop_event=self._stop,
             recursive=True,
         ):
-            paths = sorted({Path(p) for _, p in changes})
+            paths = expand(self.catalog, sorted({Path(p) for _, p in changes}))
+            if not paths:
+                continue
             try:
                 await self.reload_paths(paths)
             except Exception:  # never let one bad reload kill the watcher

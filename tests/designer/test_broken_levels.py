@@ -96,8 +96,9 @@ CASES: list[tuple[str, list[str], list[str], int]] = [
         "single quotes)"], 1),
     ("duplicate level id across files", ["duplicate_level_a.json", "duplicate_level_b.json"], [
         "duplicate_level_b.json:2:9: error: level id 'lantern_night' is also used by "
-        f"{BROKEN}/duplicate_level_a.json [/id] (a levels folder serves one level per id: "
-        "rename one; the file name is the default id)"], 1),
+        f"{BROKEN}/duplicate_level_a.json (that file serves: shallowest path first; this one "
+        "is refused) [/id] (a levels folder serves one level per id: rename one or delete "
+        "the copy; the file name is the default id)"], 1),
     ("duplicate task id across levels",
      ["duplicate_task_across_levels.json", "duplicate_task_other_level.json"], [
          "duplicate_task_other_level.json:4:12: warning: task id 'greet_mia' is also a task "
