@@ -15,24 +15,13 @@ import aiohttp
 import orjson
 import pytest
 from http_helpers import Running, validate_ok
-from timer_helpers import TOKEN, storm_level
+from timer_helpers import TOKEN, storm_level, texts
 
 from bridge_protocol import StreamMessage
 
 STREAM = "/world/story/stream"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
-
-def texts(result: dict[str, Any] | None) -> list[str]:
-    """Every line of the result's nodes, in order (the lines of several sources are one
-    ``npc_dialogue`` node's ``script``: the plugin shows only one such node)."""
-    lines: list[str] = []
-    for n in (result or {}).get("nodes", []):
-        if n.get("script"):
-            lines.extend(e["text"] for e in n["script"])
-        else:
-            lines.extend(n.get("text", "").splitlines() or [""])
-    return lines
 
 
 async def near(srv: Running, player: str, target: str) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from http_helpers import write_level
-from timer_helpers import storm_level
+from timer_helpers import storm_level, texts
 
 from quest_runtime.clock import FakeClock
 from quest_runtime.engine import timers as timer_module
@@ -30,17 +30,6 @@ P = "Steve"
 def near(target: str) -> dict[str, Any]:
     return {"target": target, "quest_event": f"near_{target}"}
 
-
-def texts(result: dict[str, Any] | None) -> list[str]:
-    """Every line of the result's nodes, in order (the lines of several sources are one
-    ``npc_dialogue`` node's ``script``: the plugin shows only one such node)."""
-    lines: list[str] = []
-    for n in (result or {}).get("nodes", []):
-        if n.get("script"):
-            lines.extend(e["text"] for e in n["script"])
-        else:
-            lines.extend(n.get("text", "").splitlines() or [""])
-    return lines
 
 
 @pytest.fixture

@@ -11,26 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from timer_helpers import texts
 
 from quest_runtime.engine import timers as timer_module
 
 SAY = "npc_dialogue"
 
-
-def texts(result: Any) -> list[str]:
-    """The lines of a result's nodes, or of a list of pushed results, in order (the lines
-    of several sources are one ``npc_dialogue`` node's ``script``)."""
-    if result is None:
-        return []
-    if isinstance(result, list):
-        return [t for pushed in result for t in texts(pushed["result"])]
-    lines: list[str] = []
-    for n in result.get("nodes", []):
-        if n.get("script"):
-            lines.extend(e["text"] for e in n["script"])
-        else:
-            lines.extend(n.get("text", "").splitlines() or [""])
-    return lines
 
 
 def level(timers: dict[str, Any], listeners: list[dict[str, Any]] | None = None,

@@ -29,3 +29,19 @@ def storm_level(delay: float = 0.3, repeat: float | None = None, **extra: Any) -
         ],
         **extra,
     }
+
+
+def texts(result: Any) -> list[str]:
+    """The lines of a result's nodes, or of a list of pushed results, in order (the lines
+    of several sources are one ``npc_dialogue`` node's ``script``)."""
+    if result is None:
+        return []
+    if isinstance(result, list):
+        return [t for pushed in result for t in texts(pushed["result"])]
+    lines: list[str] = []
+    for n in result.get("nodes", []):
+        if n.get("script"):
+            lines.extend(e["text"] for e in n["script"])
+        else:
+            lines.extend(n.get("text", "").splitlines() or [""])
+    return lines
