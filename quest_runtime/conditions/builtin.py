@@ -112,13 +112,13 @@ def elapsed_at_least(c: Condition, ctx: EvalContext) -> Truth:
 def timer_fired(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
-    return bool(c.args["timer"] in ctx.session.timers.get("fired", ()))
+    return bool(c.args["timer"] in ctx.session.timers.fired)
 
 
 def timer_pending(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
-    return bool(c.args["timer"] in ctx.session.timers.get("pending", {}))
+    return bool(c.args["timer"] in ctx.session.timers.pending)
 
 
 def all_of(c: Condition, ctx: EvalContext) -> Truth:

@@ -23,7 +23,12 @@ from quest_runtime.engine.state import (
     TaskSession,
     TaskStatus,
 )
-from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
+from quest_runtime.levels.compiled import (
+    CompiledLevel,
+    CompiledListener,
+    CompiledTask,
+    CompiledTimer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -379,12 +384,52 @@ class Turn:
     def start_dialogue(self, ctx: EffectContext, dialogue_id: str) -> None:
         dialogue.start(self, dialogue_id)
 
-    # Timers (SPEC §4.7): ``engine/timers.py``.
+    # Timers (SPEC §4.7): state in ``engine/timers.py``; firing runs here.
     def schedule_timer(self, ctx: EffectContext, timer: str, delay: float | None) -> None:
-        timers.schedule(self, timer, delay)
+        found = self._timer(timer)
+        if found is None:
+            return
+        due, at_once = timers.schedule(self.session.timers, found, self.now, delay)
+        self.out.note("timers_scheduled", {found.name: due})
+        if at_once:  # a 0 s delay fires within the current result (§4.12.9)
+            self.run_timer(found)
 
     def cancel_timer(self, ctx: EffectContext, timer: str) -> None:
-        timers.cancel(self, timer)
+        if timers.cancel(self.session.timers, timer):
+            self.out.note("timers_cancelled", timer)
 
     def fire_timer(self, ctx: EffectContext, timer: str) -> None:
-        timers.fire_now(self, timer)
+        found = self._timer(timer)
+        if found is not None:
+            timers.spend(self.session.timers, found)
+            self.run_timer(found)
+
+    def _timer(self, name: str) -> CompiledTimer | None:
+        timer = self.level.timers.get(name)
+        if timer is None:  # the compiler rejects unknown names; a reload may remove one
+            log.warning("effect names a timer this level does not have",
+                        extra={"level": self.level.id, "timer": name})
+        return timer
+
+    def run_timer(self, timer: CompiledTimer, section: Section = Section.TIMERS) -> None:
+        """A timer's effects. Inside a rule event's result its output goes to position
+        (4); in its own pushed result the timer is the event, so its output leads (like
+        an event's tasks) and the tasks it made eligible follow."""
+        timers.mark_fired(self.session.timers, timer.name)
+        self.out.note("timers_fired", timer.name)
+        self.run(timer.effects, section)
+
+    def expire_limit(self, task_id: str, due: float) -> None:
+        """A time limit fell due: the task fails, unless it closed meanwhile or a reload
+        removed or lengthened the limit (then it waits for the new end)."""
+        task = self.level.task_by_id.get(task_id)
+        ts = self.session.tasks.get(task_id)
+        if (task is None or ts is None or ts.status is not TaskStatus.ISSUED
+                or not task.time_limit_seconds or ts.issued_at is None):
+            return
+        ends = ts.issued_at + task.time_limit_seconds
+        if ends > due + timers.EPSILON:
+            self.session.timers.limits[task_id] = ends
+            return
+        self.out.note("time_limits_expired", task_id)
+        self.fail(task, ts)
