@@ -64,7 +64,7 @@ def task_completed(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
     ts = ctx.session.tasks.get(c.args["task"])
-    return ts is not None and (ts.status is TaskStatus.COMPLETED or ts.completions > 0)
+    return ts is not None and ts.counts_as_completed
 
 
 def task_active(c: Condition, ctx: EvalContext) -> Truth:

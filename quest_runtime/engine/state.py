@@ -41,6 +41,12 @@ class TaskSession:
     issued_at: float | None = None
     closed_at: float | None = None
 
+    @property
+    def counts_as_completed(self) -> bool:
+        """Completed at least once (a repeatable task re-issued since still counts): what
+        ``after``, level completion and the condition ``task_completed`` ask."""
+        return self.status is TaskStatus.COMPLETED or self.completions > 0
+
     def to_doc(self) -> list[Any]:
         """Compact: ``[status, progress, completions, issued_at, closed_at, milestones]``
         (written for every task on every rule event, so no per-task dict)."""
