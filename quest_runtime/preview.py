@@ -1,7 +1,9 @@
 """``quest-runtime preview``: play a scenario script and show what the player would see.
 
 1. load the levels folder (a level with errors is reported on stderr and skipped; the
-   preview then exits 1 at the end, SPEC §4.12.5);
+   preview then exits 1 at the end, SPEC §4.12.5). When a load step then names a level
+   that is not there, the play stops at that step with one line saying why, instead of
+   every later step failing for the same reason (a broken save under ``--watch``);
 2. run the script's steps with ``scenario.ScenarioRunner`` (the service's engine, an
    in-memory store, a fake clock at 0);
 3. print each step: readable cards (``cards.py``, rich), or with ``--json`` exactly one
@@ -89,12 +91,24 @@ def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str
         return 1
     runner = ScenarioRunner(catalog, default_level=default_level)
     try:
-        played = asyncio.run(play(runner, steps, explain=explain))
+        played = asyncio.run(play(runner, steps, explain=explain,
+                                  stop_on_missing=failed_levels))
     except ScriptError as exc:
         print(f"{script}:{exc}", file=sys.stderr)
         return 1
     console = Console(highlight=False)
     failures = 0
+    if len(played) < len(steps):
+        last = played[-1][0]
+        error = last.output["error"]
+        print(f"{script}:{last.step.line}: step {last.step.number}: {error['message']}: a "
+              f"level file above has errors, so the other {len(steps) - len(played)} steps "
+              "are not played (fix the file and save it)", file=sys.stderr)
+        if as_json:
+            sys.stdout.write(orjson.dumps(last.output).decode() + "\n")
+        else:
+            show_step(console, last, None)
+        return 1
     for outcome, found in played:
         if as_json:
             line = dict(outcome.output)
@@ -107,15 +121,24 @@ def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str
     return 1 if failures or failed_levels else 0
 
 
-async def play(runner: ScenarioRunner, steps: list[Step], *,
-               explain: bool) -> list[tuple[StepOutcome, Explanation | None]]:
-    """Run every step; with ``explain``, each rule event is first explained (dry run)."""
+async def play(runner: ScenarioRunner, steps: list[Step], *, explain: bool,
+               stop_on_missing: bool = False) -> list[tuple[StepOutcome, Explanation | None]]:
+    """Run every step; with ``explain``, each rule event is first explained (dry run).
+
+    With ``stop_on_missing`` (a level file was skipped for its errors), a load refused
+    as an unknown level ends the play there: that level is most likely the broken file,
+    and every step after it would fail for the same reason."""
     await runner.runtime.open()
     try:
         played: list[tuple[StepOutcome, Explanation | None]] = []
         for step in steps:
             found = await explain_step(runner, step.data) if explain else None
-            played.append((await runner.run_step(step), found))
+            outcome = await runner.run_step(step)
+            played.append((outcome, found))
+            error = outcome.output.get("error")
+            if (stop_on_missing and "load" in step.data and error is not None
+                    and error["code"] == "unknown_level"):
+                break
         return played
     finally:
         await runner.runtime.close()

@@ -30,7 +30,7 @@ def test_readable_preview_draws_cards_commands_patch_and_progress(
     assert "step 2 · Steve near Mia" in out  # the plugin sends her visible name
     step_2 = out.split("step 2 · ", 1)[1].split("step 3 · ", 1)[0]
     assert step_2.count("╭─ dialogue · Mia") == 1  # her reward line and greeting: one node
-    assert "│ Mia: Oh, you came!" in step_2 and "│ Mia: Mia looks up" in step_2
+    assert "│ [Mia] Oh, you came!" in step_2 and "│ [Mia] Mia looks up" in step_2
     assert "task complete · Greet Mia" in out  # a chat card titled by type and task
     assert "$ give Steve bread 1" in out  # {player} substituted
     assert "mc.title: Lakeside Lantern / Light the way home" in out  # § codes rendered
