@@ -277,9 +277,12 @@ def result_view(result: Any) -> list[RenderableType]:
 
 
 def explanation_view(found: Explanation) -> RenderableType:
-    """The atoms of the event and why each task and listener did not fire."""
+    """The atoms of the event and why each task and listener did not fire; the waiting
+    dialogue (its hidden options, what it did with the event); a blocked load."""
     atoms = ", ".join(f"{k}:{t}" for k, t in found.atoms) or "none"
     head = Text.assemble(("why · ", "bold"), ("atoms ", "bright_black"), atoms)
+    if found.event_type == "load":
+        head = Text.assemble(("why · ", "bold"), f"load {found.level_id}")
     if found.chat_text:
         head.append(f"  chat “{found.chat_text}”", style="bright_black")
     rows: list[RenderableType] = [head]
@@ -288,6 +291,15 @@ def explanation_view(found: Explanation) -> RenderableType:
         rows.append(Text("fired · " + "; ".join(fired), style="green"))
     if found.note:
         rows.append(Text(found.note, style="yellow"))
+    talk = found.dialogue
+    if talk is not None:
+        colour = {"taken": "green", "accepted": "green", "refused": "red"}.get(talk.answer,
+                                                                              "white")
+        rows.append(Text.assemble(("dialogue · ", "bold"), (talk.message, colour)))
+        for hidden in talk.hidden:
+            rows.append(Text(f"  hidden option '{hidden['option']}' ({hidden['label']}): "
+                             f"its requires fails at {hidden['condition']}",
+                             style="bright_black"))
     if found.not_fired:
         table = Table(show_edge=False, pad_edge=False, expand=False, show_header=False)
         for column in ("what", "reason", "why"):

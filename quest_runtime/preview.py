@@ -8,8 +8,9 @@
    in-memory store, a fake clock at 0);
 3. print each step: readable cards (``cards.py``, rich), or with ``--json`` exactly one
    line ``{"step": N, "result": ...}`` per step; ``--explain`` adds, per rule event, its
-   atoms and why each task and listener did not fire (``engine/explain.py``, a dry run
-   before the step) — with ``--json`` as an ``"explain"`` key;
+   atoms and why each task and listener did not fire, and what a waiting dialogue did
+   with it; per load, why a level is blocked (``engine/explain.py``, a dry run before the
+   step) — with ``--json`` as an ``"explain"`` key;
 4. report failed expectations and ``ensures`` on stderr; exit 1 if any.
 
 ``--watch`` plays again whenever a level file or the script changes (watchfiles), and
@@ -31,7 +32,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from quest_runtime.cards import explanation_view, result_view
-from quest_runtime.engine.explain import Explanation, explain
+from quest_runtime.engine.explain import Explanation, explain, explain_load
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
@@ -145,13 +146,15 @@ async def play(runner: ScenarioRunner, steps: list[Step], *, explain: bool,
 
 
 async def explain_step(runner: ScenarioRunner, data: dict[str, Any]) -> Explanation | None:
-    """The explanation of a rule-event step against the player's current state."""
+    """The explanation of a rule-event or load step against the player's current state."""
     player = data.get("player", data.get("player_id"))
-    if ("advance_seconds" in data or "load" in data or data.get("end")
+    if ("advance_seconds" in data or data.get("end")
             or not isinstance(player, str) or not isinstance(data.get("payload", {}), dict)):
         return None
     runtime = runner.runtime
     state = await runtime.peek(player) or PlayerState(player)
+    if "load" in data:
+        return explain_load(runtime.engine, state, str(data["load"]), runner.clock.now())
     event_type = data.get("event_type")
     return explain(runtime.engine, state, event_type if isinstance(event_type, str) else None,
                    data.get("payload", {}), runner.clock.now())

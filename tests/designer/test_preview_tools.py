@@ -51,7 +51,8 @@ def test_explain_names_why_a_task_did_not_fire(capsys: pytest.CaptureFixture[str
 def test_explain_with_json_adds_the_explanation(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", "--levels", "levels", SCRIPT, "--json", "--explain"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert "explain" not in lines[0]  # a load is not a rule event
+    load = lines[0]["explain"]  # a load is explained as a load: it started, nothing blocked
+    assert load["event_type"] == "load" and load["not_fired"] == []
     second = lines[1]["explain"]
     assert second["fired"]["tasks_completed"] == ["greet_mia"]
     reasons = {n["id"]: n["reason"] for n in second["not_fired"]}
