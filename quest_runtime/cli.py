@@ -84,8 +84,9 @@ def run() -> int:
 
 
 #: The exit status after the reader of stdout went away (``quest-runtime ... | head``):
-#: 128 + SIGPIPE, what a shell reports for a tool a closed pipe stopped.
-BROKEN_PIPE_STATUS = 141
+#: the output was not finished, so not 0; 1, as ``rich`` exits when a card hits the
+#: closed pipe, so every command ends the same way.
+BROKEN_PIPE_STATUS = 1
 
 
 def quiet_broken_pipe() -> int:

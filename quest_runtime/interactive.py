@@ -226,7 +226,7 @@ class _Session:
             self.console.print(Text(f"cannot save {path}: {exc.strerror}", style="red"))
             return
         self.console.print(Text(f"saved {len(self.played)} steps to {path}",
-                                style="bright_black"))
+                                style="bright_black"), soft_wrap=True)
 
     async def show_state(self) -> None:
         state = await self.runner.runtime.peek(self.player)

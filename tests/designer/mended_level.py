@@ -4,7 +4,7 @@
 program, and the ``bob_talk`` and ``bob_wave`` listeners start it too (restarts of a
 running program);
 ``talk`` waits at a choice whose ``brave`` option is hidden until the ``brave`` flag is
-set. ``daily`` is a repeatable task with a one-hour cooldown. ``locked`` is a level whose
+set; greeting also schedules the ``rain`` timer (90 s). ``daily`` is a repeatable task with a one-hour cooldown. ``locked`` is a level whose
 ``requires`` fails for a new player.
 """
 
@@ -20,7 +20,8 @@ MEADOW: dict[str, Any] = {
     "title": "Meadow",
     "tasks": [
         {"id": "greet", "title": "Greet Bob", "type": "near", "target": "bob",
-         "on_complete": [{"type": "start_dialogue", "dialogue": "talk"}]},
+         "on_complete": [{"type": "start_dialogue", "dialogue": "talk"},
+                         {"type": "schedule_timer", "timer": "rain"}]},
         {"id": "daily", "title": "Water the flowers", "type": "interact_block",
          "target": "flower_pot", "repeatable": {"cooldown_seconds": 3600}},
         {"id": "far", "title": "Walk to the far hill", "type": "quest_event",
@@ -32,6 +33,8 @@ MEADOW: dict[str, Any] = {
         {"id": "bob_wave", "type": "near", "targets": ["bob"],
          "effects": [{"type": "start_dialogue", "dialogue": "talk"}]},
     ],
+    "timers": {"rain": {"delay_seconds": 90, "effects": [
+        {"type": "say", "title": "Meadow", "text": "It starts to rain."}]}},
     "dialogues": {
         "talk": {
             "npc": "Bob", "entry": "hello",
