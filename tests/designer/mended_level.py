@@ -1,11 +1,11 @@
 """A small level for the designer-tool tests of issue 10 (Deliver 6), written to a folder.
 
 ``meadow``: greeting Bob completes ``greet``, whose ``on_complete`` starts the ``talk``
-program, and the ``bob_talk`` and ``bob_wave`` listeners start it too (restarts of a
-running program);
-``talk`` waits at a choice whose ``brave`` option is hidden until the ``brave`` flag is
-set; greeting also schedules the ``rain`` timer (90 s). ``daily`` is a repeatable task with a one-hour cooldown. ``locked`` is a level whose
-``requires`` fails for a new player.
+program and schedules the ``rain`` timer (90 s); the ``bob_talk`` and ``bob_wave``
+listeners start ``talk`` too (restarts of a running program). ``talk`` waits at a choice
+whose ``brave`` option is hidden until the ``brave`` flag is set. ``daily`` is a
+repeatable task with a one-hour cooldown. ``locked`` is a level whose ``requires`` fails
+for a new player.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import mended_level as m
 import pytest
 
-import mended_level as m
 from quest_runtime.cli import main
 from quest_runtime.interactive import CommandError, step_for
 from quest_runtime.scenario import ScenarioRunner, Step, load_catalog, subset_mismatches
