@@ -12,8 +12,8 @@ plugin would send it, and runs through the same ``ScenarioRunner`` as a script::
     event TYPE {json}     any rule event with its payload
     advance 30            move the clock 30 s (due timers fire)
     load lakeside · end · player Alex · explain on|off · help · quit
-    state                 the quest log, timers, the waiting dialogue, flags and items
-    save my.scenario.jsonl  write this session as a scenario script (with expectations)
+    state                 quest log, timers, waiting dialogue, flags, items
+    save bug.scenario.jsonl   the session as a scenario script, with expects
 
 With ``--explain`` (or ``explain on``) every rule event also shows why each task and
 listener did not fire. A mistyped command gets a did-you-mean (``nera`` → ``near``).
