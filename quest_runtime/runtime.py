@@ -513,7 +513,8 @@ class Runtime:
         if state is None or state.session is None:
             return None
         level = self.catalog.get(state.session.level_id)
-        return None if level is None else snapshot(player_id, level, state.session)
+        return None if level is None else snapshot(player_id, level, state.session,
+                                                   self.clock.now())
 
     async def state_view(self, player_id: str) -> dict[str, Any] | None:
         """The player's state as ``GET /world/story/{player}/state`` shows it."""

@@ -289,7 +289,7 @@ class Engine:
             level = turn.level if session.level_id == turn.level.id else self.levels(
                 session.level_id)
             if level is not None:
-                active = snapshot(turn.state.player_id, level, session)
+                active = snapshot(turn.state.player_id, level, session, turn.now)
         commands = substitute(out.commands, turn.state.player_id)
         if commands:
             out.journal["commands"] = commands

@@ -34,7 +34,10 @@ a ``choice`` node: a program runs (``pump``) until it reaches a choice or an end
 Output: runs of ``line`` nodes of one program become one ``npc_dialogue`` node
 (``title`` the NPC, ``text`` the lines joined by newlines, ``script`` of
 ``{"op": "npc_say", "npc", "text"}``); a choice becomes a ``story_choice`` node with
-``choices[] {id, label, index, rule_event}`` of the options whose ``requires`` hold.
+``choices[] {id, label, index, rule_event}`` of the options whose ``requires`` hold. The
+same choice shown again in one result with nothing said in between (a listener starting
+the program that is waiting, after it was started or shown by this event) updates that
+node instead of adding a second panel.
 Everything goes to section 5 of the result (``Section.DIALOGUES``) in the order
 produced; effects of dialogue nodes run there too. A choice whose options are all hidden
 ends its program (logged). Scripts of different programs are never joined.
@@ -154,6 +157,12 @@ def _show_choice(turn: Turn, program: CompiledDialogue, node: DialogueNode,
                       for i, o in enumerate(shown, start=1)]
     out["dialogue_id"] = program.id
     out["node_id"] = node.id
+    last = turn.out.last_node(Section.DIALOGUES)
+    if (last is not None and last.get("type") == "story_choice"
+            and last.get("dialogue_id") == program.id and last.get("node_id") == node.id):
+        last.clear()  # shown again with nothing said since (a restart): one panel, updated
+        last.update(out)
+        return
     turn.out.node(Section.DIALOGUES, out)
 
 

@@ -10,8 +10,9 @@ reference resolves. Two layers, both fed by :class:`~quest_runtime.levels.facts.
      dialogue or timer (each with did-you-mean);
    - ``after`` cycles (those tasks could never be issued).
    Warnings: an ``activate_rule`` ref no listener is gated by, a listener gated by a ref
-   nothing activates, a manual task nothing issues, a task whose type no rule event can
-   carry (below), and a top-level key that looks like a misspelt owned key (``taks``).
+   nothing activates, a manual task nothing issues, a dialogue or timer no effect starts
+   (``start_dialogue``; ``schedule_timer``/``fire_timer``), a task whose type no rule
+   event can carry (below), and a top-level key that looks like a misspelt owned key (``taks``).
 2. :class:`Registry` runs in ``quest-runtime validate`` over every file given, because
    flags, items, vars and level ids are per player, not per level:
    - a level id used by two files anywhere under the folder: an error at every file
@@ -44,7 +45,7 @@ from pathlib import PurePath
 
 from quest_runtime.atoms import BUILTIN_EVENT_TYPES
 from quest_runtime.levels.facts import LevelFacts, Use
-from quest_runtime.levels.findings import Finding, Severity
+from quest_runtime.levels.findings import Finding, Severity, join_pointer
 from quest_runtime.levels.model import LevelModel
 from quest_runtime.levels.report import Reporter
 from quest_runtime.suggest import hint_for
@@ -76,6 +77,7 @@ def check_level(facts: LevelFacts, rep: Reporter) -> None:
     _cycles(facts, rep)
     _refs(facts, rep)
     _dead_tasks(facts, rep)
+    _never_started(facts, rep)
     owned = LevelModel.model_fields
     for key in facts.foreign_keys:
         if key in KNOWN_FOREIGN:
@@ -188,6 +190,29 @@ def _dead_tasks(facts: LevelFacts, rep: Reporter) -> None:
         rep.warning(pointer, f"task '{task_id}' {what}: no rule event the plugin sends carries "
                     f"that type{fact} and no complete_task effect names it, so it may never "
                     "complete", hint, code="unreachable_task")
+
+
+#: What starts a dialogue program or a timer: (kind of use, effect types, what to add).
+_STARTERS: dict[str, tuple[frozenset[str], str]] = {
+    "dialogue": (frozenset({"start_dialogue"}), "a start_dialogue effect"),
+    "timer": (frozenset({"schedule_timer", "fire_timer"}), "a schedule_timer effect"),
+}
+
+
+def _never_started(facts: LevelFacts, rep: Reporter) -> None:
+    """A dialogue or timer that no effect of the level starts (a start from inside the
+    program or timer itself does not count: nothing starts it the first time)."""
+    for kind, defined in (("dialogue", facts.dialogues), ("timer", facts.timers)):
+        starters, what = _STARTERS[kind]
+        for name in sorted(defined):
+            own = join_pointer(f"/{kind}s", name)
+            if any(u.name == name and u.by in starters
+                   and not (u.pointer == own or u.pointer.startswith(own + "/"))
+                   for u in facts.uses.get(kind, ())):
+                continue
+            rep.warning(own, f"{kind} '{name}' is never started: no effect of this level "
+                        f"starts it", f"add {what} naming '{name}', or remove the {kind}",
+                        code=f"unused_{kind}", key=True)
 
 
 # -- all levels ------------------------------------------------------------------------
