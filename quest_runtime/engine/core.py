@@ -16,8 +16,9 @@ ordering and idempotency are the runtime's job (``quest_runtime/runtime.py``).
 6. listeners hit by the atoms, in file order: gates, ``once``, cooldown, ``requires``,
    outputs, effects; eligibility again (effects may set flags);
 7. level completion: ``exit_ready`` and ``summary`` once per session;
-8. ``end_level`` requested by an effect; build the result (``merger``): commands get
-   ``{player}``, ``active_tasks`` when task state changed, ``None`` when nothing happened.
+8. ``end_level`` requested by an effect; build the result (``merger``): narration gets
+   its text variables (``textvars.py``), commands get ``{player}``, ``active_tasks``
+   when task state changed, ``None`` when nothing happened.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from quest_runtime.engine.timers import (
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
+from quest_runtime.textvars import Values, fillers
 
 LevelLookup = Callable[[str], CompiledLevel | None]
 
@@ -185,6 +187,9 @@ class Engine:
                 session.level_id)
             if level is not None:
                 active = snapshot(turn.state.player_id, level, session)
+        state = turn.state  # text variables, read as the result is built (textvars.py)
+        out.fill_texts(*fillers(Values(state.player_id, state.vars, state.items, state.flags,
+                                       turn.level.flag_text)))
         commands = substitute(out.commands, turn.state.player_id)
         if commands:
             out.journal["commands"] = commands

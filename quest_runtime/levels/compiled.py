@@ -146,6 +146,8 @@ class CompiledLevel:
     exit: ExitProfile = field(default_factory=ExitProfile)
     #: ``next_level`` of the level's ``end_level`` effects, in file order.
     next_levels: tuple[str, ...] = ()
+    #: How ``{flag:NAME}`` shows in narration: (set, not set) (``flag_text``).
+    flag_text: tuple[str, str] = ("true", "false")
 
     def match_tasks(self, event: NormalisedEvent) -> list[int]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""

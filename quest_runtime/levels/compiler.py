@@ -618,6 +618,9 @@ class LevelCompiler:
         if model.summary is not None:
             self._unknown_keys(model.summary.model_extra, type(model.summary).model_fields,
                                "/summary", "summary")
+        if model.flag_text is not None:
+            self._unknown_keys(model.flag_text.model_extra, type(model.flag_text).model_fields,
+                               "/flag_text", "flag_text")
         if model.exit is not None:
             self._unknown_keys(model.exit.model_extra, type(model.exit).model_fields,
                                "/exit", "exit")
@@ -700,4 +703,6 @@ def build_level(
         findings=tuple(c.rep.findings),
         exit=exit_profile(model),
         next_levels=end_level_targets(model),
+        flag_text=((model.flag_text.yes, model.flag_text.no) if model.flag_text
+                   else ("true", "false")),
     )
