@@ -184,6 +184,16 @@ def fill_patch(patch: Mapping[str, Any], text: Fill) -> Mapping[str, Any]:
     return out
 
 
+def fill_quest_log(log: dict[str, Any] | None, values: Values) -> dict[str, Any] | None:
+    """A quest-log snapshot with each task's ``hint`` filled (titles are names)."""
+    if log is None or not any("{" in (t.get("hint") or "") or "}" in (t.get("hint") or "")
+                              for t in log.get("tasks") or ()):
+        return log
+    tasks = [{**t, "hint": fill(t["hint"], values)} if t.get("hint") else t
+             for t in log["tasks"]]
+    return {**log, "tasks": tasks}
+
+
 def _fill_tell(value: Any, text: Fill) -> Any:
     if isinstance(value, str):
         return text(value)

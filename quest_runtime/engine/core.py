@@ -46,7 +46,7 @@ from quest_runtime.engine.timers import (
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
-from quest_runtime.textvars import Values, fillers
+from quest_runtime.textvars import Values, fill_quest_log, fillers
 
 LevelLookup = Callable[[str], CompiledLevel | None]
 
@@ -181,15 +181,16 @@ class Engine:
         if not out.touched:
             return Outcome(None, out.journal, turn.ensures_failures)
         session = turn.state.session
+        state = turn.state  # text variables, read as the result is built (textvars.py)
+        values = Values(state.player_id, state.vars, state.items, state.flags,
+                        turn.level.flag_text)
+        out.fill_texts(*fillers(values))
         active = None
         if out.quest_log_dirty and session is not None:
             level = turn.level if session.level_id == turn.level.id else self.levels(
                 session.level_id)
             if level is not None:
-                active = snapshot(turn.state.player_id, level, session)
-        state = turn.state  # text variables, read as the result is built (textvars.py)
-        out.fill_texts(*fillers(Values(state.player_id, state.vars, state.items, state.flags,
-                                       turn.level.flag_text)))
+                active = fill_quest_log(snapshot(turn.state.player_id, level, session), values)
         commands = substitute(out.commands, turn.state.player_id)
         if commands:
             out.journal["commands"] = commands
