@@ -78,7 +78,7 @@ def scan(text: str) -> list[Placeholder]:
         if colon and kind in KINDS:
             if not name:
                 out.append(Placeholder(i - len(raw), raw, problem=f"'{raw}' names no {kind}",
-                                       hint=f"write {{{kind}:NAME}}"))
+                                       hint=f"write '{{{kind}:NAME}}'"))
             elif name != name.strip() or any(ch.isspace() for ch in name):
                 out.append(Placeholder(i - len(raw), raw,
                                        problem=f"'{raw}': a {kind} name has no spaces",

@@ -278,6 +278,7 @@ class Registry:
         sources = {"var": ("var_set", "set by no set_var or modify_var effect"),
                    "item": ("item_granted", "granted by no gain_item effect or item reward"),
                    "flag": ("flag_set", "set by no set_flag effect")}
+        files = f"{len(self.facts)} level file" + ("s" if len(self.facts) != 1 else "")
         for word, (writes, what) in sources.items():
             written = {u.name for f in self.facts for u in f.uses.get(writes, ())}
             for facts in self.facts:
@@ -286,7 +287,7 @@ class Registry:
                         continue
                     rep = self._rep(facts)
                     rep.error(use.pointer, f"{use.by} names {word} '{use.name}', which is "
-                              f"{what} in the {len(self.facts)} level files checked",
+                              f"{what} in the {files} checked",
                               _hint(use.name, written, f"fix the name, or set the {word} "
                                     "somewhere"), code=f"unknown_text_{word}",
                               column=column_at(rep, use.pointer, use.offset))
