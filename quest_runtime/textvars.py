@@ -152,25 +152,37 @@ def fillers(values: Values) -> tuple[Callable[[Mapping[str, Any]], dict[str, Any
 
 
 def fill_node(node: Mapping[str, Any], text: Fill) -> dict[str, Any]:
-    """A copy of the result node with its narration filled (level data is never changed)."""
-    out = dict(node)
+    """The result node with its narration filled: a copy when anything changes (level
+    data is never changed), else the node itself."""
+    out: dict[str, Any] | None = None
     for key, value in node.items():
         if key in NODE_TEXT_KEYS:
             if isinstance(value, str):
-                out[key] = text(value)
+                new: Any = text(value)
+                changed = new is not value and new != value
             elif isinstance(value, list):
-                out[key] = [text(v) if isinstance(v, str) else v for v in value]
+                new = [text(v) if isinstance(v, str) else v for v in value]
+                changed = new != value
+            else:
+                continue
         elif key in _NODE_LISTS and isinstance(value, list):
-            out[key] = [fill_node(v, text) if isinstance(v, Mapping) else
-                        text(v) if isinstance(v, str) and key == "script" else v
-                        for v in value]
-    return out
+            new = [fill_node(v, text) if isinstance(v, Mapping) else
+                   text(v) if isinstance(v, str) and key == "script" else v for v in value]
+            changed = any(a is not b for a, b in zip(new, value, strict=True))
+        else:
+            continue
+        if changed:
+            if out is None:
+                out = dict(node)
+            out[key] = new
+    if out is not None:
+        return out
+    return node if isinstance(node, dict) else dict(node)
 
 
 def fill_patch(patch: Mapping[str, Any], text: Fill) -> Mapping[str, Any]:
-    """The world patch with its ``tell`` lines filled (top level and under ``mc``)."""
-    if "tell" not in patch and "mc" not in patch:
-        return patch
+    """The world patch with its ``tell`` lines filled (top level and under ``mc``); the
+    patch itself when nothing changes."""
     out = dict(patch)
     if "tell" in patch:
         out["tell"] = _fill_tell(patch["tell"], text)
@@ -181,7 +193,7 @@ def fill_patch(patch: Mapping[str, Any], text: Fill) -> Mapping[str, Any]:
         out["mc"] = [{**layer, "tell": _fill_tell(layer["tell"], text)}
                      if isinstance(layer, Mapping) and "tell" in layer else layer
                      for layer in mc]
-    return out
+    return patch if out == patch else out
 
 
 def fill_quest_log(log: dict[str, Any] | None, values: Values) -> dict[str, Any] | None:
