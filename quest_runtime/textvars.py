@@ -183,6 +183,8 @@ def fill_node(node: Mapping[str, Any], text: Fill) -> dict[str, Any]:
 def fill_patch(patch: Mapping[str, Any], text: Fill) -> Mapping[str, Any]:
     """The world patch with its ``tell`` lines filled (top level and under ``mc``); the
     patch itself when nothing changes."""
+    if not _braced(patch.get("tell")) and not _braced(patch.get("mc")):
+        return patch
     out = dict(patch)
     if "tell" in patch:
         out["tell"] = _fill_tell(patch["tell"], text)
@@ -193,7 +195,18 @@ def fill_patch(patch: Mapping[str, Any], text: Fill) -> Mapping[str, Any]:
         out["mc"] = [{**layer, "tell": _fill_tell(layer["tell"], text)}
                      if isinstance(layer, Mapping) and "tell" in layer else layer
                      for layer in mc]
-    return patch if out == patch else out
+    return out
+
+
+def _braced(value: Any) -> bool:
+    """Some string in ``value`` (a tell line, an ``mc`` object or list) holds a brace."""
+    if isinstance(value, str):
+        return "{" in value or "}" in value
+    if isinstance(value, Mapping):
+        return _braced(value.get("tell"))
+    if isinstance(value, list):
+        return any(_braced(v) for v in value)
+    return False
 
 
 def fill_quest_log(log: dict[str, Any] | None, values: Values) -> dict[str, Any] | None:

@@ -184,7 +184,8 @@ class Engine:
         state = turn.state  # text variables, read as the result is built (textvars.py)
         values = Values(state.player_id, state.vars, state.items, state.flags,
                         turn.level.flag_text)
-        out.fill_texts(*fillers(values))
+        if turn.level.text_variables:
+            out.fill_texts(*fillers(values))
         active = None
         if out.quest_log_dirty and session is not None:
             level = turn.level if session.level_id == turn.level.id else self.levels(

@@ -148,6 +148,9 @@ class CompiledLevel:
     next_levels: tuple[str, ...] = ()
     #: How ``{flag:NAME}`` shows in narration: (set, not set) (``flag_text``).
     flag_text: tuple[str, str] = ("true", "false")
+    #: Some narration text holds a brace: results are filled (``textvars``), else the
+    #: engine skips that pass.
+    text_variables: bool = False
 
     def match_tasks(self, event: NormalisedEvent) -> list[int]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""

@@ -47,6 +47,7 @@ from quest_runtime.levels.model import (
     TypedRewardModel,
 )
 from quest_runtime.levels.report import Reporter
+from quest_runtime.levels.textvars import narration
 from quest_runtime.levels.timers import check_timer_refs, compile_timers, elapsed_gates
 from quest_runtime.suggest import hint_for, near_miss
 
@@ -705,4 +706,6 @@ def build_level(
         next_levels=end_level_targets(model),
         flag_text=((model.flag_text.yes, model.flag_text.no) if model.flag_text
                    else ("true", "false")),
+        text_variables=any("{" in text or "}" in text
+                           for _, text, _ in narration(c.rep.source.data)),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import orjson
 from http_helpers import Serve
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "text_variables"
@@ -22,6 +23,12 @@ async def test_narration_is_filled_and_hostile_input_stays_text(serve: Serve,
     assert loaded is not None
     assert loaded["world_patch"]["mc"]["tell"] == "Welcome to the harbour, Steve."
     assert loaded["active_tasks"]["tasks"][0]["hint"] == "Steve, Ada waits on the quay."
+
+    status, body = await srv.post("/story/load/Alex/harbour", {})  # the plugin's own call
+    assert status == 200, body
+    tells = orjson.loads(body)["bootstrap_patch"]["mc"]["tell"]
+    assert "Welcome to the harbour, Alex." in tells
+    assert any("Alex, Ada waits on the quay." in line for line in tells)  # the issue card
 
     hostile = "Steve;op Steve"  # the wire refuses braces in ids; ';' gets through
     loaded = await srv.load(hostile, "harbour")
