@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from quest_runtime.suggest import did_you_mean
+
 KINDS = ("var", "item", "flag")
 #: Every placeholder form, for did-you-mean on a misspelt one.
 FORMS = ("player", *(f"{k}:" for k in KINDS))
@@ -49,8 +51,6 @@ class Placeholder:
 
 def scan(text: str) -> list[Placeholder]:
     """Every placeholder of ``text`` and every brace that is neither one nor an escape."""
-    from quest_runtime.suggest import did_you_mean
-
     out: list[Placeholder] = []
     i, n = 0, len(text)
     while i < n:

@@ -46,7 +46,7 @@ from quest_runtime.engine.timers import (
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
-from quest_runtime.textvars import Values, fill_quest_log, fillers
+from quest_runtime.textvars import Values, fill, fill_quest_log, fillers
 
 LevelLookup = Callable[[str], CompiledLevel | None]
 
@@ -83,7 +83,10 @@ class Engine:
         if level.requires is not None:
             ctx = EvalContext(state, None, level, {}, now)
             if not level.requires.holds(ctx):
-                raise LevelBlocked(level.blocked_text or f"level '{level_id}' is not open yet",
+                text = fill(level.blocked_text, Values(
+                    state.player_id, state.vars, state.items, state.flags, level.flag_text)
+                ) if level.blocked_text else f"level '{level_id}' is not open yet"
+                raise LevelBlocked(text,
                                    details=[{"loc": "level_id",
                                              "message": level.requires.describe()}])
         state.session = new_session(level, now)

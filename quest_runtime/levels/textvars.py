@@ -33,6 +33,7 @@ def narration(data: Any) -> Iterator[tuple[str, str, bool]]:
     if not isinstance(data, Mapping):
         return
     yield from _strings(data, "title", "", name=True)
+    yield from _strings(data, "blocked_text", "")
     yield from _patch(data.get("world_patch"), "/world_patch")
     summary = data.get("summary")
     if isinstance(summary, Mapping):

@@ -214,3 +214,13 @@ def test_a_flag_set_in_another_level_file_counts(
     capsys.readouterr()
     assert main(["validate", str(tmp_path / "b.json")]) == 1
     assert "names flag 'met_mia'" in capsys.readouterr().out
+
+
+def test_a_blocked_load_names_the_player(play: Any) -> None:
+    level = {"id": "gate", "blocked_text": "Not yet, {player}: {item:key} keys of 3.",
+             "requires": {"type": "has_item", "item": "key", "count": 3},
+             "tasks": [{"id": "t", "type": "near", "target": "x",
+                        "on_complete": [{"type": "gain_item", "item": "key"}]}]}
+    t = play(level, [{"load": "gate"}])
+    assert t.error(0) is not None
+    assert t.error(0)["message"] == "Not yet, Steve: 0 keys of 3."  # type: ignore[index]
