@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=["text", "json"], default="text")
 
     pr = sub.add_parser("preview", help="dry-run a scenario script against levels")
-    pr.add_argument("--levels", type=Path, required=True)
+    pr.add_argument("--levels", type=Path, default=Path("levels"),
+                    help="the levels folder (default levels/, as for test and serve)")
     pr.add_argument("script", type=Path, nargs="?", help="a *.scenario.jsonl script")
     pr.add_argument("--json", action="store_true", help="one JSON line per step")
     pr.add_argument("--default-level", dest="default_level")

@@ -42,6 +42,7 @@ from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
+from quest_runtime.textvars import Values, fill_quest_log
 from quest_runtime.timer_index import TimerIndex
 
 log = logging.getLogger(__name__)
@@ -513,8 +514,11 @@ class Runtime:
         if state is None or state.session is None:
             return None
         level = self.catalog.get(state.session.level_id)
-        return None if level is None else snapshot(player_id, level, state.session,
-                                                   self.clock.now())
+        if level is None:
+            return None
+        return fill_quest_log(snapshot(player_id, level, state.session, self.clock.now()),
+                              Values(player_id, state.vars, state.items, state.flags,
+                                     level.flag_text))
 
     async def state_view(self, player_id: str) -> dict[str, Any] | None:
         """The player's state as ``GET /world/story/{player}/state`` shows it."""

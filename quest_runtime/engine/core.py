@@ -17,8 +17,9 @@ ordering and idempotency are the runtime's job (``quest_runtime/runtime.py``).
 6. listeners hit by the atoms, in file order: gates, ``once``, cooldown, ``requires``,
    outputs, effects; eligibility again (effects may set flags);
 7. level completion: ``exit_ready`` and ``summary`` once per session;
-8. ``end_level`` requested by an effect; build the result (``merger``): commands get
-   ``{player}``, ``active_tasks`` when task state changed, ``None`` when nothing happened.
+8. ``end_level`` requested by an effect; build the result (``merger``): narration gets
+   its text variables (``textvars.py``), commands get ``{player}``, ``active_tasks``
+   when task state changed, ``None`` when nothing happened.
 
 ``fire_due`` (also run first by ``load``, ``end`` and ``handle``): every timer of the
 session due by now fires, earliest first (``engine/timers.earliest``), each as its own
@@ -51,6 +52,7 @@ from quest_runtime.engine.state import (
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
+from quest_runtime.textvars import Values, fill, fill_quest_log, fillers
 
 LevelLookup = Callable[[str], CompiledLevel | None]
 
@@ -110,7 +112,10 @@ class Engine:
         if level.requires is not None:
             ctx = EvalContext(state, None, level, {}, now)
             if not level.requires.holds(ctx):
-                raise LevelBlocked(level.blocked_text or f"level '{level_id}' is not open yet",
+                text = fill(level.blocked_text, Values(
+                    state.player_id, state.vars, state.items, state.flags, level.flag_text)
+                ) if level.blocked_text else f"level '{level_id}' is not open yet"
+                raise LevelBlocked(text,
                                    details=[{"loc": "level_id",
                                              "message": level.requires.describe()}])
         state.session = new_session(level, now)
@@ -284,12 +289,18 @@ class Engine:
         if not out.touched:
             return Outcome(None, out.journal, turn.ensures_failures)
         session = turn.state.session
+        state = turn.state  # text variables, read as the result is built (textvars.py)
+        values = Values(state.player_id, state.vars, state.items, state.flags,
+                        turn.level.flag_text)
+        if turn.level.text_variables:
+            out.fill_texts(*fillers(values))
         active = None
         if out.quest_log_dirty and session is not None:
             level = turn.level if session.level_id == turn.level.id else self.levels(
                 session.level_id)
             if level is not None:
-                active = snapshot(turn.state.player_id, level, session, turn.now)
+                active = fill_quest_log(
+                    snapshot(turn.state.player_id, level, session, turn.now), values)
         commands = substitute(out.commands, turn.state.player_id)
         if commands:
             out.journal["commands"] = commands
