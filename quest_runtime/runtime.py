@@ -37,11 +37,12 @@ from quest_runtime.engine.explain import task_listing
 from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
 from quest_runtime.engine.state import PlayerState, dump_state, load_state
+from quest_runtime.engine.timers import next_due
 from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
-from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
+from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError, Wakeup
 from quest_runtime.timer_index import TimerIndex
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,9 @@ class Runtime:
         journal = (None if kind is None
                    else journal_entry(state.player_id, event_id, kind, now, outcome, wire))
         reply = Reply(outcome.result, wire, False, tuple(outcome.ensures_failures))
-        return Step(state, Commit(state.player_id, dump_state(state), version, journal), reply)
+        commit = Commit(state.player_id, dump_state(state), version, journal,
+                        next_due(state.session), bool(state.outbox))
+        return Step(state, commit, reply)
 
     async def _commit(self, steps: list[Step], players: list[str]) -> None:
         """The one commit step: every step's document and journal entry stored (one group
@@ -494,17 +497,31 @@ class Runtime:
 
     async def index_timers(self) -> int:
         """Rebuild the timer index from the store (at start-up): every player with a
-        scheduled timer or an undelivered result. Returns how many were found."""
+        scheduled timer or an undelivered result, read from the store's wakeup index
+        (documents are read only for rows written before the store kept it). Returns how
+        many were found."""
         found = 0
-        for player_id in await self.store.players():
-            if player_id in self._states:
-                self.timers.update(self._states[player_id][0])
+        try:
+            wakeups = await self.store.wakeups()
+        except StoreError as exc:
+            raise self._unavailable("the timer index cannot be read", exc) from exc
+        for wake in wakeups:
+            cached = self._states.get(wake.player_id)
+            if cached is not None:
+                self.timers.update(cached[0])
                 continue
-            stored = await self.store.read_player(player_id)
-            if stored is None or (b'"timers"' not in stored[0]
-                                  and b'"outbox"' not in stored[0]):
-                continue
-            self.timers.update(load_state(stored[0]))
+            if not wake.known:
+                stored = await self.store.read_player(wake.player_id)
+                if stored is None or (b'"timers"' not in stored[0]
+                                      and b'"outbox"' not in stored[0]):
+                    continue
+                state = load_state(stored[0])
+                wake = Wakeup(wake.player_id, next_due(state.session), bool(state.outbox))
+                if wake.due is None and not wake.outbox:
+                    continue
+            self.timers.set(wake.player_id, wake.due)
+            if wake.outbox:
+                self.timers.outbox.add(wake.player_id)
             found += 1
         return found
 

@@ -45,13 +45,29 @@ class Commit:
 
     ``version`` is the row version the document replaces (0 for a new player); a store
     may use it for optimistic concurrency. ``journal`` is None for state changes that
-    are not rule events (load, end).
+    are not rule events (a delivered push). ``due`` (the player's next timer, if any)
+    and ``outbox`` (undelivered results) are kept beside the document, indexed, so
+    start-up finds the players the scheduler needs without reading every document.
     """
 
     player_id: str
     document: bytes
     version: int
     journal: JournalEntry | None
+    due: float | None = None
+    outbox: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Wakeup:
+    """A stored player the scheduler must know about at start-up. ``known`` is False
+    for a document written before the store kept ``due``/``outbox``: the runtime reads
+    that document to find out (once: its next commit records them)."""
+
+    player_id: str
+    due: float | None
+    outbox: bool
+    known: bool = True
 
 
 class StoreError(Exception):
@@ -84,3 +100,7 @@ class StateStore(Protocol):
 
     async def players(self) -> list[str]:
         """Every player id with a stored document (admin and tests)."""
+
+    async def wakeups(self) -> list[Wakeup]:
+        """The players with a timer due some day or an undelivered result (and those
+        whose document predates this record) — an index read, not a scan of documents."""

@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import orjson
 
-from quest_runtime.store.base import Commit, StoreError
+from quest_runtime.store.base import Commit, StoreError, Wakeup
 
 # -- schema ---------------------------------------------------------------------------
 
@@ -77,7 +77,22 @@ def _v1_create_tables(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_v1_create_tables,)
+def _v2_wakeups(conn: sqlite3.Connection) -> None:
+    """Version 2: each player's next timer due and undelivered-results mark beside the
+    document, in a partial index, so start-up reads only the players the scheduler
+    needs. Rows of version 1 are marked ``wake_known = 0`` (their documents are read
+    once at start-up; their next commit records both)."""
+    conn.execute("ALTER TABLE players ADD COLUMN due REAL")
+    conn.execute("ALTER TABLE players ADD COLUMN outbox INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE players ADD COLUMN wake_known INTEGER NOT NULL DEFAULT 0")
+    conn.execute(f"CREATE INDEX players_wakeup ON players (player_id) WHERE {_WAKES}")
+
+
+#: The rows ``wakeups()`` returns (the partial index's condition, repeated verbatim in
+#: the query so SQLite uses the index).
+_WAKES = "due IS NOT NULL OR outbox != 0 OR wake_known = 0"
+
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_v1_create_tables, _v2_wakeups)
 """Schema steps in order: ``MIGRATIONS[n - 1]`` turns schema version n - 1 into n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -115,12 +130,14 @@ def migrate(
 log = logging.getLogger(__name__)
 
 _INSERT_PLAYER = (
-    "INSERT INTO players (player_id, document, version, updated_at) VALUES (?, ?, 1, ?)"
+    "INSERT INTO players (player_id, document, version, updated_at, due, outbox, wake_known) "
+    "VALUES (?, ?, 1, ?, ?, ?, 1)"
 )
 _UPDATE_PLAYER = (
-    "UPDATE players SET document = ?, version = version + 1, updated_at = ? "
-    "WHERE player_id = ? AND version = ?"
+    "UPDATE players SET document = ?, version = version + 1, updated_at = ?, due = ?, "
+    "outbox = ?, wake_known = 1 WHERE player_id = ? AND version = ?"
 )
+_WAKEUPS = f"SELECT player_id, due, outbox, wake_known FROM players WHERE {_WAKES}"
 _LAST_SEQ = "SELECT MAX(seq) FROM journal WHERE player_id = ?"
 _INSERT_JOURNAL = (
     "INSERT INTO journal "
@@ -334,6 +351,11 @@ class SQLiteStore:
         rows = self._query("SELECT player_id FROM players ORDER BY player_id", ())
         return [player_id for (player_id,) in rows]
 
+    async def wakeups(self) -> list[Wakeup]:
+        """Players with a timer or undelivered results, read through a partial index."""
+        return [Wakeup(pid, due, bool(outbox), bool(known))
+                for pid, due, outbox, known in self._query(_WAKEUPS, ())]
+
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """Run one query on the reader connection, right here on the loop thread.
 
@@ -440,9 +462,10 @@ class SQLiteStore:
             commit = request.commit
             pid = commit.player_id
             if commit.version == 0:
-                inserts.append((pid, commit.document, now))
+                inserts.append((pid, commit.document, now, commit.due, commit.outbox))
             else:
-                updates.append((commit.document, now, pid, commit.version))
+                updates.append((commit.document, now, commit.due, commit.outbox, pid,
+                                commit.version))
             if request.journal is not None:
                 last = seqs.get(pid)
                 if last is None:
@@ -549,13 +572,14 @@ class SQLiteStore:
         now = time.time()
         if commit.version == 0:
             try:
-                conn.execute(_INSERT_PLAYER, (commit.player_id, commit.document, now))
+                conn.execute(_INSERT_PLAYER, (commit.player_id, commit.document, now,
+                                              commit.due, commit.outbox))
             except sqlite3.IntegrityError as exc:
                 raise _VersionConflict("the player already exists") from exc
         else:
-            cursor = conn.execute(
-                _UPDATE_PLAYER, (commit.document, now, commit.player_id, commit.version)
-            )
+            cursor = conn.execute(_UPDATE_PLAYER, (commit.document, now, commit.due,
+                                                   commit.outbox, commit.player_id,
+                                                   commit.version))
             if cursor.rowcount != 1:
                 raise _VersionConflict("the stored version differs or the player is missing")
         if row is not None:
