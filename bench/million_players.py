@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import http_bench as hb  # noqa: E402  (the HTTP bench's server and wrk helpers)
+import http_bench as hb  # the HTTP bench's server and wrk helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 HOT = 1000  # players that get 90 % of the events
