@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -36,13 +37,20 @@ from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.explain import task_listing
 from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
-from quest_runtime.engine.state import PlayerState, dump_state, load_state
+from quest_runtime.engine.state import PlayerState, load_state
 from quest_runtime.engine.timers import next_due
 from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
-from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError, Wakeup
+from quest_runtime.store.base import (
+    Commit,
+    JournalEntry,
+    StateStore,
+    StoreError,
+    Wakeup,
+    join_parts,
+)
 from quest_runtime.timer_index import TimerIndex
 
 log = logging.getLogger(__name__)
@@ -130,6 +138,9 @@ class Runtime:
         self.store_failures = 0
         self._store_logged_at = float("-inf")
         self._store_unlogged = 0
+        #: The stored parts per player, kept only to check every commit (tests).
+        self._verify_parts: dict[str, dict[str, bytes]] | None = (
+            {} if os.environ.get("QUEST_RUNTIME_VERIFY_STORAGE") == "1" else None)
 
     async def open(self) -> None:
         await self.store.open()
@@ -187,6 +198,9 @@ class Runtime:
         else:
             doc, version = stored
             entry = (load_state(doc), version)
+        if self._verify_parts is not None:
+            self._verify_parts[player_id] = {k: v for k, v in entry[0].all_parts().items()
+                                              if v is not None}
         if len(self._states) >= self.max_cached_players:
             self._evict()
         self._states[player_id] = entry
@@ -236,8 +250,7 @@ class Runtime:
             self._forget(players)
             raise
 
-    @staticmethod
-    def _step(state: PlayerState, version: int, kind: str | None, event_id: str | None,
+    def _step(self, state: PlayerState, version: int, kind: str | None, event_id: str | None,
               now: float, outcome: Outcome, raw: bytes | None = None) -> Step:
         """One applied change, encoded for the store: the state document, and (unless
         ``kind`` is None) the journal entry of ``outcome`` whose bytes are ``raw``
@@ -246,9 +259,32 @@ class Runtime:
         journal = (None if kind is None
                    else journal_entry(state.player_id, event_id, kind, now, outcome, wire))
         reply = Reply(outcome.result, wire, False, tuple(outcome.ensures_failures))
-        commit = Commit(state.player_id, dump_state(state), version, journal,
-                        next_due(state.session), bool(state.outbox))
+        core, parts, whole = state.storage()
+        if self._verify_parts is not None:
+            self._verify_storage(state, core, parts, whole)
+        commit = Commit(state.player_id, core, version, journal, next_due(state.session),
+                        bool(state.outbox), parts, whole)
+        state.changed = set()
         return Step(state, commit, reply)
+
+    def _verify_storage(self, state: PlayerState, core: bytes,
+                        parts: Mapping[str, bytes | None], whole: bool) -> None:
+        """(Tests: ``QUEST_RUNTIME_VERIFY_STORAGE=1``.) The stored parts after this commit,
+        joined, must be the whole document: a change the engine did not mark would
+        otherwise be lost when the player's state is next read from the store."""
+        assert self._verify_parts is not None
+        known = {} if whole else dict(self._verify_parts.get(state.player_id, {}))
+        for name, value in parts.items():
+            if value is None:
+                known.pop(name, None)
+            else:
+                known[name] = value
+        self._verify_parts[state.player_id] = known
+        stored = orjson.loads(join_parts(core, known))
+        expected = state.to_doc()
+        if stored != expected:
+            raise AssertionError(f"the storage parts of {state.player_id!r} miss a change:\n"
+                                 f"stored   {stored}\nexpected {expected}")
 
     async def _commit(self, steps: list[Step], players: list[str]) -> None:
         """The one commit step: every step's document and journal entry stored (one group

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from quest_runtime.store.base import Commit, JournalEntry, StoreError, Wakeup
+from quest_runtime.store.base import Commit, JournalEntry, StoreError, Wakeup, join_parts
 
 
 @dataclass(slots=True)
@@ -34,6 +34,7 @@ class _Row:
     version: int
     due: float | None = None
     outbox: bool = False
+    parts: dict[str, bytes] = field(default_factory=dict)
     last_seq: int = 0
     journal: deque[tuple[int, JournalEntry, bytes]] = field(default_factory=deque)
     """(seq, entry, effects as orjson bytes), oldest first."""
@@ -67,7 +68,7 @@ class MemoryStore:
         """The player's last committed document and its row version, or None."""
         self._check_open()
         row = self._rows.get(player_id)
-        return None if row is None else (row.document, row.version)
+        return None if row is None else (join_parts(row.document, row.parts), row.version)
 
     async def commit(self, commit: Commit) -> int:
         """Store ``commit`` and return the new row version (``commit.version + 1``)."""
@@ -98,6 +99,13 @@ class MemoryStore:
         row.document = commit.document
         row.version = current + 1
         row.due, row.outbox = commit.due, commit.outbox
+        if commit.whole:
+            row.parts = {}
+        for name, value in commit.parts.items():
+            if value is None:
+                row.parts.pop(name, None)
+            else:
+                row.parts[name] = value
         if entry is not None:
             self._append(row, entry, effects)
         return row.version
