@@ -119,6 +119,7 @@ class Engine:
                                    details=[{"loc": "level_id",
                                              "message": level.requires.describe()}])
         state.session = new_session(level, now)
+        state.touch_all()
         out = ResultBuilder()
         turn = Turn(state, state.session, level, now, {}, out)
         if level.world_patch:
@@ -134,6 +135,7 @@ class Engine:
         timed = self.fire_due(state, now)
         ended = state.session.level_id if state.session else None
         state.session = None
+        state.touch_all()
         return _with_timed(Outcome(None, {"levels_ended": [ended]} if ended else {}), timed)
 
     # -- rule events -----------------------------------------------------------------
@@ -172,6 +174,7 @@ class Engine:
                 details=[{"loc": "level_id", "message": "level not loaded"}])
         if session.level_version != level.version:
             sync_session(session, level)
+            state.touch_all()
         event = normalise(event_type, payload, level.aliases or None)
         out = ResultBuilder()
         if lead is not None and lead.result is not None:
@@ -217,6 +220,7 @@ class Engine:
                 break
             if session.level_version != level.version:
                 sync_session(session, level)
+                state.touch_all()
             turn = self._fire_one(state, session, level, head, now, fired.journal)
             if turn is None:
                 continue
@@ -277,6 +281,7 @@ class Engine:
         ended, next_level = turn.end_requested
         if ended:
             turn.state.session = None
+            turn.state.touch_all()
             out.note("levels_ended", turn.level.id)
             if next_level is not None:
                 try:
