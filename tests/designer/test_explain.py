@@ -14,8 +14,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from quest_runtime.designer.explain import explain
 from quest_runtime.engine.core import Engine
-from quest_runtime.engine.explain import explain
 from quest_runtime.engine.state import PlayerState, dump_state
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.server.app import create_app
