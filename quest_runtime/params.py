@@ -53,4 +53,19 @@ def normalise(value: Any, types: tuple[type, ...]) -> Any:
     return value
 
 
-__all__ = ["Param", "normalise", "type_ok"]
+def quoted_hint(value: Any, types: tuple[type, ...]) -> str | None:
+    """The hint for a number or boolean written as a string (``"3"``, ``"yes"``)."""
+    if not isinstance(value, str):
+        return None
+    if int in types or float in types:
+        try:
+            float(value)
+        except ValueError:
+            return None
+        return f"write the number without quotes: {value.strip()}"
+    if bool in types:
+        return "write true or false, without quotes"
+    return None
+
+
+__all__ = ["Param", "normalise", "quoted_hint", "type_ok"]

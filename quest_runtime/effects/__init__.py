@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quest_runtime.conditions import Condition, EvalContext
-
 from quest_runtime.params import Param
 
 if TYPE_CHECKING:

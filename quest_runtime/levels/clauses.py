@@ -16,7 +16,7 @@ from quest_runtime.effects import EFFECT_TYPES, Effect
 from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
 from quest_runtime.levels.report import Reporter
-from quest_runtime.params import normalise, type_ok
+from quest_runtime.params import normalise, quoted_hint, type_ok
 from quest_runtime.suggest import hint_for
 
 #: Effects the registry knows but the engine does not run yet (none today: a type added
@@ -63,7 +63,8 @@ def _check_fields(
         if not type_ok(value, fields[field]):
             rep.error(join_pointer(pointer, field),
                       f"'{field}' of {kind} '{name}' must be {_expected(fields[field])}, "
-                      f"not {type(value).__name__}", code="bad_type")
+                      f"not {type(value).__name__}", quoted_hint(value, fields[field]),
+                      code="bad_type")
             ok = False
     return ok
 

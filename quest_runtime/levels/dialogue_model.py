@@ -46,8 +46,8 @@ class DialogueOptionModel(_Closed):
                     "`option_NN` (1-based).")
     text: str = Field(title="Label", examples=["I'll help you."],
                       description="What the player picks.")
-    requires: Annotated[dict[str, Any], _CONDITION] = Field(
-        None, title="Requires",  # type: ignore[assignment]
+    requires: Annotated[dict[str, Any], _CONDITION] | None = Field(
+        None, title="Requires",
         examples=[{"type": "flag_set", "flag": "has_lantern"}],
         description="The option is shown only while this condition holds (its gate).")
     effects: Annotated[Any, _EFFECTS] = Field(

@@ -179,7 +179,7 @@ class TaskModel(_Owned):
                               description="Shown in nodes and the quest log (default: id).")
     hint: str | None = Field(None, title="Hint", examples=["Walk up to Mia by the lake."],
                              description="Shown in the issue node and the quest log.")
-    count: Int | None = Field(None, ge=1, title="Count", examples=[1],
+    count: Annotated[Int, Field(ge=1)] | None = Field(None, title="Count", examples=[1],
                               description="Matching events needed. Default: the sum of the "
                               "milestones' counts, or 1.")
     milestones: list[MilestoneModel | str] = Field(
@@ -215,7 +215,7 @@ class TaskModel(_Owned):
     on_fail: list[Effect] = Field(default_factory=list, title="On fail",
                                   examples=[[{"type": "issue_task", "task": "greet_mia"}]],
                                   description="Effects run when it fails.")
-    repeatable: bool | RepeatModel = Field(False, title="Repeatable",
+    repeatable: RepeatModel | bool = Field(False, title="Repeatable",
                                            examples=[{"cooldown_seconds": 86400}],
                                            description="Re-issued after completion "
                                            "(after the cooldown).")
@@ -373,7 +373,7 @@ class LevelModel(BaseModel):
                            description="Unique across the folder. Default: the file name.")
     title: str | None = Field(None, title="Title", examples=["Lakeside Lantern"],
                               description="Shown in issue and summary nodes.")
-    format: Int = Field(FORMAT_VERSION, ge=1, title="Format", examples=[1],
+    format: Int = Field(FORMAT_VERSION, ge=1, le=FORMAT_VERSION, title="Format", examples=[1],
                         description="Level-format version; older ones are migrated on load.")
     tasks: list[TaskModel] = Field(default_factory=list, title="Tasks", examples=[[_TASK]],
                                    description="The level's objectives.")

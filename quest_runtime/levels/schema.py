@@ -101,9 +101,9 @@ def _close(defs: dict[str, Any]) -> None:
             continue
         part["additionalProperties"] = False
         for key, text in FOREIGN_KEYS.get(name, {}).items():
+            example: Any = ["Walk to the pier."] if key == "hints" else {}
             part["properties"][key] = {"title": f"{key} (DriftSystem)", "description": text,
-                                       "examples": [["Walk to the pier."]]
-                                       if key == "hints" else [{}]}
+                                       "examples": [example]}
 
 
 def level_schema() -> dict[str, Any]:
@@ -126,7 +126,7 @@ def level_schema() -> dict[str, Any]:
         {"type": "string", "description": "A type the level's reward_commands defines."}]
     repeat = defs["TimerModel"]["properties"]["repeat_seconds"]
     repeat["anyOf"] = [{"type": "number", "minimum": MIN_REPEAT_SECONDS}, {"type": "null"}]
-    schema = _resolve(schema)
+    schema = dict(_resolve(schema))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "quest-runtime level"
     schema.setdefault("properties", {})["$schema"] = {
