@@ -205,9 +205,11 @@ def _message(pointer: str, errs: list[dict[str, Any]]) -> str:
     literals = [str(e["ctx"]["expected"]) for e in errs
                 if e["type"] == "literal_error" and "ctx" in e]
     if literals and all(t in _TYPE_WORDS or t == "literal_error" for t in types):
-        words = list(dict.fromkeys(_TYPE_WORDS.get(t, "") for t in types if t != "literal_error"))
-        words = [w for w in words if w] + [" or ".join(literals).replace("'", '"')]
-        return f"'{where}' must be {' or '.join(words)}, not {_json_type(errs[0].get('input'))}"
+        words = [w for w in dict.fromkeys(_TYPE_WORDS.get(t, "") for t in types) if w]
+        words = [w.replace(" or ", ", ") for w in words]
+        words += [lit.replace("'", '"') for lit in " or ".join(literals).split(" or ")]
+        listed = ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
+        return f"'{where}' must be {listed}, not {_json_type(errs[0].get('input'))}"
     if all(t in _TYPE_WORDS or t.endswith("_type") for t in types):
         words = list(dict.fromkeys(_TYPE_WORDS.get(t, t) for t in types))
         got = errs[0].get("input")

@@ -13,7 +13,11 @@ example, written for the designer who hovers over a key.
 
 Conditions and effects stay plain objects here: their registries (``conditions``,
 ``effects``) check them at compile time, so adding a type is one function and one line.
-Their schema lists the registered types, so editors complete ``"type"``.
+Their schema is generated from the registries' field declarations (``clause_schema.py``),
+and dialogue programs' from ``dialogue_model.py``, so editors complete a type's fields.
+
+Values are strict (one policy with the schema, ``params.py``): ``"count": "3"`` and
+``"once": "yes"`` are errors; an integer may be written ``3.0``.
 """
 
 from __future__ import annotations
@@ -179,7 +183,7 @@ class TaskModel(_Owned):
                               description="Shown in nodes and the quest log (default: id).")
     hint: str | None = Field(None, title="Hint", examples=["Walk up to Mia by the lake."],
                              description="Shown in the issue node and the quest log.")
-    count: Annotated[Int, Field(ge=1)] | None = Field(None, title="Count", examples=[1],
+    count: Annotated[int, Field(ge=1), BeforeValidator(_integral)] | None = Field(None, title="Count", examples=[1],
                               description="Matching events needed. Default: the sum of the "
                               "milestones' counts, or 1.")
     milestones: list[MilestoneModel | str] = Field(
