@@ -183,9 +183,9 @@ class TaskModel(_Owned):
                               description="Shown in nodes and the quest log (default: id).")
     hint: str | None = Field(None, title="Hint", examples=["Walk up to Mia by the lake."],
                              description="Shown in the issue node and the quest log.")
-    count: Annotated[int, Field(ge=1), BeforeValidator(_integral)] | None = Field(None, title="Count", examples=[1],
-                              description="Matching events needed. Default: the sum of the "
-                              "milestones' counts, or 1.")
+    count: Annotated[int, Field(ge=1), BeforeValidator(_integral)] | None = Field(
+        None, title="Count", examples=[1],
+        description="Matching events needed. Default: the sum of the milestones' counts, or 1.")
     milestones: list[MilestoneModel | str] = Field(
         default_factory=list, title="Milestones", examples=[["chest", "lantern"]],
         description="Checkpoints: objects, or bare strings (id = title = target).")
