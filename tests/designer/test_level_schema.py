@@ -102,3 +102,21 @@ def test_a_mistyped_level_fails_the_schema() -> None:
            "rule_listeners": [{"once": True, "effects": [{"flag": "x"}]}]}
     assert sorted("/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad)) == [
         "rule_listeners/0/effects/0", "tasks/0/after", "tasks/0/count"]
+
+
+def test_the_foreign_near_misses_validate_are_declared_in_the_schema() -> None:
+    """A near miss the engine takes as a known foreign key (report.FOREIGN_NEAR_MISSES)
+    must not be underlined by the schema either; every declared foreign key is one the
+    DriftSystem corpus uses."""
+    from quest_runtime.levels.report import FOREIGN_NEAR_MISSES
+    from quest_runtime.levels.schema import FOREIGN_KEYS
+
+    defs = level_schema()["$defs"]
+    models = {"task": "TaskModel", "listener": "ListenerModel"}
+    for kind, keys in FOREIGN_NEAR_MISSES.items():
+        assert keys <= set(defs[models[kind]]["properties"]), kind
+    if CORPUS.is_dir():
+        corpus = "\n".join(p.read_text(encoding="utf-8") for p in level_files(CORPUS))
+        for keys in FOREIGN_KEYS.values():
+            for key in keys:
+                assert f'"{key}"' in corpus, key

@@ -62,7 +62,7 @@ def _values(path: tuple[Any, ...]) -> st.SearchStrategy[Any]:
     return VALUES | st.just([original])
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(PATHS).flatmap(lambda p: st.tuples(st.just(p), _values(p))))
 def test_engine_accepts_exactly_what_the_schema_accepts(change: tuple[tuple[Any, ...], Any]
                                                         ) -> None:
@@ -90,7 +90,7 @@ OWNED = [p for p in PATHS if isinstance(at(BASE, p), dict) and not FREE & set(p)
       and isinstance(at(BASE, p), dict) and p[-2] in ("nodes", "options"))]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.sampled_from(OWNED))
 def test_an_unknown_key_is_squiggled_and_reported(path: tuple[Any, ...]) -> None:
     """Owned objects are closed: a key the engine does not read fails the schema, and
