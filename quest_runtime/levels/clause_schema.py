@@ -65,7 +65,8 @@ def _type_schema(kind: str, name: str, summary: str, params: Mapping[str, Param]
         props[children] = dict(_CHILDREN[children])
         example[children] = _CHILDREN[children]["examples"][0]
         need.append(children)
-    return {"type": "object", "title": f"{name}", "description": f"{summary}.",
+    return {"type": "object", "title": f"{name}",
+            "description": f"{summary[:1].upper()}{summary[1:]}.",
             "properties": props, "required": need, "additionalProperties": False,
             "examples": [example]}
 
