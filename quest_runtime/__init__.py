@@ -11,8 +11,9 @@ Request path (``POST /world/story/rule-event``)
    from the journal, get the player's state (cache, else the store).
 3. ``engine/core.py``: ``Engine.handle`` reads the serving ``CompiledLevel`` once from
    the ``LevelCatalog``, follows a reloaded level by ids, then
-   fires the player's due timers first (``engine/timers.py``) and takes undelivered
-   pushed results from the outbox (merged at position 4 of the result);
+   fires the player's due timers first (``Engine.fire_due``; their state in
+   ``engine/timers.py``) and takes undelivered pushed results from the outbox
+   (``engine/outbox.py``, merged at position 4 of the result);
 4. ``atoms.py``: normalises the rule event into ``(kind, token)`` atoms; a chat line or
    choice event that answers a waiting dialogue program is taken by
    ``engine/dialogue.py`` (a consumed chat answer goes no further);
@@ -23,8 +24,10 @@ Request path (``POST /world/story/rule-event``)
 6. ``engine/merger.py``: every source's output becomes one ordered result the plugin can
    play whole (one ``npc_dialogue``, object-only world-patch operations never lists);
    ``engine/commands.py`` fills ``{player}``;
-7. ``runtime.py``: one store commit (state document + journal entry, group-committed by
-   ``store/sqlite.py``) is awaited, then ``server/routes.py`` answers with orjson bytes.
+7. ``runtime.py``: the transaction — ``_apply`` runs the engine call on the cached state,
+   ``_step`` encodes the state document and the journal entry, ``_commit`` stores them
+   (group-committed by ``store/sqlite.py``) and is awaited, then ``server/routes.py``
+   answers with orjson bytes. A batch applies every event, then commits once.
 
 ``POST /world/story/explain`` takes the same body and runs ``engine/explain.py`` on a copy
 of the player's state (steps 3–6 as a dry run, nothing committed): what would fire, and
@@ -43,11 +46,12 @@ The DriftSystem plugin's own calls (PLUGIN.md §2; ``server/plugin_routes.py``)
    levels whose ``requires`` hold.
 
 Timer path (results nobody asked for, SPEC §4.7)
-1. ``scheduler.py``: one task sleeps until the earliest due time across players (rebuilt
-   from the store at start-up, so overdue timers fire once after a restart);
-2. ``runtime.fire_timers``: under the player's lock, ``engine/timers.fire_due`` runs each
-   due firing as its own result (effects, then tasks it made eligible) into the outbox;
-   one commit;
+1. ``scheduler.py``: one task sleeps until the earliest due time across players
+   (``timer_index.TimerIndex``, rebuilt from the store at start-up, so overdue timers
+   fire once after a restart);
+2. ``runtime.fire_timers``: under the player's lock, ``Engine.fire_due`` runs each due
+   firing as its own Turn and result (effects, then tasks it made eligible) into the
+   outbox (``engine/outbox.py``); one transaction like a rule event's;
 3. ``server/stream.py``: the results are pushed on ``GET /world/story/stream``; what was
    delivered leaves the outbox (another commit); the rest waits for the next response.
 

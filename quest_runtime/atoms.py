@@ -39,6 +39,12 @@ def clean(raw: str) -> str:
     return raw.strip().lower()
 
 
+def event_kind(event_type: str | None) -> str:
+    """A rule event's type as the engine, the journal and the metrics name it: trimmed,
+    lower-case, ``""`` for none (the one place event types are normalised)."""
+    return (event_type or "").strip().lower()
+
+
 def slug(token: str) -> str:
     """The slug of a cleaned token: runs outside ``[a-z0-9]`` become ``_``, trimmed."""
     return _NON_SLUG.sub("_", token).strip("_")
@@ -121,7 +127,7 @@ _EVENTS_MAX = 4096
 def _normalise(
     event_type: str | None, payload: Mapping[str, Any], aliases: Mapping[str, str] | None
 ) -> NormalisedEvent:
-    etype = (event_type or "").strip().lower()
+    etype = event_kind(event_type)
     quest_raw = payload.get("quest_event")
     quest = quest_raw if isinstance(quest_raw, str) and quest_raw.strip() else None
     if not etype and quest is not None:

@@ -25,23 +25,24 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
+from quest_runtime.atoms import event_kind
 from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.conditions import EvalContext
 from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.explain import task_listing
+from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
 from quest_runtime.engine.state import PlayerState, dump_state, load_state
-from quest_runtime.engine.timers import TimerIndex, fire_due
-from quest_runtime.engine.timers import keep as keep_results
 from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
+from quest_runtime.timer_index import TimerIndex
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,17 @@ class Reply:
     replayed: bool = False
     ensures_failures: tuple[dict[str, Any], ...] = ()
 
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One applied change of one player, encoded: what to store and what to answer."""
+
+    state: PlayerState
+    commit: Commit
+    reply: Reply
+
+
+T = TypeVar("T")
 
 Push = Callable[[str, list[dict[str, Any]]], Awaitable[int]]
 """Sends a player's pushed results, in order, on the stream; returns how many (from the
@@ -207,44 +219,89 @@ class Runtime:
             return None
         return load_state(stored[0])
 
-    async def _commit(self, state: PlayerState, version: int, event_type: str,
-                      event_id: str | None, outcome: Outcome, raw: bytes, now: float) -> None:
-        journal = journal_entry(state.player_id, event_id, event_type, now, outcome, raw)
-        doc = dump_state(state)
-        started = time.perf_counter()
+    # -- the transaction: apply, then commit -------------------------------------------
+
+    def _forget(self, players: list[str]) -> None:
+        """Drop cached states that may hold uncommitted changes: the store has the truth."""
+        for player_id in players:
+            self._states.pop(player_id, None)
+
+    def _apply(self, players: list[str], call: Callable[[], T]) -> T:
+        """Run an engine call on cached state. If it raises, the states of ``players``
+        (all locked by the caller) may be half-changed: they are forgotten."""
         try:
-            new_version = await self.store.commit(Commit(state.player_id, doc, version, journal))
-        except StoreError as exc:
-            self._states.pop(state.player_id, None)
-            raise self._unavailable("the state change could not be stored", exc) from exc
+            return call()
+        except BaseException:
+            self._forget(players)
+            raise
+
+    @staticmethod
+    def _step(state: PlayerState, version: int, kind: str | None, event_id: str | None,
+              now: float, outcome: Outcome, raw: bytes | None = None) -> Step:
+        """One applied change, encoded for the store: the state document, and (unless
+        ``kind`` is None) the journal entry of ``outcome`` whose bytes are ``raw``
+        (default: the result's)."""
+        wire = orjson.dumps(outcome.result) if raw is None else raw
+        journal = (None if kind is None
+                   else journal_entry(state.player_id, event_id, kind, now, outcome, wire))
+        reply = Reply(outcome.result, wire, False, tuple(outcome.ensures_failures))
+        return Step(state, Commit(state.player_id, dump_state(state), version, journal), reply)
+
+    async def _commit(self, steps: list[Step], players: list[str]) -> None:
+        """The one commit step: every step's document and journal entry stored (one group
+        commit), then the cache and the timer index follow. On a store failure the cached
+        states of ``players`` are forgotten and the caller gets ``Unavailable``: nothing
+        was acknowledged."""
+        if not steps:
+            return
+        started = time.perf_counter()
+        if len(steps) == 1:
+            try:
+                versions: list[int | BaseException] = [await self.store.commit(steps[0].commit)]
+            except StoreError as exc:
+                versions = [exc]
+        else:
+            versions = await asyncio.gather(*(self.store.commit(s.commit) for s in steps),
+                                            return_exceptions=True)
+        for failed in versions:
+            if isinstance(failed, BaseException):
+                self._forget(players)
+                if isinstance(failed, StoreError):
+                    raise self._unavailable("the state change could not be stored",
+                                            failed) from failed
+                raise failed
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - started)
-        self._states[state.player_id] = (state, new_version)
-        self.timers.update(state)
+        for step, version in zip(steps, versions, strict=True):
+            assert isinstance(version, int)
+            self._states[step.state.player_id] = (step.state, version)
+            self.timers.update(step.state)
+            self.ensures_violations += len(step.reply.ensures_failures)
 
-    async def _run(self, player_id: str, event_type: str, event_id: str | None,
-                   call: Any) -> Reply:
+    async def _replay(self, player_id: str, event_id: str | None) -> Reply | None:
+        """The stored answer of an event already processed (SPEC §5.3), else None."""
+        if event_id is None:
+            return None
+        try:
+            stored = await self.store.find_result(player_id, event_id)
+        except StoreError as exc:
+            raise self._unavailable("the journal cannot be read", exc) from exc
+        return None if stored is None else Reply(orjson.loads(stored), stored, replayed=True)
+
+    async def _run(self, player_id: str, kind: str, event_id: str | None,
+                   call: Callable[[PlayerState, float], Outcome]) -> Reply:
+        """One engine call for one player as one transaction, under the player's lock."""
         entry = await self._locked(player_id)
         try:
-            if event_id is not None:
-                try:
-                    stored = await self.store.find_result(player_id, event_id)
-                except StoreError as exc:
-                    raise self._unavailable("the journal cannot be read", exc) from exc
-                if stored is not None:
-                    return Reply(orjson.loads(stored), stored, replayed=True)
+            replayed = await self._replay(player_id, event_id)
+            if replayed is not None:
+                return replayed
             state, version = await self._state(player_id)
             now = self.clock.now()
-            try:
-                outcome: Outcome = call(state, now)
-            except BaseException:
-                self._states.pop(player_id, None)  # maybe half-changed: drop it
-                raise
-            raw = orjson.dumps(outcome.result)
-            await self._commit(state, version, event_type, event_id, outcome, raw, now)
-            if outcome.ensures_failures:
-                self.ensures_violations += len(outcome.ensures_failures)
-            return Reply(outcome.result, raw, False, tuple(outcome.ensures_failures))
+            outcome = self._apply([player_id], lambda: call(state, now))
+            step = self._step(state, version, kind, event_id, now, outcome)
+            await self._commit([step], [player_id])
+            return step.reply
         finally:
             self._release(player_id, entry)
 
@@ -253,10 +310,9 @@ class Runtime:
     async def handle(self, player_id: str, event_type: str | None,
                      payload: Mapping[str, Any], event_id: str | None = None) -> Reply:
         """Process one rule event for one player."""
-        etype = (event_type or "").strip().lower()
-        return await self._run(
-            player_id, etype, event_id,
-            lambda state, now: self.engine.handle(state, event_type, payload, now))
+        kind = event_kind(event_type)
+        return await self._run(player_id, kind, event_id,
+                               lambda state, now: self.engine.handle(state, kind, payload, now))
 
     async def handle_batch(
         self, events: list[tuple[str, str | None, Mapping[str, Any], str | None]]
@@ -272,59 +328,26 @@ class Runtime:
         held = [(p, await self._locked(p)) for p in players]
         try:
             replies: list[Reply] = []
-            commits: list[Commit] = []
+            steps: list[Step] = []
             seen: dict[tuple[str, str], Reply] = {}
             versions: dict[str, int] = {}
             for player_id, event_type, payload, event_id in events:
-                if event_id is not None:
-                    earlier = seen.get((player_id, event_id))
-                    if earlier is None:
-                        try:
-                            stored = await self.store.find_result(player_id, event_id)
-                        except StoreError as exc:
-                            raise self._unavailable("the journal cannot be read",
-                                                    exc) from exc
-                        if stored is not None:
-                            earlier = Reply(orjson.loads(stored), stored, replayed=True)
-                    if earlier is not None:
-                        replies.append(earlier)
-                        continue
-                state, version = await self._state(player_id)
-                version = versions.get(player_id, version)
-                now = self.clock.now()
-                try:
-                    outcome = self.engine.handle(state, event_type, payload, now)
-                except BaseException:
-                    # earlier events of this batch changed cached states that will not
-                    # be committed now: forget them all, the store has the truth
-                    for p in players:
-                        self._states.pop(p, None)
-                    raise
-                raw = orjson.dumps(outcome.result)
-                etype = (event_type or "").strip().lower()
-                journal = journal_entry(player_id, event_id, etype, now, outcome, raw)
-                commits.append(Commit(player_id, dump_state(state), version, journal))
-                versions[player_id] = version + 1
-                self.ensures_violations += len(outcome.ensures_failures)
-                reply = Reply(outcome.result, raw, False, tuple(outcome.ensures_failures))
-                if event_id is not None:
-                    seen[(player_id, event_id)] = reply
+                reply = seen.get((player_id, event_id)) if event_id is not None else None
+                if reply is None:
+                    reply = await self._replay(player_id, event_id)
+                if reply is None:
+                    state, version = await self._state(player_id)
+                    version = versions.get(player_id, version)
+                    now, kind = self.clock.now(), event_kind(event_type)
+                    outcome = self._apply(players, lambda: self.engine.handle(
+                        state, kind, payload, now))  # noqa: B023 (called at once)
+                    steps.append(self._step(state, version, kind, event_id, now, outcome))
+                    versions[player_id] = version + 1
+                    reply = steps[-1].reply
+                    if event_id is not None:
+                        seen[(player_id, event_id)] = reply
                 replies.append(reply)
-            started = time.perf_counter()
-            results = await asyncio.gather(*(self.store.commit(c) for c in commits),
-                                           return_exceptions=True)
-            if self.on_commit is not None and commits:
-                self.on_commit(time.perf_counter() - started)
-            for commit, new_version in zip(commits, results, strict=True):
-                if isinstance(new_version, BaseException):
-                    for p in players:
-                        self._states.pop(p, None)
-                    raise self._unavailable("the batch could not be stored",
-                                            new_version) from new_version
-                cached = self._states.get(commit.player_id)
-                if cached is not None:
-                    self._states[commit.player_id] = (cached[0], new_version)
-                    self.timers.update(cached[0])
+            await self._commit(steps, players)
             return replies
         finally:
             for p, entry in reversed(held):
@@ -444,16 +467,12 @@ class Runtime:
         try:
             state, version = await self._state(player_id)
             now = self.clock.now()
-            try:
-                fired = fire_due(self.engine, state, now)
-            except BaseException:
-                self._states.pop(player_id, None)
-                raise
+            fired = self._apply([player_id], lambda: self.engine.fire_due(state, now))
             if fired.count or fired.journal:
                 outcome = Outcome(None, fired.journal, fired.ensures_failures)
                 raw = orjson.dumps([result for _, result in fired.results])
-                await self._commit(state, version, "timer", None, outcome, raw, now)
-                self.ensures_violations += len(fired.ensures_failures)
+                await self._commit([self._step(state, version, "timer", None, now, outcome,
+                                               raw)], [player_id])
                 state, version = self._states[player_id]
             delivered: list[dict[str, Any]] = []
             if push is not None and state.outbox:
@@ -466,21 +485,12 @@ class Runtime:
                 if sent:
                     delivered = state.outbox[:sent]
                     state.outbox = state.outbox[sent:]
-                    await self._commit_quietly(state, version)
+                    await self._commit([self._step(state, version, None, None, now,
+                                                   Outcome(None))], [player_id])
             self.timers.update(state)
             return TimerReply(delivered, tuple(fired.ensures_failures))
         finally:
             self._release(player_id, entry)
-
-    async def _commit_quietly(self, state: PlayerState, version: int) -> None:
-        """Commit a state change that is not an event (no journal entry)."""
-        try:
-            new_version = await self.store.commit(
-                Commit(state.player_id, dump_state(state), version, None))
-        except StoreError as exc:
-            self._states.pop(state.player_id, None)
-            raise self._unavailable("the state change could not be stored", exc) from exc
-        self._states[state.player_id] = (state, new_version)
 
     async def index_timers(self) -> int:
         """Rebuild the timer index from the store (at start-up): every player with a

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from quest_runtime.clock import FakeClock
-from quest_runtime.engine.timers import merge_results
+from quest_runtime.engine.merger import merge_results
 from quest_runtime.errors import QuestError
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime

@@ -126,7 +126,7 @@ def _problems(outcome: StepOutcome) -> list[str]:
         data = outcome.step.data
         actual = outcome.output.get("result")
         if "advance_seconds" in data and isinstance(actual, list):
-            from quest_runtime.engine.timers import merge_results
+            from quest_runtime.engine.merger import merge_results
 
             actual = merge_results(p["result"] for p in actual if isinstance(p, dict))
         lines += expectation_diff(data["expect"], actual)

@@ -65,7 +65,7 @@ def task_completed(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
     ts = ctx.session.tasks.get(c.args["task"])
-    return ts is not None and (ts.status is TaskStatus.COMPLETED or ts.completions > 0)
+    return ts is not None and ts.counts_as_completed
 
 
 def task_active(c: Condition, ctx: EvalContext) -> Truth:
@@ -113,13 +113,13 @@ def elapsed_at_least(c: Condition, ctx: EvalContext) -> Truth:
 def timer_fired(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
-    return bool(c.args["timer"] in ctx.session.timers.get("fired", ()))
+    return bool(c.args["timer"] in ctx.session.timers.fired)
 
 
 def timer_pending(c: Condition, ctx: EvalContext) -> Truth:
     if ctx.session is None:
         return False
-    return bool(c.args["timer"] in ctx.session.timers.get("pending", {}))
+    return bool(c.args["timer"] in ctx.session.timers.pending)
 
 
 def all_of(c: Condition, ctx: EvalContext) -> Truth:

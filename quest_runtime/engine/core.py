@@ -1,4 +1,5 @@
-"""The engine: ``load``, ``end`` and ``handle`` over one player's state (SPEC §4).
+"""The engine: ``load``, ``end``, ``handle`` and ``fire_due`` over one player's state
+(SPEC §4).
 
 The engine is synchronous and pure over ``PlayerState``: it reads compiled levels from
 the catalog, mutates the state it is given and returns the result dict. Storage,
@@ -18,35 +19,46 @@ ordering and idempotency are the runtime's job (``quest_runtime/runtime.py``).
 7. level completion: ``exit_ready`` and ``summary`` once per session;
 8. ``end_level`` requested by an effect; build the result (``merger``): commands get
    ``{player}``, ``active_tasks`` when task state changed, ``None`` when nothing happened.
+
+``fire_due`` (also run first by ``load``, ``end`` and ``handle``): every timer of the
+session due by now fires, earliest first (``engine/timers.earliest``), each as its own
+Turn whose "now" is its due time, giving one result each, kept in the outbox
+(``engine/outbox.py``); a repeating timer catches up at most ``MAX_CATCH_UP`` instances;
+after each firing eligible tasks are issued and level completion is checked (§4.12.2).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from quest_runtime.atoms import normalise
 from quest_runtime.conditions import EvalContext
-from quest_runtime.engine import dialogue
+from quest_runtime.engine import dialogue, outbox, timers
 from quest_runtime.engine.commands import substitute
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import snapshot
-from quest_runtime.engine.state import LevelSession, PlayerState, TaskSession, TaskStatus
-from quest_runtime.engine.timers import (
-    Fired,
-    deliver_rest,
-    fire_due,
-    merge_notes,
-    session_started,
-    sync_limits,
-    take_outbox,
+from quest_runtime.engine.state import (
+    InternalKind,
+    InternalTimer,
+    LevelSession,
+    PlayerState,
+    TaskSession,
+    TaskStatus,
 )
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
 
 LevelLookup = Callable[[str], CompiledLevel | None]
+
+log = logging.getLogger(__name__)
+
+#: Firings of one player in one pass; the rest wait for the next pass (a level whose
+#: timers keep scheduling each other cannot hold the player's lock for ever).
+MAX_FIRINGS = 1000
 
 
 @dataclass(slots=True)
@@ -56,6 +68,23 @@ class Outcome:
     result: dict[str, Any] | None
     journal: dict[str, list[Any]] = field(default_factory=dict)
     ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Fired:
+    """What one ``fire_due`` pass did."""
+
+    results: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    """(due, result) of each firing that touched something, in due order."""
+    journal: dict[str, list[Any]] = field(default_factory=dict)
+    ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    """Firings run (with or without a result)."""
+
+
+def merge_notes(into: dict[str, list[Any]], notes: dict[str, list[Any]]) -> None:
+    for kind, values in notes.items():
+        into.setdefault(kind, []).extend(values)
 
 
 class Engine:
@@ -70,7 +99,7 @@ class Engine:
     def load(self, state: PlayerState, level_id: str, now: float) -> Outcome:
         """Start a level session (ending the current one first). Raises UnknownLevel or
         LevelBlocked, changing nothing."""
-        timed = fire_due(self, state, now)  # the old session's due timers fire first
+        timed = self.fire_due(state, now)  # the old session's due timers fire first
         return _with_timed(self._load(state, level_id, now), timed)
 
     def _load(self, state: PlayerState, level_id: str, now: float) -> Outcome:
@@ -97,7 +126,7 @@ class Engine:
 
     def end(self, state: PlayerState, now: float) -> Outcome:
         """End the level session (its timers with it); player-global state stays."""
-        timed = fire_due(self, state, now)
+        timed = self.fire_due(state, now)
         ended = state.session.level_id if state.session else None
         state.session = None
         return _with_timed(Outcome(None, {"levels_ended": [ended]} if ended else {}), timed)
@@ -107,12 +136,12 @@ class Engine:
     def handle(self, state: PlayerState, event_type: str | None, payload: Mapping[str, Any],
                now: float) -> Outcome:
         if state.session is not None and state.session.timers:
-            timed = fire_due(self, state, now)  # timers due by now fire first (§4.7)
+            timed = self.fire_due(state, now)  # timers due by now fire first (§4.7)
             outcome = _with_timed(self._handle(state, event_type, payload, now), timed)
         else:
             outcome = self._handle(state, event_type, payload, now)
         if state.outbox:  # no level session took it: still delivered, once
-            outcome.result = deliver_rest(state, outcome.result)
+            outcome.result = outbox.deliver_rest(state, outcome.result)
         return outcome
 
     def _handle(self, state: PlayerState, event_type: str | None,
@@ -142,7 +171,7 @@ class Engine:
         out = ResultBuilder()
         if lead is not None and lead.result is not None:
             out.absorb(lead.result, Section.TASKS)
-        take_outbox(state, out)  # undelivered pushed results: position (4), once
+        outbox.take(state, out)  # undelivered pushed results: position (4), once
         turn = Turn(state, session, level, now, payload, out)
         if level.dialogues.programs and dialogue.answer(turn, event) is dialogue.Answer.CONSUMED:
             turn.issue_eligible()  # a taken chat answer or a refused one goes no further
@@ -161,6 +190,82 @@ class Engine:
         turn.issue_eligible()
         turn.check_level_complete()
         return self._finish(turn)
+
+    # -- timers ------------------------------------------------------------------------
+
+    def fire_due(self, state: PlayerState, now: float, limit: int = MAX_FIRINGS) -> Fired:
+        """Fire every timer of the player's session due by ``now``, earliest first; each
+        firing's result goes to ``state.outbox`` (and is returned)."""
+        fired = Fired()
+        while fired.count < limit:
+            session = state.session
+            if session is None or not session.timers:
+                break
+            head = timers.earliest(session.timers)
+            if head is None or head[0] > now:
+                break
+            level = self.levels(session.level_id)
+            if level is None:  # the level was removed: nothing of it can run any more
+                log.warning("timers of a removed level dropped",
+                            extra={"player_id": state.player_id, "level": session.level_id})
+                session.timers.clear()
+                break
+            if session.level_version != level.version:
+                sync_session(session, level)
+            turn = self._fire_one(state, session, level, head, now, fired.journal)
+            if turn is None:
+                continue
+            turn.issue_eligible()  # eligibility is re-checked after timer results (§4.12.2)
+            turn.check_level_complete()
+            outcome = self._finish(turn)
+            fired.count += 1
+            merge_notes(fired.journal, outcome.journal)
+            fired.ensures_failures.extend(outcome.ensures_failures)
+            if outcome.result is not None:
+                fired.results.append((head[0], outcome.result))
+        if fired.count >= limit:
+            log.warning("timer firing stopped at the per-pass limit; the rest fire next",
+                        extra={"player_id": state.player_id, "limit": limit})
+        if fired.results:
+            outbox.keep(state, fired.results)
+        return fired
+
+    def _fire_one(self, state: PlayerState, session: LevelSession, level: CompiledLevel,
+                  head: timers.Next, now: float,
+                  journal: dict[str, list[Any]]) -> Turn | None:
+        """Fire the timer ``head`` as its own Turn (None: nothing to fire, it was
+        dropped or skipped ahead)."""
+        due, _, what = head
+        pending = session.timers.pending
+        turn = Turn(state, session, level, due, {}, ResultBuilder())
+        if isinstance(what, InternalTimer):
+            session.timers.drop(what)
+            if what.kind is InternalKind.LIMIT:
+                turn.expire_limit(what.ref, due)
+            return turn  # cooldown ends and gates: eligibility is re-checked by the caller
+        timer = level.timers.get(what)
+        if timer is None:
+            pending.pop(what)
+            log.warning("a pending timer the level no longer has was dropped",
+                        extra={"level": level.id, "timer": what})
+            merge_notes(journal, {"timers_dropped": [what]})
+            return None
+        period = timer.repeat_seconds
+        if period:
+            behind = int((now - due) // period) + 1  # instances due by now
+            if behind > timers.MAX_CATCH_UP:
+                skipped = behind - timers.MAX_CATCH_UP
+                pending[what] = due + skipped * period
+                log.warning("repeating timer too far behind: older instances skipped",
+                            extra={"player_id": state.player_id, "level": level.id,
+                                   "timer": what, "skipped": skipped})
+                merge_notes(journal, {"timer_instances_skipped": [{what: skipped}]})
+                return None
+        pending.pop(what, None)
+        if period:
+            pending[what] = due + period
+        turn.run_timer(timer, Section.TASKS)
+        return turn
 
     def _finish(self, turn: Turn) -> Outcome:
         out = turn.out
@@ -208,7 +313,7 @@ def new_session(level: CompiledLevel, now: float) -> LevelSession:
         level_id=level.id, level_version=level.version, started_at=now,
         tasks={t.id: TaskSession() for t in level.tasks},
     )
-    session_started(session, level)
+    timers.session_started(session, level)
     return session
 
 
@@ -235,5 +340,5 @@ def sync_session(session: LevelSession, level: CompiledLevel) -> None:
     listener_ids = {li.id for li in level.listeners}
     session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
     dialogue.sync(session, level)  # a program whose node was removed ends cleanly
-    sync_limits(session, level)  # time limits of issued tasks follow the new version
+    timers.sync_limits(session, level)  # time limits of issued tasks follow the new version
     session.level_version = level.version

@@ -35,8 +35,15 @@ from typing import Any
 from quest_runtime.atoms import WILDCARD, NormalisedEvent, normalise
 from quest_runtime.conditions import Condition, EvalContext
 from quest_runtime.effects import Effect
+from quest_runtime.engine import gates
 from quest_runtime.engine.core import Engine, Outcome, sync_session
-from quest_runtime.engine.state import PlayerState, TaskStatus, dump_state, load_state
+from quest_runtime.engine.state import (
+    PlayerState,
+    TaskSession,
+    TaskStatus,
+    dump_state,
+    load_state,
+)
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
 
@@ -148,32 +155,38 @@ def _task_reason(level: CompiledLevel, task: CompiledTask, event: NormalisedEven
         reason, message, closest = _target_miss(task.tokens, _tokens_of(event, task.type),
                                                 event)
         return why(reason, message, closest=closest)
-    if ts is None or ts.status is TaskStatus.PENDING:
-        if task.manual:
-            return why("not_issued", "is manual: only an issue_task effect issues it")
-        for dep in task.after:
-            dts = state.session.tasks.get(dep)
-            if dts is None or not (dts.status is TaskStatus.COMPLETED or dts.completions > 0):
-                return why("not_issued", f"is not issued yet: it comes after '{dep}', which "
-                           "is not completed", waiting_for=dep)
-        if task.requires is not None:
-            ctx = EvalContext(state, state.session, level, event.meta, now)
-            failing = task.requires.failing(ctx)
-            if failing is not None:
-                return why("not_issued", "is not issued: its requires fails at "
-                           f"{failing.describe()}", **_condition(failing))
+    ctx = EvalContext(state, state.session, level, event.meta, now)
+    blocked = gates.why_not_eligible(task, ts or TaskSession(), state.session, now,
+                                     lambda cond: cond.holds(ctx))
+    if blocked is None or blocked.reason == "closed":
+        if ts is not None and ts.status is TaskStatus.COMPLETED:
+            return why("closed", "is already completed")
+        if ts is not None and ts.status is TaskStatus.FAILED:
+            return why("closed", "has failed; an issue_task effect re-issues it")
+        if ts is not None and ts.status is TaskStatus.ISSUED:
+            return why("no_change", f"matched but changed nothing (progress {ts.progress}/"
+                       f"{task.count}, no open milestone takes this event)")
         return why("not_issued", "was not issued when the event arrived")
-    if ts.status is TaskStatus.COMPLETED:
-        if task.repeatable and ts.closed_at is not None:
-            left = task.cooldown_seconds - (now - ts.closed_at)
-            if left > 0:
-                return why("closed", f"is completed; it is re-issued in {left:g} s "
-                           "(repeatable cooldown)", cooldown_left=left)
-        return why("closed", "is already completed")
-    if ts.status is TaskStatus.FAILED:
-        return why("closed", "has failed; an issue_task effect re-issues it")
-    return why("no_change", f"matched but changed nothing (progress {ts.progress}/"
-               f"{task.count}, no open milestone takes this event)")
+    if blocked.reason == "manual":
+        if ts is not None and ts.status is not TaskStatus.PENDING:
+            return why("closed", f"is {ts.status.value}; it is manual: only an issue_task "
+                       "effect issues it again")
+        return why("not_issued", "is manual: only an issue_task effect issues it")
+    if blocked.reason == "cooldown":
+        assert blocked.left is not None
+        was = "completed" if blocked.status is TaskStatus.COMPLETED else "failed"
+        return why("closed", f"is {was}; it is re-issued in {blocked.left:g} s "
+                   "(repeatable cooldown)", cooldown_left=blocked.left)
+    closed = ts is not None and ts.status is not TaskStatus.PENDING
+    if blocked.reason == "after":
+        return why("closed" if closed else "not_issued",
+                   f"is not issued yet: it comes after '{blocked.task}', which is not "
+                   "completed", waiting_for=blocked.task)
+    assert blocked.condition is not None  # "requires"
+    failing = blocked.condition.failing(ctx) or blocked.condition
+    return why("closed" if closed else "not_issued",
+               f"is not issued: its requires fails at {failing.describe()}",
+               **_condition(failing))
 
 
 #: How many distinct chat words (each cut to how many characters) the "closest" hint
@@ -225,7 +238,7 @@ def _listener_reason(level: CompiledLevel, li: CompiledListener, event: Normalis
     def why(reason: str, message: str, **more: Any) -> NotFired:
         return NotFired("listener", li.id, reason, message, li.pointer, more)
 
-    if li.filter_type is not None and li.filter_type != event.event_type:
+    if not gates.hears(li, event.event_type):
         return why("type", f"fires on '{li.filter_type}' events only; this is a "
                    f"'{event.event_type or 'untyped'}' event")
     if not hit:
@@ -234,30 +247,31 @@ def _listener_reason(level: CompiledLevel, li: CompiledListener, event: Normalis
                        "it never fires")
         reason, message, closest = _target_miss(li.tokens, sorted(event.tokens), event)
         return why(reason, message, closest=closest)
-    if li.gate_ref is not None and li.gate_ref not in session.refs:
-        sources = [f"{owner} ({e.pointer})" for owner, e in _activations(level, li.gate_ref)]
+    ctx = EvalContext(state, session, level, event.meta, now)
+    blocked = gates.why_not_fired(li, level.id, state, session, now,
+                                  lambda cond: cond.holds(ctx))
+    if blocked is None:
+        return why("not_fired", "matched but did not fire (an earlier effect of this event "
+                   "changed what it checks)")
+    if blocked.reason == "gated":
+        ref = blocked.ref or ""
+        sources = [f"{owner} ({e.pointer})" for owner, e in _activations(level, ref)]
         hint = ("activated by " + ", ".join(sources)) if sources else \
             "no effect of this level activates it"
-        return why("gated", f"is gated by ref '{li.gate_ref}', which is not active ({hint})",
-                   ref=li.gate_ref)
-    mark = session.listeners.get(li.id)
-    if li.once == "session" and mark is not None and mark.fired:
-        return why("once", "already fired in this level session (once: true)")
-    if li.once == "player" and f"{level.id}:{li.id}" in state.once_marks:
-        return why("once", "already fired for this player (once: \"player\")")
-    if li.cooldown_seconds and mark is not None and mark.last_fired is not None:
-        left = li.cooldown_seconds - (now - mark.last_fired)
-        if left > 0:
-            return why("cooldown", f"is cooling down: {left:g} s of {li.cooldown_seconds:g} s "
-                       "left", cooldown_left=left)
-    if li.requires is not None:
-        failing = li.requires.failing(EvalContext(state, session, level, event.meta, now))
-        if failing is not None:
-            shown = " (its blocked_text was shown)" if li.blocked_text else ""
-            return why("requires", f"matched, but its requires fails at "
-                       f"{failing.describe()}{shown}", **_condition(failing))
-    return why("not_fired", "matched but did not fire (an earlier effect of this event "
-               "changed what it checks)")
+        return why("gated", f"is gated by ref '{ref}', which is not active ({hint})",
+                   ref=ref)
+    if blocked.reason == "once":
+        return why("once", "already fired in this level session (once: true)"
+                   if blocked.scope == "session"
+                   else "already fired for this player (once: \"player\")")
+    if blocked.reason == "cooldown":
+        return why("cooldown", f"is cooling down: {blocked.left:g} s of "
+                   f"{li.cooldown_seconds:g} s left", cooldown_left=blocked.left)
+    assert blocked.condition is not None  # "requires"
+    failing = blocked.condition.failing(ctx) or blocked.condition
+    shown = " (its blocked_text was shown)" if li.blocked_text else ""
+    return why("requires", f"matched, but its requires fails at "
+               f"{failing.describe()}{shown}", **_condition(failing))
 
 
 def _activations(level: CompiledLevel, ref: str) -> Iterator[tuple[str, Effect]]:

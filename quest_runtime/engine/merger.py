@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -365,3 +365,22 @@ class ResultBuilder:
         if self.behaviors:
             result["updated_behaviors"] = self.behaviors
         return result
+
+
+def merge_results(results: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Several results as one, in order (§4.8 rules; nodes and commands concatenated,
+    ``active_tasks`` from the last result that has one). None when there are none."""
+    out = ResultBuilder()
+    active: dict[str, Any] | None = None
+    any_result = False
+    for result in results:
+        if result is None:
+            continue
+        any_result = True
+        out.absorb(result, Section.TIMERS)
+        out.behaviors.extend(result.get("updated_behaviors") or ())
+        if result.get("active_tasks") is not None:
+            active = result["active_tasks"]
+    if not any_result:
+        return None
+    return out.build(out.commands, active)

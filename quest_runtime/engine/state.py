@@ -2,8 +2,9 @@
 
 ``PlayerState`` outlives level sessions (flags, vars, items, completed levels, per-player
 ``once`` marks); ``LevelSession`` is one stay in one level (task sessions, refs, listener
-marks, NPC behaviour state, ``summary_emitted``). Both convert to and from one JSON
-document (``to_doc``/``from_doc``) that the store keeps, versioned by ``DOC_VERSION``.
+marks, NPC behaviour state, ``summary_emitted``, its ``SessionTimers``). Both convert to
+and from one JSON document (``to_doc``/``from_doc``) that the store keeps, versioned by
+``DOC_VERSION``; ``from_doc`` brings older documents up to date (``_MIGRATIONS``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import orjson
 
-DOC_VERSION = 1
+DOC_VERSION = 2
+"""2: the engine's own timers are typed (``SessionTimers.limits``/``cooldowns``/``gates``)
+instead of ``"internal": {"limit:<task>": due}`` keys parsed back by slicing."""
 
 
 class TaskStatus(StrEnum):
@@ -37,6 +40,12 @@ class TaskSession:
     completions: int = 0
     issued_at: float | None = None
     closed_at: float | None = None
+
+    @property
+    def counts_as_completed(self) -> bool:
+        """Completed at least once (a repeatable task re-issued since still counts): what
+        ``after``, level completion and the condition ``task_completed`` ask."""
+        return self.status is TaskStatus.COMPLETED or self.completions > 0
 
     def to_doc(self) -> list[Any]:
         """Compact: ``[status, progress, completions, issued_at, closed_at, milestones]``
@@ -75,6 +84,96 @@ class ListenerMark:
     last_fired: float | None = None
 
 
+class InternalKind(StrEnum):
+    """What an engine timer (not a level's ``timers`` entry) is for. The values order
+    engine timers that fall due at the same moment (deterministic firing)."""
+
+    COOLDOWN = "cooldown"
+    """A repeatable task's cooldown ends: eligibility is looked at again."""
+    GATE = "gate"
+    """An ``elapsed_at_least`` gate opens: eligibility is looked at again."""
+    LIMIT = "limit"
+    """An issued task's time limit ends: the task fails."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class InternalTimer:
+    """One engine timer: its kind and what it is about (a task id; for a gate, the
+    gate's seconds as ``repr(float)``, which reads back exactly)."""
+
+    kind: InternalKind
+    ref: str
+
+
+@dataclass(slots=True)
+class SessionTimers:
+    """A level session's timers (``engine/timers.py`` owns their moments). Document::
+
+        {"pending": {"storm": 1712.5},          # level timers scheduled: name -> due
+         "fired": ["storm"],                    # fired in this session (``timer_fired``)
+         "limits": {"fetch_water": 1800.0},     # issued tasks' time limits end
+         "cooldowns": {"daily": 86400.0},       # repeatable tasks' cooldowns end
+         "gates": [[60, 60.0]]}                 # ``elapsed_at_least`` gates: seconds, due
+
+    Empty parts are left out, so a session without timers stores ``{}`` (and is falsy).
+    Due times are the injectable clock's seconds (``clock.py``)."""
+
+    pending: dict[str, float] = field(default_factory=dict)
+    fired: list[str] = field(default_factory=list)
+    limits: dict[str, float] = field(default_factory=dict)
+    cooldowns: dict[str, float] = field(default_factory=dict)
+    gates: dict[float, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.pending or self.fired or self.limits or self.cooldowns or self.gates)
+
+    def internal(self) -> list[tuple[InternalTimer, float]]:
+        """Every engine timer with its due time."""
+        out = [(InternalTimer(InternalKind.LIMIT, k), d) for k, d in self.limits.items()]
+        out += [(InternalTimer(InternalKind.COOLDOWN, k), d) for k, d in self.cooldowns.items()]
+        out += [(InternalTimer(InternalKind.GATE, repr(k)), d) for k, d in self.gates.items()]
+        return out
+
+    def drop(self, timer: InternalTimer) -> None:
+        if timer.kind is InternalKind.LIMIT:
+            self.limits.pop(timer.ref, None)
+        elif timer.kind is InternalKind.COOLDOWN:
+            self.cooldowns.pop(timer.ref, None)
+        else:
+            self.gates.pop(float(timer.ref), None)
+
+    def clear(self) -> None:
+        self.pending.clear()
+        self.fired.clear()
+        self.limits.clear()
+        self.cooldowns.clear()
+        self.gates.clear()
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        if self.pending:
+            doc["pending"] = self.pending
+        if self.fired:
+            doc["fired"] = self.fired
+        if self.limits:
+            doc["limits"] = self.limits
+        if self.cooldowns:
+            doc["cooldowns"] = self.cooldowns
+        if self.gates:
+            doc["gates"] = [[s, d] for s, d in self.gates.items()]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SessionTimers:
+        return cls(
+            pending={str(k): float(v) for k, v in doc.get("pending", {}).items()},
+            fired=[str(n) for n in doc.get("fired", ())],
+            limits={str(k): float(v) for k, v in doc.get("limits", {}).items()},
+            cooldowns={str(k): float(v) for k, v in doc.get("cooldowns", {}).items()},
+            gates={float(s): float(d) for s, d in doc.get("gates", ())},
+        )
+
+
 @dataclass(slots=True)
 class LevelSession:
     """One player's stay in one level: from load to end."""
@@ -90,9 +189,8 @@ class LevelSession:
     exit_ready: bool = False
     #: Seam for the quest-language issue: the dialogue stack.
     dialogue: dict[str, Any] | None = None
-    #: ``{"pending": {name: due}, "fired": [name], "internal": {key: due}}``, empty
-    #: parts left out (``engine/timers.py``); cancelled with the session.
-    timers: dict[str, Any] = field(default_factory=dict)
+    #: Level timers and the engine's own (``engine/timers.py``); ended with the session.
+    timers: SessionTimers = field(default_factory=SessionTimers)
     #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
     issuable: set[str] | None = field(default=None, repr=False, compare=False)
 
@@ -114,7 +212,7 @@ class LevelSession:
         if self.dialogue is not None:
             doc["dialogue"] = self.dialogue
         if self.timers:
-            doc["timers"] = self.timers
+            doc["timers"] = self.timers.to_doc()
         return doc
 
     @classmethod
@@ -133,7 +231,7 @@ class LevelSession:
             summary_emitted=bool(doc.get("summary_emitted", False)),
             exit_ready=bool(doc.get("exit_ready", False)),
             dialogue=doc.get("dialogue"),
-            timers=dict(doc.get("timers", {})),
+            timers=SessionTimers.from_doc(doc.get("timers") or {}),
         )
 
 
@@ -169,8 +267,11 @@ class PlayerState:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PlayerState:
         version = doc.get("v", DOC_VERSION)
-        if version != DOC_VERSION:
-            raise ValueError(f"player document version {version} is not {DOC_VERSION}")
+        while version != DOC_VERSION:
+            migrate = _MIGRATIONS.get(version)
+            if migrate is None:
+                raise ValueError(f"player document version {version} is not {DOC_VERSION}")
+            doc, version = migrate(doc), version + 1
         session = doc.get("session")
         return cls(
             player_id=str(doc["player_id"]),
@@ -182,6 +283,33 @@ class PlayerState:
             session=LevelSession.from_doc(session) if session else None,
             outbox=list(doc.get("outbox", ())),
         )
+
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept engine timers as ``"internal": {"limit:<task>": due,
+    "cooldown:<task>": due, "elapsed:<seconds>": due}``."""
+    session = doc.get("session")
+    if not isinstance(session, dict):
+        return doc
+    timers = session.get("timers")
+    if not timers or "internal" not in timers:
+        return doc
+    timers = dict(timers)
+    parts: dict[str, Any] = {"limit": {}, "cooldown": {}, "elapsed": []}
+    for key, due in timers.pop("internal").items():
+        kind, _, ref = str(key).partition(":")
+        if kind == "elapsed":
+            parts["elapsed"].append([float(ref), due])
+        elif kind in parts:
+            parts[kind][ref] = due
+    for kind, name in (("limit", "limits"), ("cooldown", "cooldowns"), ("elapsed", "gates")):
+        if parts[kind]:
+            timers[name] = parts[kind]
+    return {**doc, "session": {**session, "timers": timers}}
+
+
+#: ``version -> migration to version + 1`` of a player document.
+_MIGRATIONS = {1: _v1_to_v2}
 
 
 def dump_state(state: PlayerState) -> bytes:

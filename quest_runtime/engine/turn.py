@@ -13,7 +13,7 @@ from typing import Any
 from quest_runtime.atoms import NormalisedEvent
 from quest_runtime.conditions import Condition
 from quest_runtime.effects import Effect, EffectContext, run_effects
-from quest_runtime.engine import dialogue, timers
+from quest_runtime.engine import dialogue, gates, timers
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import remaining
 from quest_runtime.engine.state import (
@@ -23,7 +23,12 @@ from quest_runtime.engine.state import (
     TaskSession,
     TaskStatus,
 )
-from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
+from quest_runtime.levels.compiled import (
+    CompiledLevel,
+    CompiledListener,
+    CompiledTask,
+    CompiledTimer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +36,6 @@ log = logging.getLogger(__name__)
 MAX_BEHAVIORS = 256
 #: Effects completing tasks that complete tasks...: a level cannot loop us forever.
 MAX_DEPTH = 16
-#: Closed states from which a repeatable task is issued again (after its cooldown).
-_REISSUABLE = (TaskStatus.COMPLETED, TaskStatus.FAILED)
 
 
 class Turn:
@@ -95,21 +98,7 @@ class Turn:
         self.out.quest_log_dirty = True
 
     def eligible(self, task: CompiledTask, ts: TaskSession) -> bool:
-        if task.manual:
-            return False
-        if ts.status is TaskStatus.PENDING:
-            pass
-        elif task.repeatable and ts.status in _REISSUABLE:
-            if (ts.closed_at is not None and self.now - ts.closed_at + timers.EPSILON
-                    < task.cooldown_seconds):
-                return False  # the cooldown's end is an internal timer (§4.12.2)
-        else:
-            return False
-        for dep in task.after:
-            dts = self.session.tasks.get(dep)
-            if dts is None or not (dts.status is TaskStatus.COMPLETED or dts.completions > 0):
-                return False
-        return self.holds(task.requires)
+        return gates.why_not_eligible(task, ts, self.session, self.now, self.holds) is None
 
     def issue_eligible(self) -> None:
         """Issue every task whose ``after`` tasks are done and whose ``requires`` holds.
@@ -135,7 +124,7 @@ class Turn:
                 t.id for t in self.level.tasks
                 if not t.manual and (ts := s.tasks.get(t.id)) is not None
                 and (ts.status is TaskStatus.PENDING
-                     or (ts.status in _REISSUABLE and t.repeatable))
+                     or (ts.status in gates.REISSUABLE and t.repeatable))
             }
         return s.issuable
 
@@ -266,7 +255,7 @@ class Turn:
             return
         for task in self.level.tasks:
             ts = s.tasks.get(task.id)
-            if ts is None or not (ts.status is TaskStatus.COMPLETED or ts.completions > 0):
+            if not gates.counts_as_completed(ts):
                 return
         s.summary_emitted = True
         s.exit_ready = True
@@ -284,33 +273,23 @@ class Turn:
     def fire_listeners(self, event: NormalisedEvent) -> None:
         for index in self.level.match_listeners(event):
             listener = self.level.listeners[index]
-            if listener.filter_type is not None and listener.filter_type != event.event_type:
-                continue
-            self.try_fire(listener)
+            if gates.hears(listener, event.event_type):
+                self.try_fire(listener)
 
     def try_fire(self, listener: CompiledListener) -> None:
         s = self.session
-        if listener.gate_ref is not None and listener.gate_ref not in s.refs:
-            return  # dormant: silent
-        mark = s.listeners.get(listener.id)
-        if listener.once == "session" and mark is not None and mark.fired:
-            return
-        once_key = f"{self.level.id}:{listener.id}" if listener.once == "player" else ""
-        if once_key and once_key in self.state.once_marks:
-            return
-        if (listener.cooldown_seconds and mark is not None and mark.last_fired is not None
-                and self.now - mark.last_fired < listener.cooldown_seconds):
-            return
-        if listener.requires is not None and not listener.requires.holds(
-                self.ctx(Section.LISTENERS)):
-            if listener.blocked_text:
+        ctx = self.ctx(Section.LISTENERS)
+        blocked = gates.why_not_fired(listener, self.level.id, self.state, s, self.now,
+                                      lambda cond: cond.holds(ctx))
+        if blocked is not None:
+            if blocked.reason == "requires" and listener.blocked_text:
                 self.out.node(Section.LISTENERS, {"type": "npc_dialogue",
                                                   "text": listener.blocked_text,
                                                   "listener_id": listener.id})
-            return
-        self.fire(listener, mark)
+            return  # a dormant (gated) listener is silent
+        self.fire(listener, s.listeners.get(listener.id))
         if listener.once == "player":
-            self.state.once_marks.add(once_key)
+            self.state.once_marks.add(gates.once_key(self.level.id, listener))
 
     def fire(self, listener: CompiledListener, mark: ListenerMark | None) -> None:
         if mark is None:
@@ -379,12 +358,52 @@ class Turn:
     def start_dialogue(self, ctx: EffectContext, dialogue_id: str) -> None:
         dialogue.start(self, dialogue_id)
 
-    # Timers (SPEC §4.7): ``engine/timers.py``.
+    # Timers (SPEC §4.7): state in ``engine/timers.py``; firing runs here.
     def schedule_timer(self, ctx: EffectContext, timer: str, delay: float | None) -> None:
-        timers.schedule(self, timer, delay)
+        found = self._timer(timer)
+        if found is None:
+            return
+        due, at_once = timers.schedule(self.session.timers, found, self.now, delay)
+        self.out.note("timers_scheduled", {found.name: due})
+        if at_once:  # a 0 s delay fires within the current result (§4.12.9)
+            self.run_timer(found)
 
     def cancel_timer(self, ctx: EffectContext, timer: str) -> None:
-        timers.cancel(self, timer)
+        if timers.cancel(self.session.timers, timer):
+            self.out.note("timers_cancelled", timer)
 
     def fire_timer(self, ctx: EffectContext, timer: str) -> None:
-        timers.fire_now(self, timer)
+        found = self._timer(timer)
+        if found is not None:
+            timers.spend(self.session.timers, found)
+            self.run_timer(found)
+
+    def _timer(self, name: str) -> CompiledTimer | None:
+        timer = self.level.timers.get(name)
+        if timer is None:  # the compiler rejects unknown names; a reload may remove one
+            log.warning("effect names a timer this level does not have",
+                        extra={"level": self.level.id, "timer": name})
+        return timer
+
+    def run_timer(self, timer: CompiledTimer, section: Section = Section.TIMERS) -> None:
+        """A timer's effects. Inside a rule event's result its output goes to position
+        (4); in its own pushed result the timer is the event, so its output leads (like
+        an event's tasks) and the tasks it made eligible follow."""
+        timers.mark_fired(self.session.timers, timer.name)
+        self.out.note("timers_fired", timer.name)
+        self.run(timer.effects, section)
+
+    def expire_limit(self, task_id: str, due: float) -> None:
+        """A time limit fell due: the task fails, unless it closed meanwhile or a reload
+        removed or lengthened the limit (then it waits for the new end)."""
+        task = self.level.task_by_id.get(task_id)
+        ts = self.session.tasks.get(task_id)
+        if (task is None or ts is None or ts.status is not TaskStatus.ISSUED
+                or not task.time_limit_seconds or ts.issued_at is None):
+            return
+        ends = ts.issued_at + task.time_limit_seconds
+        if ends > due + timers.EPSILON:
+            self.session.timers.limits[task_id] = ends
+            return
+        self.out.note("time_limits_expired", task_id)
+        self.fail(task, ts)

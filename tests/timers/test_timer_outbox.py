@@ -17,7 +17,7 @@ from http_helpers import write_level
 from timer_helpers import storm_level, texts
 
 from quest_runtime.clock import FakeClock
-from quest_runtime.engine import timers as timer_module
+from quest_runtime.engine import outbox as outbox_module
 from quest_runtime.engine.state import load_state
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
@@ -137,7 +137,7 @@ async def test_delivered_results_leave_the_outbox(world: tuple[Runtime, FakeCloc
 
 async def test_the_outbox_is_bounded_without_losing_commands(
         world: tuple[Runtime, FakeClock], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timer_module, "MAX_OUTBOX", 2)
+    monkeypatch.setattr(outbox_module, "MAX_OUTBOX", 2)
     runtime, clock = world
     await runtime.load(P, "storm")
     await runtime.handle(P, "near", near("cloud"))
@@ -166,7 +166,7 @@ async def test_timers_and_outbox_survive_the_state_document(
     stored = await runtime.store.read_player(P)
     assert stored is not None
     state = load_state(stored[0])
-    assert state.session is not None and state.session.timers == {"fired": ["storm"]}
+    assert state.session is not None and state.session.timers.to_doc() == {"fired": ["storm"]}
     assert [e["at"] for e in state.outbox] == [1030.0]
     # a fresh runtime on the same store finds the player through its outbox
     fresh = Runtime(runtime.catalog, runtime.store, clock=clock)
@@ -212,7 +212,7 @@ async def test_a_reload_moves_time_limits_and_drops_removed_timers(tmp_path: Pat
         assert reply.result is None                            # no storm, no failure yet
         state = await runtime.peek(P)
         assert state is not None and state.session is not None
-        assert state.session.timers == {"internal": {"limit:bell": 200.0}}
+        assert state.session.timers.to_doc() == {"limits": {"bell": 200.0}}
         clock.advance(50)
         reply = await runtime.handle(P, "near", near("nothing"))
         assert [n["type"] for n in (reply.result or {})["nodes"]] == ["task_failed"]

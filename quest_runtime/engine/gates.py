@@ -1,0 +1,118 @@
+"""Gates: the engine's rules for when a task may be issued and a listener may fire.
+
+Each predicate returns ``None`` when the gate is open, else a ``Blocked`` naming the
+rule that holds it shut. The engine (``engine/turn.py``) acts on ``None``; explain
+(``POST /world/story/explain``, ``preview --explain``, ``…/debug/tasks``) renders the
+``Blocked`` for the designer. Both call these functions, so the rules are written once
+and the two cannot drift.
+
+A task (``why_not_eligible``), in order:
+  ``manual``    only an ``issue_task`` effect issues it;
+  ``closed``    not pending and not re-issuable (issued, or completed/failed and not
+                repeatable);
+  ``cooldown``  repeatable, closed, and its cooldown has not run out (``left`` seconds);
+  ``after``     a task it comes after has not counted as completed (``task``);
+  ``requires``  its ``requires`` condition fails (``condition``: the whole condition;
+                explain narrows it with ``Condition.failing``).
+A listener hit by the event (``why_not_fired``), in order:
+  ``gated``     its ``rule_ref`` is not active (``ref``); dormant listeners are silent;
+  ``once``      it already fired (``scope``: ``session`` or ``player``);
+  ``cooldown``  it fired less than ``cooldown_seconds`` ago (``left`` seconds);
+  ``requires``  its ``requires`` fails (the engine shows its ``blocked_text``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from quest_runtime.conditions import Condition
+from quest_runtime.engine.state import LevelSession, PlayerState, TaskSession, TaskStatus
+from quest_runtime.engine.timers import EPSILON
+from quest_runtime.levels.compiled import CompiledListener, CompiledTask
+
+#: Closed states from which a repeatable task is issued again (after its cooldown).
+REISSUABLE = (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+Holds = Callable[[Condition], bool]
+"""Evaluates a condition in the caller's context (the Turn's, or explain's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A shut gate: which rule (``reason``) and what it is about."""
+
+    reason: str
+    task: str | None = None
+    condition: Condition | None = None
+    left: float | None = None
+    ref: str | None = None
+    scope: str | None = None
+    status: TaskStatus | None = None
+
+    def detail(self) -> dict[str, Any]:
+        """The non-empty fields, for plain-data output."""
+        out: dict[str, Any] = {}
+        for name in ("task", "left", "ref", "scope"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+MANUAL = Blocked("manual")
+
+
+def counts_as_completed(ts: TaskSession | None) -> bool:
+    """``TaskSession.counts_as_completed``, for a task the session may not have."""
+    return ts is not None and ts.counts_as_completed
+
+
+def why_not_eligible(task: CompiledTask, ts: TaskSession, session: LevelSession, now: float,
+                     holds: Holds) -> Blocked | None:
+    """Why ``task`` may not be issued now (None: it may)."""
+    if task.manual:
+        return MANUAL
+    if ts.status is not TaskStatus.PENDING:
+        if not (task.repeatable and ts.status in REISSUABLE):
+            return Blocked("closed", status=ts.status)
+        if ts.closed_at is not None:
+            left = task.cooldown_seconds - (now - ts.closed_at)
+            if left > EPSILON:  # the cooldown's end is an engine timer (§4.12.2)
+                return Blocked("cooldown", left=left, status=ts.status)
+    for dep in task.after:
+        if not counts_as_completed(session.tasks.get(dep)):
+            return Blocked("after", task=dep)
+    if task.requires is not None and not holds(task.requires):
+        return Blocked("requires", condition=task.requires)
+    return None
+
+
+def why_not_fired(listener: CompiledListener, level_id: str, state: PlayerState,
+                  session: LevelSession, now: float, holds: Holds) -> Blocked | None:
+    """Why ``listener``, hit by the event, does not fire (None: it fires)."""
+    if listener.gate_ref is not None and listener.gate_ref not in session.refs:
+        return Blocked("gated", ref=listener.gate_ref)
+    mark = session.listeners.get(listener.id)
+    if listener.once == "session" and mark is not None and mark.fired:
+        return Blocked("once", scope="session")
+    if listener.once == "player" and once_key(level_id, listener) in state.once_marks:
+        return Blocked("once", scope="player")
+    if listener.cooldown_seconds and mark is not None and mark.last_fired is not None:
+        left = listener.cooldown_seconds - (now - mark.last_fired)
+        if left > 0:
+            return Blocked("cooldown", left=left)
+    if listener.requires is not None and not holds(listener.requires):
+        return Blocked("requires", condition=listener.requires)
+    return None
+
+
+def once_key(level_id: str, listener: CompiledListener) -> str:
+    """The player's mark of a ``once: "player"`` listener."""
+    return f"{level_id}:{listener.id}"
+
+
+def hears(listener: CompiledListener, event_type: str) -> bool:
+    """A listener with a filtering ``type`` hears only events of that type."""
+    return listener.filter_type is None or listener.filter_type == event_type
