@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from bridge_protocol.explain import Explanation
 from quest_runtime.designer.cards import explanation_view, result_view
-from quest_runtime.designer.explain import Explanation, explain, explain_load
+from quest_runtime.designer.explain import explain, explain_load
 from quest_runtime.designer.scenario import ScenarioRunner, StepOutcome
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.levels.catalog import LevelCatalog

@@ -30,13 +30,14 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from bridge_protocol.explain import Explanation
 from quest_runtime.designer.console import (
     explain_step,
     report_failures,
     report_levels,
     show_step,
 )
-from quest_runtime.designer.explain import Explanation
+from quest_runtime.designer.explain import explanation_dict
 from quest_runtime.designer.scenario import (
     ScenarioRunner,
     ScriptError,
@@ -102,7 +103,7 @@ def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str
         if as_json:
             line = dict(outcome.output)
             if found is not None:
-                line["explain"] = found.to_dict()
+                line["explain"] = explanation_dict(found)
             sys.stdout.write(orjson.dumps(line).decode() + "\n")
         else:
             show_step(console, outcome, found)
