@@ -63,8 +63,11 @@ class HealthResponse(_Strict):
 
 
 class ReadyResponse(_Strict):
-    """``GET /ready``: 200 once levels are loaded and the store is open, else 503."""
+    """``GET /ready``: 200 once levels are loaded and the store is open, else 503; 503
+    also while the store fails (a store failure since the previous ``/ready``, or timers
+    that cannot fire)."""
 
     status: Literal["ok", "unavailable"]
     levels: int = Field(ge=0)
     store_open: bool
+    store_failing: bool = False

@@ -27,6 +27,8 @@ class Lifecycle:
 
     started: bool = False
     shutting_down: bool = False
+    #: ``Runtime.store_failures`` at the last ``/ready``: more since then is "failing".
+    store_failures_seen: int = 0
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -48,6 +48,7 @@ from quest_runtime.server.keys import (
     METRICS,
     RELOADER,
     RUNTIME,
+    SCHEDULER,
     SETTINGS,
     STATUS,
 )
@@ -292,11 +293,15 @@ async def health(request: web.Request) -> web.Response:
                     response=ReadyResponse, also=((503, ReadyResponse),)))
 async def ready(request: web.Request) -> web.Response:
     app = request.app
+    status = app[STATUS]
     levels = len(app[CATALOG].levels)
-    started = app[STATUS].started and not app[STATUS].shutting_down
-    ok = started and levels > 0
+    started = status.started and not status.shutting_down
+    failures = app[RUNTIME].store_failures
+    failing = failures > status.store_failures_seen or app[SCHEDULER].store_failing
+    status.store_failures_seen = failures
+    ok = started and levels > 0 and not failing
     return _json({"status": "ok" if ok else "unavailable", "levels": levels,
-                  "store_open": started}, 200 if ok else 503)
+                  "store_open": started, "store_failing": failing}, 200 if ok else 503)
 
 
 @routes.get("/metrics")
