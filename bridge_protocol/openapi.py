@@ -124,6 +124,8 @@ class Operation:
     #: A status the handler answers with its own body (not ``ErrorResponse``), e.g. the
     #: 503 of ``/ready``: documented as either body, ``Retry-After`` optional.
     also: tuple[tuple[int, type[BaseModel]], ...] = ()
+    #: A WebSocket's text frames (``x-websocket-message`` of the 101 response).
+    frames: type[BaseModel] | None = None
     description: str = ""
 
     def with_id(self, operation_id: str) -> Operation:
@@ -154,6 +156,8 @@ def _success(op: Operation) -> dict[str, Any]:
         out.update(_json(op.response))
     elif op.media != "application/json":
         out["content"] = {op.media: {"schema": {"type": "string"}}}
+    if op.frames is not None:
+        out["x-websocket-message"] = _ref(op.frames)
     if op.links:
         out["links"] = {name: {"operationId": target, "parameters": params}
                         for name, (target, params) in op.links.items()}

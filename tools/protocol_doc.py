@@ -93,8 +93,11 @@ def _endpoints() -> str:
             ok = next(iter(responses))
             content = responses[ok].get("content", {})
             schema = next(iter(content.values()), {}).get("schema", {}) if content else {}
-            name = schema.get("$ref", "").rsplit("/", 1)[-1]
+            frames = responses[ok].get("x-websocket-message", {}).get("$ref", "")
+            name = (schema.get("$ref") or frames).rsplit("/", 1)[-1]
             response = f"{ok} `{name}`" if name else f"{ok} {next(iter(content), '')}".strip()
+            if frames:
+                response += " text frames (WebSocket)"
             others = ", ".join(s for s in responses if s != ok)
             params = [p for p in op.get("parameters", []) if p["in"] == "query"]
             query = "?" + "&".join(f"{p['name']}=" for p in params) if params else ""

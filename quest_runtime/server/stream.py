@@ -44,12 +44,22 @@ routes = web.RouteTableDef()
 @routes.get(PATH)
 @describe(Operation(
     "WebSocket: results produced without a request (timers), as StreamMessage text "
-    "frames", status=101, response=StreamMessage, errors=(400, 422),
-    description="A plain GET without the WebSocket handshake is answered 400.",
+    "frames", status=101, frames=StreamMessage, errors=(400, 422),
+    description="The WebSocket handshake (RFC 6455); without it, or with a malformed "
+                "one, the answer is 400.",
     params=(Param("player_id", "query",
                   {"type": "array", "items": PLAYER_PARAM.schema},
                   "Only these players' results (repeatable); all players without it",
-                  explode=True),)))
+                  explode=True),
+            Param("Upgrade", "header", {"type": "string", "enum": ["websocket"]},
+                  required=True),
+            Param("Connection", "header", {"type": "string", "enum": ["Upgrade"]},
+                  required=True),
+            Param("Sec-WebSocket-Version", "header", {"type": "string", "enum": ["13"]},
+                  required=True),
+            Param("Sec-WebSocket-Key", "header",
+                  {"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$"},
+                  "16 random bytes, base64", required=True))))
 async def stream(request: web.Request) -> web.StreamResponse:
     players = request.query.getall("player_id", [])
     for player in players:

@@ -91,6 +91,9 @@ def test_bounds_parameters_and_statuses_are_declared(tmp_path: Path) -> None:
     assert "links" in event["responses"]["200"]
     stream = paths["/world/story/stream"]["get"]
     assert {"101", "400", "422"} <= set(stream["responses"])
+    handshake = {p["name"] for p in stream["parameters"] if p["in"] == "header"}
+    assert handshake == {"Upgrade", "Connection", "Sec-WebSocket-Version", "Sec-WebSocket-Key"}
+    assert stream["responses"]["101"]["x-websocket-message"]["$ref"].endswith("StreamMessage")
     body = doc["components"]["schemas"]["RuleEventRequest"]["properties"]["player_id"]
     assert body["maxLength"] == 64
 
@@ -128,10 +131,13 @@ async def test_the_served_document_matches_the_settings(serve: Serve) -> None:
 async def _schemathesis(base: str, headers: list[str], log: Path) -> tuple[int, str]:
     cli = Path(sys.executable).with_name("schemathesis")
     args = [str(cli), "run", f"{base}/openapi.json", "--checks", "all",
-            "--max-examples", str(EXAMPLES), "--seed", SEED, "--workers", "2",
-            "--request-timeout", "10", "--max-time", "45", "--no-color",
-            # A WebSocket handshake is not something an HTTP fuzzer can complete; its
-            # plain-GET answer (400) is covered by test_http_e2e's stream tests.
+            "--max-examples", str(EXAMPLES), "--seed", SEED,
+            # one worker: threads hit a CPython 3.11 ast bug in hypothesis (SystemError:
+            # "AST constructor recursion depth mismatch"), reported as a runtime error
+            "--workers", "1",
+            "--request-timeout", "10", "--no-color",
+            # The WebSocket: schemathesis counts its 101 as "valid data rejected"
+            # (docs/decisions.md); the stream tests cover it.
             "--exclude-path", "/world/story/stream"]
     for header in headers:
         args += ["-H", header]
