@@ -66,7 +66,9 @@ async def _serve(settings: Settings) -> None:
     from quest_runtime.server.protocol import JsonErrorRunner
 
     app = create_app(settings)
-    runner = JsonErrorRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout)
+    # keepalive_timeout: what aiohttp's run_app used to pass (its own default is an hour)
+    runner = JsonErrorRunner(app, access_log=None, keepalive_timeout=75.0,
+                             shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()  # the lifecycle: levels loaded, store open, watcher started
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
