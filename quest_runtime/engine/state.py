@@ -217,7 +217,7 @@ class LevelSession:
     behaviors: dict[str, dict[str, Any]] = field(default_factory=dict)
     summary_emitted: bool = False
     exit_ready: bool = False
-    #: Seam for the quest-language issue: the dialogue stack.
+    #: The dialogue programs running, innermost last (``engine/dialogue.py``).
     dialogue: dict[str, Any] | None = None
     #: Level timers and the engine's own (``engine/timers.py``); ended with the session.
     timers: SessionTimers = field(default_factory=SessionTimers)
