@@ -292,14 +292,13 @@ class Runtime:
         if not steps:
             return
         started = time.perf_counter()
-        if len(steps) == 1:
-            try:
-                versions: list[int | BaseException] = [await self.store.commit(steps[0].commit)]
-            except StoreError as exc:
-                versions = [exc]
-        else:
-            versions = await asyncio.gather(*(self.store.commit(s.commit) for s in steps),
-                                            return_exceptions=True)
+        try:
+            if len(steps) == 1:
+                versions: list[int | StoreError] = [await self.store.commit(steps[0].commit)]
+            else:  # one request, one future for the whole batch
+                versions = await self.store.commit_many([s.commit for s in steps])
+        except StoreError as exc:
+            versions = [exc]
         for failed in versions:
             if isinstance(failed, BaseException):
                 self._forget(players)
@@ -324,6 +323,18 @@ class Runtime:
         except StoreError as exc:
             raise self.unavailable("the journal cannot be read", exc) from exc
         return None if stored is None else Reply(orjson.loads(stored), stored, replayed=True)
+
+    async def _replays(self, events: list[tuple[str, str | None, Mapping[str, Any], str | None]]
+                       ) -> dict[tuple[str, str], Reply]:
+        """The stored answers of a batch's events already processed: one look-up."""
+        keys = [(e[0], e[3]) for e in events if e[3] is not None]
+        if not keys:
+            return {}
+        try:
+            found = await self.store.find_results(keys)
+        except StoreError as exc:
+            raise self.unavailable("the journal cannot be read", exc) from exc
+        return {k: Reply(orjson.loads(raw), raw, replayed=True) for k, raw in found.items()}
 
     async def _run(self, player_id: str, kind: str, event_id: str | None,
                    call: Callable[[PlayerState, float], Outcome]) -> Reply:
@@ -368,10 +379,10 @@ class Runtime:
             steps: list[Step] = []
             seen: dict[tuple[str, str], Reply] = {}
             versions: dict[str, int] = {}
+            stored = await self._replays(events)
             for player_id, event_type, payload, event_id in events:
-                reply = seen.get((player_id, event_id)) if event_id is not None else None
-                if reply is None:
-                    reply = await self._replay(player_id, event_id)
+                key = (player_id, event_id) if event_id is not None else None
+                reply = None if key is None else seen.get(key) or stored.get(key)
                 if reply is None:
                     state, version = await self._state(player_id)
                     version = versions.get(player_id, version)
@@ -381,8 +392,8 @@ class Runtime:
                     steps.append(self._step(state, version, kind, event_id, now, outcome))
                     versions[player_id] = version + 1
                     reply = steps[-1].reply
-                    if event_id is not None:
-                        seen[(player_id, event_id)] = reply
+                    if key is not None:
+                        seen[key] = reply
                 replies.append(reply)
             await self._commit(steps, players)
             return replies

@@ -126,8 +126,16 @@ class StateStore(Protocol):
         """Make ``commit`` durable (group-committed with concurrent ones); returns the new
         row version. Raises StoreError when it could not be committed."""
 
+    async def commit_many(self, commits: list[Commit]) -> list[int | StoreError]:
+        """Several commits in one group transaction, in order, awaited once: each one's
+        new row version or its StoreError (each stands alone, as in ``commit``)."""
+
     async def find_result(self, player_id: str, event_id: str) -> bytes | None:
         """The stored result bytes of an already processed ``event_id``, or None."""
+
+    async def find_results(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """The stored results of those ``(player_id, event_id)`` already processed (one
+        look-up for a whole batch)."""
 
     async def journal(self, player_id: str, limit: int) -> list[dict[str, Any]]:
         """The player's last ``limit`` journal entries, newest last, as JSON-ready dicts:

@@ -110,6 +110,28 @@ class MemoryStore:
             self._append(row, entry, effects)
         return row.version
 
+    async def commit_many(self, commits: list[Commit]) -> list[int | StoreError]:
+        """Each commit in order; a failing one does not stop the rest."""
+        out: list[int | StoreError] = []
+        for commit in commits:
+            try:
+                out.append(await self.commit(commit))
+            except StoreError as exc:
+                if not self._open:
+                    raise
+                out.append(exc)
+        return out
+
+    async def find_results(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """The stored results of the keys already processed."""
+        self._check_open()
+        found: dict[tuple[str, str], bytes] = {}
+        for player_id, event_id in keys:
+            row = self._rows.get(player_id)
+            if row is not None and event_id in row.results:
+                found[(player_id, event_id)] = row.results[event_id]
+        return found
+
     async def find_result(self, player_id: str, event_id: str) -> bytes | None:
         """The stored result bytes of an already processed ``event_id``, or None."""
         self._check_open()

@@ -194,25 +194,57 @@ def _write_parts(conn: sqlite3.Connection,
         conn.executemany(_DROP_PART, drops)
 
 
+#: ``(player_id, event_id)`` pairs per ``find_results`` query (two variables each).
+_KEYS_PER_QUERY = 400
+
 _JournalRow = tuple[str | None, str, float, bytes, bytes, str]
 """event_id, event_type, received_at, effects (orjson), result, digest."""
+
+
+def _journal_row(commit: Commit) -> _JournalRow | None:
+    """The journal row of a commit (its effects encoded; StoreError if they are not
+    JSON)."""
+    entry = commit.journal
+    if entry is None:
+        return None
+    try:
+        effects = orjson.dumps(entry.effects)
+    except TypeError as exc:
+        raise StoreError(
+            f"journal effects of player {commit.player_id!r} are not JSON: {exc}"
+        ) from exc
+    return (entry.event_id, entry.event_type, entry.received_at, effects, entry.result,
+            entry.digest)
 
 
 class _VersionConflict(Exception):
     """The stored row version is not the one the commit replaces."""
 
 
-class _Request:
-    """One queued commit and the future its caller awaits."""
+class _Group:
+    """The commits of one ``commit_many``: one future for all their outcomes."""
 
-    __slots__ = ("commit", "future", "journal")
+    __slots__ = ("future", "outcomes")
+
+    def __init__(self, future: asyncio.Future[list[_Outcome]], size: int) -> None:
+        self.future = future
+        self.outcomes: list[_Outcome | None] = [None] * size
+
+
+class _Request:
+    """One queued commit and the future its caller awaits (or its place in a group)."""
+
+    __slots__ = ("commit", "future", "group", "index", "journal")
 
     def __init__(
-        self, commit: Commit, journal: _JournalRow | None, future: asyncio.Future[int]
+        self, commit: Commit, journal: _JournalRow | None,
+        future: asyncio.Future[int] | None, group: _Group | None = None, index: int = 0,
     ) -> None:
         self.commit = commit
         self.journal = journal
         self.future = future
+        self.group = group
+        self.index = index
 
 
 _STOP = object()
@@ -222,14 +254,25 @@ _Outcome = int | StoreError
 
 
 def _settle(requests: list[_Request], outcomes: list[_Outcome]) -> None:
-    """On the loop: hand each waiting caller its outcome (cancelled callers are gone)."""
+    """On the loop: hand each waiting caller its outcome (cancelled callers are gone); a
+    group's caller gets every outcome of its commits at once."""
+    groups: dict[int, _Group] = {}
     for request, outcome in zip(requests, outcomes, strict=True):
-        if request.future.done():
+        group = request.group
+        if group is not None:
+            group.outcomes[request.index] = outcome
+            groups[id(group)] = group
+            continue
+        future = request.future
+        if future is None or future.done():
             continue
         if isinstance(outcome, StoreError):
-            request.future.set_exception(outcome)
+            future.set_exception(outcome)
         else:
-            request.future.set_result(outcome)
+            future.set_result(outcome)
+    for group in groups.values():
+        if not group.future.done():
+            group.future.set_result([o for o in group.outcomes if o is not None])
 
 
 class SQLiteStore:
@@ -335,25 +378,20 @@ class SQLiteStore:
         """
         if self._state != "open" or self._loop is None:
             raise StoreError(f"{self.path}: the store is {self._state}, cannot commit")
-        entry = commit.journal
-        row: _JournalRow | None = None
-        if entry is not None:
-            try:
-                effects = orjson.dumps(entry.effects)
-            except TypeError as exc:
-                raise StoreError(
-                    f"journal effects of player {commit.player_id!r} are not JSON: {exc}"
-                ) from exc
-            row = (
-                entry.event_id,
-                entry.event_type,
-                entry.received_at,
-                effects,
-                entry.result,
-                entry.digest,
-            )
         future: asyncio.Future[int] = self._loop.create_future()
-        self._queue.put(_Request(commit, row, future))
+        self._queue.put(_Request(commit, _journal_row(commit), future))
+        return await future
+
+    async def commit_many(self, commits: list[Commit]) -> list[int | StoreError]:
+        """Several commits in one group transaction, in order, with one future: each
+        one's new row version or its StoreError (each stands alone, as in ``commit``)."""
+        if self._state != "open" or self._loop is None:
+            raise StoreError(f"{self.path}: the store is {self._state}, cannot commit")
+        rows = [_journal_row(c) for c in commits]
+        future: asyncio.Future[list[_Outcome]] = self._loop.create_future()
+        group = _Group(future, len(commits))
+        self._queue.put([_Request(c, row, None, group, i)
+                         for i, (c, row) in enumerate(zip(commits, rows, strict=True))])
         return await future
 
     # -- reads (on the loop thread) ------------------------------------------------------
@@ -375,6 +413,22 @@ class SQLiteStore:
             (player_id, event_id),
         )
         return rows[0][0] if rows else None
+
+    async def find_results(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """The stored results of the keys already processed: one indexed query per
+        ``_KEYS_PER_QUERY`` keys (row values through the ``(player_id, event_id)``
+        index)."""
+        found: dict[tuple[str, str], bytes] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _KEYS_PER_QUERY):
+            chunk = unique[start:start + _KEYS_PER_QUERY]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            rows = self._query(
+                "SELECT player_id, event_id, result FROM journal WHERE event_id IS NOT NULL "
+                f"AND (player_id, event_id) IN (VALUES {values})",
+                tuple(x for key in chunk for x in key))
+            found.update({(pid, eid): result for pid, eid, result in rows})
+        return found
 
     async def journal(self, player_id: str, limit: int) -> list[dict[str, Any]]:
         """The player's last ``limit`` journal entries, newest last, as JSON-ready dicts."""
@@ -487,6 +541,8 @@ class SQLiteStore:
                         stop = True
                     elif isinstance(item, _Request):
                         batch.append(item)
+                    elif isinstance(item, list):  # a commit_many: all in this batch
+                        batch.extend(item)
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
