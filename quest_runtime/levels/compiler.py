@@ -7,8 +7,13 @@ Steps, each reporting every problem it sees (STYLE 8):
    rewards rendered through command templates, conditions and effects compiled;
 2. listeners from ``rule_listeners`` then ``rules.listeners``: ids (top or metadata),
    gate ref, filtering type, outputs;
-3. references: ``after`` and effect task ids resolve (did-you-mean otherwise);
+3. timers (``timers.py``) and dialogue programs (``dialogues.py``), their conditions and
+   effects compiled by the same functions;
 4. dispatch indexes (see ``compiled.py``).
+
+References (``after``, task, milestone, dialogue and timer names) are not checked here:
+``references.py`` checks them all, from the level's facts, once the file is compiled
+(``registry.check_level``).
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ The file is read, decoded and scanned once, by ``source.read_source`` (or
 ``load_level`` never raises for a bad file: it returns a ``LoadResult`` whose ``level``
 is None when the file has errors, with every finding (file, line:column, JSON pointer,
 sentence, hint). Warnings do not stop a load. After the compiler, the registry's checks
-inside one level run (``registry.check_level``); the file's ``LevelFacts`` ride along
-for the checks across levels of ``validate``. When pydantic refuses a value, the rest of
-the file is still checked (``recovery.py``), so one run reports every finding.
+inside one level run (``registry.check_level``, references included: ``references.py``);
+the file's ``LevelFacts`` ride along for the checks across levels of ``validate``. When
+pydantic refuses a value, the rest of the file is still checked (``recovery.py``), so one
+run reports every finding.
 """
 
 from __future__ import annotations
