@@ -61,23 +61,30 @@ Level reload path
    (or SIGHUP, installed by ``server/main.py``, / ``POST /admin/reload`` asks for all of
    them); ``levels/files.py`` says which paths are level files and which may be read
    (links inside the folder only, never a FIFO or a device);
-2. ``levels/source.py``: read and parse with orjson, keeping JSON-pointer positions and
-   the keys written twice in one object (errors at the second key, ``levels/loader.py``);
+2. ``levels/loader.load_level`` → ``levels/source.read_source`` (the service's catalog and
+   ``quest-runtime validate`` load a file through this one function): read the bytes once,
+   decode them (a file that is not UTF-8 is an error at its line, column and byte) and
+   parse with orjson; one scanner keeps JSON-pointer positions and the keys written twice
+   in one object (errors at the second key: ``levels/loader.py``, and dialogue node ids in
+   ``levels/dialogues.py``);
 3. ``levels/migrations.py``: bring an older ``format`` up to date;
 4. ``levels/model.py``: pydantic checks types and collects unknown keys; refused values
    are reported, then set aside by ``levels/recovery.py`` so steps 5–6 still check the
    rest of the file (the level is not served);
-5. ``levels/compiler.py`` (with ``levels/clauses.py``): ids, tokens, milestones,
-   rewards, conditions and effects compiled, references checked, dispatch indexes built,
-   every finding reported with file:line:col, pointer and hint; an unknown key of an
-   owned object is an error when it is a near miss of one of its keys, else a warning
+5. ``levels/compiler.py`` (with ``levels/clauses.py``, ``levels/timers.py`` and
+   ``levels/dialogues.py``): ids, tokens, milestones, rewards, conditions, effects,
+   timers and dialogue programs compiled, dispatch indexes built, every finding reported
+   with file:line:col, pointer and hint; an unknown key of an owned object is an error
+   when it is a near miss of one of its keys, else a warning
    (``levels/report.Reporter.unknown_key``); commands that name no player are warnings;
-   malformed text variables are errors (``levels/textvars.py``);
-6. ``levels/facts.py`` + ``levels/registry.check_level``: references inside the level
-   (conditions' tasks and milestones, dialogues, timers, ``after`` cycles, dormant refs,
-   unreachable tasks); ``quest-runtime validate`` adds the checks across all files
-   (``registry.Registry``: duplicate ids, flags/vars/items never set, text variables
-   naming them, unknown levels);
+6. ``levels/facts.py`` collects what the file defines and every name it uses (each
+   condition and effect type declares on its fields which names it reads or writes:
+   ``params.Param.names``); ``levels/registry.check_level`` checks inside the level:
+   ``levels/references.py``, the one reference checker (``after``, tasks, milestones,
+   dialogues, timers, with did-you-mean), then ``after`` cycles, dormant refs, unreachable
+   tasks, malformed or unknown text variables (``levels/textvars.py``);
+   ``quest-runtime validate`` adds the checks across all files (``registry.Registry``:
+   duplicate ids, flags/vars/items never set, text variables naming them, unknown levels);
 7. ``levels/catalog.py``: a level with no errors replaces the old one in one assignment;
    one with errors keeps the last good one serving. Live sessions follow the new version
    by ids on their next rule event (``engine/core.sync_session``).

@@ -13,11 +13,21 @@ does not tell the two apart (JSON Schema's ``integer`` accepts it too).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 _JSON_TYPES: dict[type, str] = {int: "integer", float: "number", str: "string",
                                 dict: "object", list: "array", bool: "boolean"}
+
+
+#: What a field's value names, for the level's reference checks (``levels/references.py``)
+#: and the checks across levels (``levels/registry.py``): a flag, var or item the clause
+#: reads or writes, or a task, milestone, level, timer, dialogue or rule ref it refers to
+#: (``task_effect``: an effect that issues, completes or fails the task).
+NameKind = Literal[
+    "flag_read", "flag_set", "var_read", "var_set", "item_required", "item_granted",
+    "task", "task_effect", "milestone", "level", "timer", "dialogue", "ref_activated",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,13 @@ class Param:
     example: Any
     #: The value used when the field is left out (None: no default, or it is required).
     default: Any = None
+    #: The kind of name the value is (see :data:`NameKind`); None: it names nothing the
+    #: level checks.
+    names: NameKind | None = None
+
+    def naming(self, kind: NameKind) -> Param:
+        """This field, declared as naming a ``kind`` (``flag=_FLAG.naming("flag_read")``)."""
+        return replace(self, names=kind)
 
     def json_types(self) -> list[str]:
         names = [_JSON_TYPES[t] for t in self.types]
@@ -68,4 +85,4 @@ def quoted_hint(value: Any, types: tuple[type, ...]) -> str | None:
     return None
 
 
-__all__ = ["Param", "normalise", "quoted_hint", "type_ok"]
+__all__ = ["NameKind", "Param", "normalise", "quoted_hint", "type_ok"]

@@ -16,17 +16,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from quest_runtime.params import Param
 
 if TYPE_CHECKING:
     from quest_runtime.engine.state import LevelSession, PlayerState
-    from quest_runtime.levels.compiled import CompiledLevel
 
 log = logging.getLogger(__name__)
 
 Truth = bool | None
+
+
+class LevelView(Protocol):
+    """What a condition reads of the level being played (a ``levels.compiled.CompiledLevel``;
+    a protocol, so this package does not import the level compiler's output and the two
+    form no import cycle)."""
+
+    @property
+    def milestone_by_id(self) -> Mapping[str, tuple[str, int]]: ...
 
 
 @dataclass(slots=True)
@@ -35,7 +43,7 @@ class EvalContext:
 
     state: PlayerState
     session: LevelSession | None
-    level: CompiledLevel | None
+    level: LevelView | None
     meta: Mapping[str, Any]
     now: float
 

@@ -139,24 +139,24 @@ _IF = {"condition": Param((dict,), "The condition to test.", {"type": "flag_set"
 
 # The built-in list: one line per type, alphabetical.
 BUILTIN: dict[str, EffectType] = {
-    "activate_rule": _t(activate_rule, "unlock gated listeners with this ref", ("ref",), ref=_REF),
-    "cancel_timer": _t(cancel_timer, "cancel a pending timer", ("timer",), timer=_TIMER),
+    "activate_rule": _t(activate_rule, "unlock gated listeners with this ref", ("ref",), ref=_REF.naming("ref_activated")),  # noqa: E501
+    "cancel_timer": _t(cancel_timer, "cancel a pending timer", ("timer",), timer=_TIMER.naming("timer")),  # noqa: E501
     "clear_flag": _t(clear_flag, "clear a player flag", ("flag",), flag=_FLAG),
     "command": _t(command, "run a console command", ("command",), command=_s("A console command; {player} is the player's name.", "give {player} bread 1")),  # noqa: E501
-    "complete_task": _t(complete_task, "complete a task (rewards included)", ("task",), task=_TASK),
+    "complete_task": _t(complete_task, "complete a task (rewards included)", ("task",), task=_TASK.naming("task_effect")),  # noqa: E501
     "deactivate_rule": _t(deactivate_rule, "lock gated listeners again", ("ref",), ref=_REF),
-    "end_level": _t(end_level, "end the level session (optionally load the next)", next_level=_s("A level to load next (none if left out).", "lakeside_night")),  # noqa: E501
-    "fail_task": _t(fail_task, "fail a task (runs on_fail)", ("task",), task=_TASK),
-    "fire_timer": _t(fire_timer, "fire a timer now", ("timer",), timer=_TIMER),
-    "gain_item": _t(gain_item, "add to the quest ledger", ("item",), item=_ITEM, count=_COUNT),
+    "end_level": _t(end_level, "end the level session (optionally load the next)", next_level=_s("A level to load next (none if left out).", "lakeside_night").naming("level")),  # noqa: E501
+    "fail_task": _t(fail_task, "fail a task (runs on_fail)", ("task",), task=_TASK.naming("task_effect")),  # noqa: E501
+    "fire_timer": _t(fire_timer, "fire a timer now", ("timer",), timer=_TIMER.naming("timer")),
+    "gain_item": _t(gain_item, "add to the quest ledger", ("item",), item=_ITEM.naming("item_granted"), count=_COUNT),  # noqa: E501
     "if": EffectType(if_, {k: p.types for k, p in _IF.items()}, ("condition", "then"), ("then", "else"), "condition", "branch on a condition", _IF),  # noqa: E501
-    "issue_task": _t(issue_task, "issue a task (ignores requires/after)", ("task",), task=_TASK),
+    "issue_task": _t(issue_task, "issue a task (ignores requires/after)", ("task",), task=_TASK.naming("task_effect")),  # noqa: E501
     "lose_item": _t(lose_item, "take from the quest ledger (stops at 0)", ("item",), item=_ITEM, count=_COUNT),  # noqa: E501
-    "modify_var": _t(modify_var, "add delta to a var", ("var", "delta"), var=_VAR, delta=Param(_NUM, "Added to the var (negative to subtract).", 1)),  # noqa: E501
+    "modify_var": _t(modify_var, "add delta to a var", ("var", "delta"), var=_VAR.naming("var_set"), delta=Param(_NUM, "Added to the var (negative to subtract).", 1)),  # noqa: E501
     "say": _t(say, "show a narration node", ("text",), text=_s("What is said.", "Thunder rolls over the lake."), title=_s("The node's title (the speaker).", "Mia"), node_type=Param(_STR, "The node type the plugin shows.", "npc_dialogue", "npc_dialogue")),  # noqa: E501
-    "schedule_timer": _t(schedule_timer, "start a timer", ("timer",), timer=_TIMER, delay_seconds=Param(_NUM, "Seconds until it fires (default: the timer's delay_seconds).", 30)),  # noqa: E501
-    "set_flag": _t(set_flag, "set a player flag", ("flag",), flag=_FLAG),
-    "set_var": _t(set_var, "set a var", ("var", "value"), var=_VAR, value=Param(_NUM, "The new value.", 3)),  # noqa: E501
-    "start_dialogue": _t(start_dialogue, "start a dialogue program", ("dialogue",), dialogue=_s("A dialogue id of this level's 'dialogues'.", "mia_intro")),  # noqa: E501
+    "schedule_timer": _t(schedule_timer, "start a timer", ("timer",), timer=_TIMER.naming("timer"), delay_seconds=Param(_NUM, "Seconds until it fires (default: the timer's delay_seconds).", 30)),  # noqa: E501
+    "set_flag": _t(set_flag, "set a player flag", ("flag",), flag=_FLAG.naming("flag_set")),
+    "set_var": _t(set_var, "set a var", ("var", "value"), var=_VAR.naming("var_set"), value=Param(_NUM, "The new value.", 3)),  # noqa: E501
+    "start_dialogue": _t(start_dialogue, "start a dialogue program", ("dialogue",), dialogue=_s("A dialogue id of this level's 'dialogues'.", "mia_intro").naming("dialogue")),  # noqa: E501
     "world_patch": _t(world_patch, "merge a world patch", ("patch",), patch=Param((dict,), "The world patch (the plugin's mc operations).", {"mc": {"weather": "RAIN"}})),  # noqa: E501
 }

@@ -134,15 +134,7 @@ def compile_condition(spec: Any, pointer: str, rep: Reporter,
     if not ok:
         return None
     args = _args(spec, kind.fields)
-    _note_refs(args, pointer, rep)
     return Condition(name, args, tuple(children), kind.check, pointer, rep.source.path)
-
-
-def _note_refs(args: dict[str, Any], pointer: str, rep: Reporter) -> None:
-    """Names the compiler resolves once the whole file is known (timers, SPEC §4.7)."""
-    timer = args.get("timer")
-    if isinstance(timer, str):
-        rep.refs.append(("timer", timer, join_pointer(pointer, "timer")))
 
 
 def compile_effects(specs: Any, pointer: str, rep: Reporter,
@@ -206,5 +198,4 @@ def compile_effect(spec: Any, pointer: str, rep: Reporter, depth: int = 1) -> Ef
     if not ok:
         return None
     args = _args(spec, kind.fields, skip)
-    _note_refs(args, pointer, rep)
     return Effect(name, args, kind.run, pointer, condition, branches or None, rep.source.path)

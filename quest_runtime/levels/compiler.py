@@ -7,8 +7,13 @@ Steps, each reporting every problem it sees (STYLE 8):
    rewards rendered through command templates, conditions and effects compiled;
 2. listeners from ``rule_listeners`` then ``rules.listeners``: ids (top or metadata),
    gate ref, filtering type, outputs;
-3. references: ``after`` and effect task ids resolve (did-you-mean otherwise);
+3. timers (``timers.py``) and dialogue programs (``dialogues.py``), their conditions and
+   effects compiled by the same functions;
 4. dispatch indexes (see ``compiled.py``).
+
+References (``after``, task, milestone, dialogue and timer names) are not checked here:
+``references.py`` checks them all, from the level's facts, once the file is compiled
+(``registry.check_level``).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from quest_runtime.levels.model import (
 )
 from quest_runtime.levels.report import Reporter
 from quest_runtime.levels.textvars import narration
-from quest_runtime.levels.timers import check_timer_refs, compile_timers, elapsed_gates
+from quest_runtime.levels.timers import compile_timers, elapsed_gates
 from quest_runtime.suggest import hint_for, near_miss
 
 #: Listener types that also filter by event type (SPEC §4.6).
@@ -227,7 +232,6 @@ class LevelCompiler:
             for tok in (*token_variants(name), *token_variants(npc_id)):
                 self.npc_speakers.setdefault(tok, clean(name) and _COLOUR_CODE.sub("", name))
         self.task_ids: list[str] = []
-        self._effect_refs: list[tuple[str, str, str]] = []  # (task id, pointer, kind)
         self.dialogues: DialogueBook = EMPTY_BOOK
 
     # -- helpers ---------------------------------------------------------------------
@@ -238,7 +242,6 @@ class LevelCompiler:
     def _effects(self, specs: list[dict[str, Any]], pointer: str) -> tuple[Effect, ...]:
         compiled = compile_effects(specs, pointer, self.rep) if specs else ()
         for e in compiled or ():
-            self._collect_task_refs(e)
             self._effect_commands(e)
         return compiled or ()
 
@@ -266,13 +269,6 @@ class LevelCompiler:
                              "console it reaches no one in particular",
                              "use {player} where the player's name goes, e.g. "
                              "'give {player} bread 1'", code="command_no_player")
-
-    def _collect_task_refs(self, effect: Effect) -> None:
-        if effect.type in ("issue_task", "complete_task", "fail_task"):
-            self._effect_refs.append((str(effect.args["task"]), effect.pointer, effect.type))
-        for branch in (effect.branches or {}).values():
-            for e in branch:
-                self._collect_task_refs(e)
 
     def _target_keys(self, target: Any, pointer: str) -> None:
         if isinstance(target, TargetObject):
@@ -581,21 +577,7 @@ class LevelCompiler:
                 self.rep.unknown_key(join_pointer(pointer, key), key, names,
                                      f"the metadata of listener '{lid}'", "listener_metadata")
 
-    # -- references and the whole level ---------------------------------------------
-
-    def check_references(self, tasks: list[CompiledTask]) -> None:
-        known = set(self.task_ids)
-        for t in tasks:
-            for j, dep in enumerate(t.after):
-                if dep not in known:
-                    self.rep.error(join_pointer(t.pointer, "after", j),
-                                   f"task '{t.id}' comes after unknown task '{dep}'",
-                                   hint_for(dep, self.task_ids), code="unknown_task")
-        for task_id, pointer, kind in self._effect_refs:
-            if task_id not in known:
-                self.rep.error(join_pointer(pointer, "task"),
-                               f"{kind} names unknown task '{task_id}'",
-                               hint_for(task_id, self.task_ids), code="unknown_task")
+    # -- the whole level ----------------------------------------------------------
 
     def compile(self, path: str) -> CompiledLevel | None:
         model = self.model
@@ -603,10 +585,9 @@ class LevelCompiler:
         del known_top
         tasks = self.compile_tasks()
         listeners = self.compile_listeners()
-        timers = compile_timers(self, model.timers)
+        timers = compile_timers(model.timers, self.rep, self._effects, self._unknown_keys)
         self.dialogues = compile_dialogues(model.dialogues, self.rep, self._effects,
                                            self._cond)
-        self.check_references(tasks)
         requires = self._cond(model.requires, "/requires")
         ensures = self._cond(model.ensures, "/ensures")
         if model.summary is not None:
@@ -618,7 +599,6 @@ class LevelCompiler:
         if model.exit is not None:
             self._unknown_keys(model.exit.model_extra, type(model.exit).model_fields,
                                "/exit", "exit")
-        check_timer_refs(self.rep, timers)  # last: every clause of the file is compiled
         if self.rep.has_errors:
             return None
         return build_level(self, path, tasks, listeners, requires, ensures, timers)

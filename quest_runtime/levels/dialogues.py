@@ -29,7 +29,6 @@ The run-time side is ``quest_runtime/engine/dialogue.py``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -112,42 +111,6 @@ EMPTY_BOOK = DialogueBook({}, {})
 
 
 # -- compiling ---------------------------------------------------------------------------
-
-
-class _Keys(dict[str, Any]):
-    """A JSON object that remembers the keys it saw twice (``json`` pairs hook)."""
-
-    duplicates: tuple[str, ...] = ()
-
-
-def _pairs_hook(pairs: list[tuple[str, Any]]) -> _Keys:
-    obj = _Keys()
-    dups: list[str] = []
-    for key, value in pairs:
-        if key in obj:
-            dups.append(key)
-        obj[key] = value
-    if dups:
-        obj.duplicates = tuple(dups)
-    return obj
-
-
-def _duplicate_node_keys(rep: Reporter) -> dict[str, tuple[str, ...]]:
-    """Node ids written twice in a ``nodes`` object (orjson keeps the last silently)."""
-    if '"nodes"' not in rep.source.text:
-        return {}
-    try:
-        data = json.loads(rep.source.text, object_pairs_hook=_pairs_hook)
-    except ValueError:
-        return {}
-    dialogues = data.get("dialogues") if isinstance(data, dict) else None
-    out: dict[str, tuple[str, ...]] = {}
-    if isinstance(dialogues, dict):
-        for did, program in dialogues.items():
-            nodes = program.get("nodes") if isinstance(program, dict) else None
-            if isinstance(nodes, _Keys) and nodes.duplicates:
-                out[did] = nodes.duplicates
-    return out
 
 
 class _DialogueCompiler:
@@ -436,11 +399,13 @@ def compile_dialogues(raw: Mapping[str, Any], rep: Reporter, effects: CompileEff
     if not raw:
         return EMPTY_BOOK
     compiler = _DialogueCompiler(rep, effects, cond)
-    duplicates = _duplicate_node_keys(rep)
     programs: dict[str, CompiledDialogue] = {}
     by_event: dict[str, tuple[str, str]] = {}
     for did, program_raw in raw.items():
-        program = compiler.program(did, program_raw, duplicates.get(did, ()))
+        # node ids written twice in a 'nodes' object: the scanner saw them (orjson keeps
+        # the last one silently)
+        duplicates = rep.source.duplicate_members(join_pointer("/dialogues", did, "nodes"))
+        program = compiler.program(did, program_raw, tuple(duplicates))
         if program is None:
             continue
         programs[did] = program

@@ -8,12 +8,19 @@ the JSON pointer of the field that holds it, and what holds it (``set_flag``,
 
 Conditions and effects are walked with the help of their registries: combinators
 (``all_of``, ``not``) and ``if`` branches are followed, so a flag read deep inside an
-``any_of`` still counts.
+``any_of`` still counts. Which names a condition or effect reads or writes is declared
+by its type, on the field that holds the name (``Param.names`` in ``conditions/builtin.py``
+and ``effects/builtin.py``); this module keeps no table of its own.
+
+Every string is recorded, the empty one too: an effect naming the task or timer ``""``
+still names an unknown one. The checks that ignore empty names use
+:meth:`LevelFacts.named`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +31,7 @@ from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
 from quest_runtime.levels.model import LevelModel, ListenerModel
 from quest_runtime.levels.source import LevelSource
 from quest_runtime.levels.textvars import text_uses
+from quest_runtime.params import Param
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,39 +43,6 @@ class Use:
     by: str
     #: Where in the string at ``pointer`` (a text variable), else -1.
     offset: int = -1
-
-
-#: Condition type → (kind of name, argument) it reads.
-_CONDITION_READS: dict[str, tuple[str, str]] = {
-    "flag_not_set": ("flag_read", "flag"),
-    "flag_set": ("flag_read", "flag"),
-    "has_item": ("item_required", "item"),
-    "level_completed": ("level", "level"),
-    "milestone_completed": ("milestone", "milestone"),
-    "task_active": ("task", "task"),
-    "task_completed": ("task", "task"),
-    "timer_fired": ("timer", "timer"),
-    "timer_pending": ("timer", "timer"),
-    "var_at_least": ("var_read", "var"),
-    "var_at_most": ("var_read", "var"),
-    "var_equals": ("var_read", "var"),
-}
-#: Effect type → (kind of name, argument) it writes or names.
-_EFFECT_NAMES: dict[str, tuple[str, str]] = {
-    "activate_rule": ("ref_activated", "ref"),
-    "cancel_timer": ("timer", "timer"),
-    "complete_task": ("task_effect", "task"),
-    "end_level": ("level", "next_level"),
-    "fail_task": ("task_effect", "task"),
-    "fire_timer": ("timer", "timer"),
-    "gain_item": ("item_granted", "item"),
-    "issue_task": ("task_effect", "task"),
-    "modify_var": ("var_set", "var"),
-    "schedule_timer": ("timer", "timer"),
-    "set_flag": ("flag_set", "flag"),
-    "set_var": ("var_set", "var"),
-    "start_dialogue": ("dialogue", "dialogue"),
-}
 
 
 @dataclass(slots=True)
@@ -92,6 +67,10 @@ class LevelFacts:
     @property
     def file(self) -> str:
         return self.source.path
+
+    def named(self, kind: str) -> list[Use]:
+        """The uses of ``kind`` that name something (the empty name left out)."""
+        return [u for u in self.uses.get(kind, ()) if u.name]
 
 
 def level_facts(model: LevelModel, source: LevelSource, level_id: str) -> LevelFacts:
@@ -170,10 +149,9 @@ class _Walker:
         ctype = spec.get("type")
         if not isinstance(ctype, str) or ctype not in CONDITION_TYPES:
             return
-        found = _CONDITION_READS.get(ctype)
-        if found is not None:
-            self._use(found[0], spec, found[1], pointer, ctype)
-        children = CONDITION_TYPES[ctype].children
+        kind = CONDITION_TYPES[ctype]
+        self._uses(kind.params, spec, pointer, ctype)
+        children = kind.children
         if children == "conditions" and isinstance(spec.get("conditions"), list):
             for i, child in enumerate(spec["conditions"]):
                 self.condition(child, join_pointer(pointer, "conditions", i), depth + 1)
@@ -195,10 +173,8 @@ class _Walker:
         etype = spec.get("type")
         if not isinstance(etype, str) or etype not in EFFECT_TYPES:
             return
-        found = _EFFECT_NAMES.get(etype)
-        if found is not None:
-            self._use(found[0], spec, found[1], pointer, etype)
         kind = EFFECT_TYPES[etype]
+        self._uses(kind.params, spec, pointer, etype)
         if kind.condition:
             self.condition(spec.get(kind.condition), join_pointer(pointer, kind.condition))
         for branch in kind.branches:
@@ -226,7 +202,10 @@ class _Walker:
                 if isinstance(option.get("rule_event"), str):
                     self.facts.event_types.add(option["rule_event"].strip().lower())
 
-    def _use(self, kind: str, spec: dict[str, Any], arg: str, pointer: str, by: str) -> None:
-        value = spec.get(arg)
-        if isinstance(value, str) and value:
-            self.facts.uses[kind].append(Use(value, join_pointer(pointer, arg), by))
+    def _uses(self, params: Mapping[str, Param], spec: dict[str, Any], pointer: str,
+              by: str) -> None:
+        """Record the names the clause ``spec`` holds in the fields its type declares."""
+        for arg, param in params.items():
+            value = spec.get(arg)
+            if param.names is not None and isinstance(value, str):
+                self.facts.uses[param.names].append(Use(value, join_pointer(pointer, arg), by))

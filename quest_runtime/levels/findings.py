@@ -80,6 +80,12 @@ def escape_pointer_token(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+def unescape_pointer_token(token: str) -> str:
+    """The object key or array index one escaped pointer token names (RFC 6901 §4)."""
+    # Order matters: "~01" is "~1" written literally, not "/".
+    return token.replace("~1", "/").replace("~0", "~")
+
+
 def join_pointer(base: str, *parts: str | int) -> str:
     """Append reference tokens (object keys or array indexes) to the pointer ``base``.
 

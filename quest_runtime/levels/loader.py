@@ -1,17 +1,21 @@
 """Loading one level file: read → orjson → migrate → validate → compile (SPEC §3).
 
+The file is read, decoded and scanned once, by ``source.read_source`` (or
+``source.decode_source`` for bytes already in hand), for the service and the tools alike.
+
 ``load_level`` never raises for a bad file: it returns a ``LoadResult`` whose ``level``
 is None when the file has errors, with every finding (file, line:column, JSON pointer,
 sentence, hint). Warnings do not stop a load. After the compiler, the registry's checks
-inside one level run (``registry.check_level``); the file's ``LevelFacts`` ride along
-for the checks across levels of ``validate``. When pydantic refuses a value, the rest of
-the file is still checked (``recovery.py``), so one run reports every finding.
+inside one level run (``registry.check_level``, references included: ``references.py``);
+the file's ``LevelFacts`` ride along for the checks across levels of ``validate``. When
+pydantic refuses a value, the rest of the file is still checked (``recovery.py``), so one
+run reports every finding.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,14 +25,14 @@ from pydantic import ValidationError
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.levels.compiler import LevelCompiler
 from quest_runtime.levels.facts import LevelFacts, level_facts
-from quest_runtime.levels.findings import Finding, Severity
+from quest_runtime.levels.findings import Finding, Severity, unescape_pointer_token
 from quest_runtime.levels.migrations import FormatError, migrate
 from quest_runtime.levels.model import LevelModel
 from quest_runtime.levels.plugin_events import check_plugin_events
 from quest_runtime.levels.recovery import pointer_of, recover, related
 from quest_runtime.levels.registry import check_level
 from quest_runtime.levels.report import Reporter
-from quest_runtime.levels.source import LevelSource, SourceError, parse_source
+from quest_runtime.levels.source import LevelSource, SourceError, decode_source, read_source
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +64,29 @@ def level_id_for(path: Path) -> str:
 
 
 def load_level(path: Path, display: str | None = None, *, strict: bool = False) -> LoadResult:
+    """Read, parse, validate and compile the level file at ``path`` (the service's catalog
+    and ``quest-runtime validate`` both load files here); findings name it ``display``."""
     name = display or str(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        finding = Finding(name, 1, 1, "", Severity.ERROR, f"cannot read the file: {exc}",
-                          code="unreadable")
-        return LoadResult(name, None, None, (finding,))
-    return load_level_bytes(raw_bytes, name, level_id_for(path), strict=strict)
+    return _guarded(name, lambda: read_source(path, name), level_id_for(path), strict)
 
 
 def load_level_bytes(raw_bytes: bytes, name: str, default_id: str, *,
                      strict: bool = False) -> LoadResult:
-    """Load one file's bytes. Whatever goes wrong inside (a bug, a bound we missed, a
-    RecursionError or MemoryError on a hostile file) becomes an error finding for this
-    file, so one file never stops the others, a reload or the service."""
+    """Load one file's bytes, as :func:`load_level` loads a file."""
+    return _guarded(name, lambda: decode_source(raw_bytes, name), default_id, strict)
+
+
+def _guarded(name: str, source: Callable[[], LevelSource], default_id: str,
+             strict: bool) -> LoadResult:
+    """Whatever goes wrong inside (a bug, a bound we missed, a RecursionError or
+    MemoryError on a hostile file) becomes an error finding for this file, so one file
+    never stops the others, a reload or the service."""
     try:
-        return _load_level_bytes(raw_bytes, name, default_id, strict=strict)
+        try:
+            parsed = source()
+        except SourceError as exc:  # unreadable, not UTF-8, empty, not JSON
+            return LoadResult(name, None, None, (exc.finding,))
+        return compile_source(parsed, default_id, strict=strict)
     except Exception as exc:  # the per-file fault boundary (issue 9)
         log.exception("internal error while loading %s", name)
         finding = Finding(name, 1, 1, "", Severity.ERROR,
@@ -86,26 +96,10 @@ def load_level_bytes(raw_bytes: bytes, name: str, default_id: str, *,
         return LoadResult(name, None, None, (finding,))
 
 
-def _load_level_bytes(raw_bytes: bytes, name: str, default_id: str, *,
-                      strict: bool = False) -> LoadResult:
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError:
-        finding = Finding(name, 1, 1, "", Severity.ERROR, "the file is not UTF-8 text",
-                          "save it as UTF-8", code="not_utf8")
-        return LoadResult(name, None, None, (finding,))
-    try:
-        source = parse_source(text, name)
-    except SourceError as exc:
-        return LoadResult(name, None, None, (exc.finding,))
-    version = hashlib.sha256(raw_bytes).hexdigest()[:16]
-    return compile_source(source, default_id, version, strict=strict)
-
-
-def compile_source(source: LevelSource, default_id: str, version: str, *,
-                   strict: bool = False) -> LoadResult:
+def compile_source(source: LevelSource, default_id: str, *, strict: bool = False) -> LoadResult:
+    """Migrate, validate and compile a parsed source; its version is the bytes' digest."""
     rep = Reporter(source, strict=strict)
-    result = _compile_source(source, rep, default_id, version)
+    result = _compile_source(source, rep, default_id, source.version)
     if not _duplicate_keys(source, rep):
         return result
     findings = tuple(rep.findings)
@@ -122,7 +116,7 @@ def _duplicate_keys(source: LevelSource, rep: Reporter) -> bool:
         if pointer in reported:  # already said, more precisely (dialogue node ids)
             continue
         reported.add(pointer)
-        key = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        key = unescape_pointer_token(pointer.rsplit("/", 1)[-1])
         rep.findings.append(Finding(
             source.path, line, column, pointer, Severity.ERROR,
             f"the key '{key}' is written twice in this object",

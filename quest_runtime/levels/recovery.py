@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from quest_runtime.levels.findings import join_pointer
+from quest_runtime.levels.findings import join_pointer, unescape_pointer_token
 from quest_runtime.levels.model import LevelModel
 
 _UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
@@ -93,7 +93,7 @@ def related(pointer: str, roots: Iterable[str]) -> bool:
 
 def _place(data: Any, pointer: str, value: Any) -> bool:
     """Put ``value`` (or remove the member, for ``_REMOVE``) at ``pointer``."""
-    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+    tokens = [unescape_pointer_token(t) for t in pointer.split("/")[1:]]
     parent = data
     for token in tokens[:-1]:
         if isinstance(parent, dict) and token in parent:

@@ -5,9 +5,9 @@ reference resolves. Two layers, both fed by :class:`~quest_runtime.levels.facts.
 
 1. :func:`check_level` runs on every load (service and tools alike), because its
    problems are inside one file. Errors reject the level:
-   - ``task_completed``/``task_active``/``milestone_completed`` naming an unknown task or
-     milestone; ``start_dialogue`` and timer effects/conditions naming an unknown
-     dialogue or timer (each with did-you-mean);
+   - every name that does not resolve inside the file (``after``, task, milestone,
+     dialogue and timer references, each with did-you-mean): ``levels/references.py``,
+     the one reference checker;
    - ``after`` cycles (those tasks could never be issued).
    - a malformed or unknown text variable in narration (``{var:}``, ``{palyer}``), or
      one in a name (titles, speakers): ``levels/textvars.check_texts``.
@@ -49,8 +49,9 @@ from pathlib import PurePath
 
 from quest_runtime.atoms import BUILTIN_EVENT_TYPES
 from quest_runtime.levels.facts import LevelFacts, Use
-from quest_runtime.levels.findings import Finding, Severity, join_pointer
+from quest_runtime.levels.findings import Finding, join_pointer
 from quest_runtime.levels.model import LevelModel
+from quest_runtime.levels.references import check_references
 from quest_runtime.levels.report import Reporter
 from quest_runtime.levels.textvars import check_texts, column_at
 from quest_runtime.suggest import hint_for
@@ -78,7 +79,7 @@ def _hint(name: str, known: Iterable[str], fallback: str | None = None) -> str |
 
 def check_level(facts: LevelFacts, rep: Reporter) -> None:
     """Report the problems inside one level (see the module docstring, layer 1)."""
-    _references(facts, rep)
+    check_references(facts, rep)
     _cycles(facts, rep)
     _refs(facts, rep)
     _dead_tasks(facts, rep)
@@ -90,26 +91,6 @@ def check_level(facts: LevelFacts, rep: Reporter) -> None:
         # key the engine reads (`rule_listner`) is a typo that would drop what it holds
         if key not in KNOWN_FOREIGN and hint_for(key, owned) is not None:
             rep.unknown_key(f"/{key}", key, owned, "the level", "level")
-
-
-def _references(facts: LevelFacts, rep: Reporter) -> None:
-    tables: dict[str, tuple[str, Iterable[str]]] = {
-        "task": ("task", facts.tasks),
-        "milestone": ("milestone", facts.milestones),
-        "dialogue": ("dialogue", facts.dialogues),
-        "timer": ("timer", facts.timers),
-    }
-    # the compiler may check some of these itself: one finding per place is enough
-    reported = {f.pointer for f in rep.findings if f.severity is Severity.ERROR}
-    for kind, (word, known) in tables.items():
-        known = set(known)
-        for use in facts.uses.get(kind, ()):
-            if use.name in known or use.pointer in reported:
-                continue
-            fallback = (f"this level defines no {word}s" if not known
-                        else f"known {word}s: {', '.join(sorted(known)[:8])}")
-            rep.error(use.pointer, f"{use.by} names unknown {word} '{use.name}'",
-                      _hint(use.name, known, fallback), code=f"unknown_{word}")
 
 
 def _cycles(facts: LevelFacts, rep: Reporter) -> None:
@@ -158,8 +139,8 @@ def _cycles(facts: LevelFacts, rep: Reporter) -> None:
 
 def _refs(facts: LevelFacts, rep: Reporter) -> None:
     gates = {u.name for u in facts.gates}
-    activated = {u.name for u in facts.uses.get("ref_activated", ())}
-    for use in facts.uses.get("ref_activated", ()):
+    activated = {u.name for u in facts.named("ref_activated")}
+    for use in facts.named("ref_activated"):
         if use.name not in gates:
             rep.warning(use.pointer, f"activate_rule ref '{use.name}' gates no listener of "
                         "this level", _hint(use.name, gates, "give a listener this 'rule_ref', "
@@ -174,7 +155,7 @@ def _refs(facts: LevelFacts, rep: Reporter) -> None:
 
 def _dead_tasks(facts: LevelFacts, rep: Reporter) -> None:
     named = defaultdict(set)
-    for use in facts.uses.get("task_effect", ()):
+    for use in facts.named("task_effect"):
         named[use.name].add(use.by)
     for task_id, pointer in facts.tasks.items():
         if task_id in facts.manual_tasks and "issue_task" not in named[task_id]:
@@ -212,7 +193,7 @@ def _never_started(facts: LevelFacts, rep: Reporter) -> None:
             own = join_pointer(f"/{kind}s", name)
             if any(u.name == name and u.by in starters
                    and not (u.pointer == own or u.pointer.startswith(own + "/"))
-                   for u in facts.uses.get(kind, ())):
+                   for u in facts.named(kind)):
                 continue
             rep.warning(own, f"{kind} '{name}' is never started: no effect of this level "
                         f"starts it", f"add {what} naming '{name}', or remove the {kind}",
@@ -287,9 +268,9 @@ class Registry:
 
     def _set_and_read(self, writes: str, reads: str, word: str, message: str,
                       fallback: str) -> None:
-        written = {u.name for f in self.facts for u in f.uses.get(writes, ())}
+        written = {u.name for f in self.facts for u in f.named(writes)}
         for facts in self.facts:
-            for use in facts.uses.get(reads, ()):
+            for use in facts.named(reads):
                 if use.name not in written:
                     self._rep(facts).warning(
                         use.pointer, f"{use.by} reads {word} '{use.name}', which is {message}",
@@ -303,7 +284,7 @@ class Registry:
                    "flag": ("flag_set", "set by no set_flag effect")}
         files = f"{len(self.facts)} level file" + ("s" if len(self.facts) != 1 else "")
         for word, (writes, what) in sources.items():
-            written = {u.name for f in self.facts for u in f.uses.get(writes, ())}
+            written = {u.name for f in self.facts for u in f.named(writes)}
             for facts in self.facts:
                 for use in facts.uses.get(f"text_{word}", ()):
                     if use.name in written:
@@ -318,7 +299,7 @@ class Registry:
     def _levels(self) -> None:
         known = {f.level_id for f in self.facts}
         for facts in self.facts:
-            for use in facts.uses.get("level", ()):
+            for use in facts.named("level"):
                 if use.name not in known:
                     self._rep(facts).warning(
                         use.pointer, f"{use.by} names level '{use.name}', which none of the "

@@ -24,9 +24,6 @@ class Reporter:
         self.source = source
         self.strict = strict
         self.findings: list[Finding] = []
-        #: Names that clauses refer to, resolved once the whole file is compiled:
-        #: ``(kind, name, pointer)``, e.g. ``("timer", "storm", "/tasks/0/on_complete/0")``.
-        self.refs: list[tuple[str, str, str]] = []
 
     def _add(
         self, severity: Severity, pointer: str, message: str, hint: str | None, code: str,

@@ -1,14 +1,17 @@
 """Level sources: a level file's text, its parsed JSON, and where each value sits.
 
-This module owns the "read, parse with orjson" part of the level path (STYLE §3, step 2):
+This module owns the "read, parse with orjson" part of the level path (STYLE §3, step 2),
+for the service and the tools alike:
 
-1. :func:`read_source` reads the bytes; a missing UTF-8 encoding, an empty file or a
-   JSON syntax error raises :class:`SourceError` carrying one :class:`Finding` with the
-   exact line and column and a plain-English message and hint.
-2. :class:`LevelSource` keeps the text and the parsed data. Its :meth:`~LevelSource.position`
-   and :meth:`~LevelSource.key_position` turn a JSON pointer into a (line, column) for
-   findings. The index behind them is built by a small scanner on first use only,
-   because most loads have nothing to report.
+1. :func:`read_source` reads the bytes (the only place a level file is read) and
+   :func:`decode_source` decodes them; a missing UTF-8 encoding (at its line, column and
+   byte), an empty file or a JSON syntax error raises :class:`SourceError` carrying one
+   :class:`Finding` with the exact line and column and a plain-English message and hint.
+2. :class:`LevelSource` keeps the text, the parsed data and the version (a digest of the
+   bytes). Its :meth:`~LevelSource.position` and :meth:`~LevelSource.key_position` turn a
+   JSON pointer into a (line, column) for findings, and :meth:`~LevelSource.duplicate_keys`
+   lists the keys written twice in one object. The index behind them is built by one
+   small scanner, on first use.
 
 Lines and columns are 1-based and count characters, not bytes; a line ends at ``\\n``
 (so CRLF files work). A leading UTF-8 BOM is dropped before anything else, so columns
@@ -19,6 +22,7 @@ loader's business, not this module's.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,7 +31,12 @@ from typing import Any
 
 import orjson
 
-from quest_runtime.levels.findings import Finding, Severity, escape_pointer_token
+from quest_runtime.levels.findings import (
+    Finding,
+    Severity,
+    escape_pointer_token,
+    unescape_pointer_token,
+)
 
 _BOM = "\ufeff"
 _WS = re.compile(r"[ \t\n\r]*")
@@ -55,6 +64,8 @@ class LevelSource:
     path: str
     text: str
     data: Any
+    #: A digest of the file's bytes: two sources with one version are byte-identical.
+    version: str = ""
     _index: list[_PositionIndex] = field(
         default_factory=list, init=False, repr=False, compare=False
     )
@@ -87,6 +98,19 @@ class LevelSource:
         index = self._positions()
         return [(p, *index.line_col(offset)) for p, offset in index.duplicates]
 
+    def duplicate_members(self, parent: str) -> list[str]:
+        """The keys written twice in the object at ``parent`` as the data holds it, in
+        file order, once per extra writing (a key written three times is listed twice).
+        Duplicates inside an earlier copy of ``parent`` itself (dropped by the parser) are
+        not listed: every member of the kept copy starts after the copy does."""
+        index = self._positions()
+        start = index.values.get(parent)
+        if start is None:
+            return []
+        prefix = parent + "/"
+        return [unescape_pointer_token(p[len(prefix):]) for p, offset in index.duplicates
+                if offset > start and p.startswith(prefix) and "/" not in p[len(prefix):]]
+
     def _positions(self) -> _PositionIndex:
         # A one-slot list keeps the dataclass frozen; two threads racing here would
         # only build the same index twice.
@@ -103,15 +127,29 @@ def read_source(path: Path, display: str | None = None) -> LevelSource:
     except OSError as exc:
         message = f"cannot read the file: {exc.strerror or exc}"
         raise SourceError(_finding(name, 1, 1, message, None, "unreadable")) from exc
+    return decode_source(raw, name)
+
+
+def decode_source(raw: bytes, path: str) -> LevelSource:
+    """Decode and parse a level file's bytes (the file shown as ``path``)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(_not_utf8(name, raw, exc)) from None
-    return parse_source(text, name)
+        raise SourceError(_not_utf8(path, raw, exc)) from None
+    return parse_source(text, path, _version(raw))
 
 
-def parse_source(text: str, path: str) -> LevelSource:
-    """Parse ``text`` (the contents of the file shown as ``path``) into a :class:`LevelSource`."""
+def _version(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def parse_source(text: str, path: str, version: str | None = None) -> LevelSource:
+    """Parse ``text`` (the contents of the file shown as ``path``) into a :class:`LevelSource`.
+
+    ``version`` defaults to the digest of ``text`` encoded as UTF-8 (the file's bytes).
+    """
+    if version is None:
+        version = _version(text.encode("utf-8", "surrogatepass"))
     text = text.removeprefix(_BOM)
     if not text.strip(" \t\n\r"):
         message = "the level file is empty"
@@ -122,7 +160,7 @@ def parse_source(text: str, path: str) -> LevelSource:
         # orjson's pos is a character offset into the str (checked with CJK and
         # astral-plane text), so it and our own line table agree.
         raise SourceError(_syntax_finding(path, text, exc.msg, exc.pos)) from None
-    return LevelSource(path=path, text=text, data=data)
+    return LevelSource(path=path, text=text, data=data, version=version)
 
 
 # --- the position index --------------------------------------------------------------

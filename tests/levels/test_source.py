@@ -6,6 +6,7 @@ texts are laid out so each expected column can be checked by eye.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -472,3 +473,28 @@ def test_read_source_missing_file_is_a_finding(tmp_path: Path) -> None:
     )
     assert caught.value.finding.code == "unreadable"
     assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
+def test_duplicate_members_are_the_kept_objects_own() -> None:
+    """The keys written twice in one object as the data holds it (dialogue node ids come
+    from here, not from a second parse): once per extra writing, in file order, escaped
+    names unescaped; an earlier copy of the object, which the parser drops, adds none."""
+    text = ('{"d": {"n": {"x": 1, "x": 2}}, "d": {"n": {"a/b": 1, "y": 1, "a/b": 2, '
+            '"y": 2, "y": 3, "z": {"q": 1, "q": 2}}}}')
+    source = parse_source(text, "t.json")
+    assert source.duplicate_members("/d/n") == ["a/b", "y", "y"]
+    assert source.duplicate_members("/d/n/z") == ["q"]
+    assert source.duplicate_members("/missing") == []
+    # every duplicate, dropped copies included, is still a duplicate key of the file
+    assert [p for p, _, _ in source.duplicate_keys()] == [
+        "/d/n/x", "/d", "/d/n/a~1b", "/d/n/y", "/d/n/y", "/d/n/z/q"]
+
+
+def test_the_version_is_the_digest_of_the_bytes(tmp_path: Path) -> None:
+    raw = '\ufeff{"a": "é"}'.encode()
+    path = tmp_path / "v.json"
+    path.write_bytes(raw)
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    assert read_source(path).version == digest
+    assert parse_source(raw.decode(), "v.json").version == digest
+    assert read_source(path).text == '{"a": "é"}'
