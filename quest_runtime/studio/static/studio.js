@@ -227,9 +227,10 @@ async function act(action) {
     renderEntry(entry);
     renderExplain(entry.explain);
   } catch (e) {
-    $("feed").prepend(el("div", { class: "card err" }, "refused: " + e.message));
+    $("feed").prepend(el("div", { class: "card err", "data-testid": "refused" }, "refused: " + e.message));
   }
   await refreshPlayer();
+  studio.acts = (studio.acts || 0) + 1;  // one action fully shown (tests wait on it)
 }
 
 function renderEntry(entry) {
@@ -243,7 +244,7 @@ function renderEntry(entry) {
       if (t.sub) card.append(el("div", { class: "subtitle" }, t.sub));
     }
     for (const a of shown.actionbar) card.append(el("div", { class: "actionbar", "data-testid": "actionbar" }, a));
-    const chat = el("div", { class: "chat", "data-testid": "chat" });
+    const chat = el("div", { class: "chat", "data-testid": "chat-lines" });
     const dialogue = new Set(shown.dialogue_lines.map((l) => "❝ " + l));
     for (const line of shown.chat) chat.append(el("div", { class: dialogue.has(line) ? "dialogue" : "" }, line));
     card.append(chat);
