@@ -70,6 +70,11 @@ def _authorised(header: str | None, token: str) -> bool:
     return hmac.compare_digest(value.strip().encode(), token.encode())
 
 
+def _studio_path(path: str) -> bool:
+    """``/studio`` checks the admin token itself (``studio/funnel_app.py``)."""
+    return path == "/studio" or path.startswith("/studio/")
+
+
 def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  # type: ignore[valid-type]
     token = settings.token
     admin_token = settings.admin_token or settings.token
@@ -79,7 +84,7 @@ def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  
         path = request.path
         if status.shutting_down and path not in PUBLIC_PATHS:
             raise Unavailable("quest-runtime is shutting down; retry on the next instance")
-        if path not in PUBLIC_PATHS:
+        if path not in PUBLIC_PATHS and not _studio_path(path):
             needed = admin_token if path.startswith("/admin/") else token
             if needed is not None and not _authorised(request.headers.get("Authorization"),
                                                       needed):
@@ -121,6 +126,9 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_on_shutdown)
     setup_stream(app)  # the push stream and the timer scheduler (after the store opens)
+    from quest_runtime.studio.funnel_app import mount_studio
+
+    mount_studio(app)  # /studio: the funnel page (read-only, admin token)
     return app
 
 

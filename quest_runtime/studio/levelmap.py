@@ -117,9 +117,14 @@ class LevelMap:
                                     "kind": kind, "label": label or kind,
                                     "pointer": pointer, "findings": []}})
 
+    def drawn_edges(self) -> list[dict[str, Any]]:
+        """The edges whose two ends are drawn (a reference to nothing draws no edge: its
+        finding goes to the element holding the reference)."""
+        return [e for e in self.edges
+                if e["data"]["source"] in self._ids and e["data"]["target"] in self._ids]
+
     def to_dict(self) -> dict[str, Any]:
-        edges = [e for e in self.edges
-                 if e["data"]["source"] in self._ids and e["data"]["target"] in self._ids]
+        edges = self.drawn_edges()
         counts: dict[str, int] = {}
         for n in self.nodes:
             counts[n["data"]["kind"]] = counts.get(n["data"]["kind"], 0) + 1
@@ -130,7 +135,7 @@ class LevelMap:
     def attach(self, findings: Iterable[Finding]) -> None:
         """Each finding on the element with the longest pointer prefix of its pointer."""
         by_pointer: dict[str, dict[str, Any]] = {}
-        for element in self.nodes + self.edges:
+        for element in self.nodes + self.drawn_edges():
             pointer = element["data"]["pointer"]
             if pointer and pointer not in by_pointer:
                 by_pointer[pointer] = element["data"]
@@ -212,7 +217,7 @@ def build_map(file: str, doc: Any, findings: Iterable[Finding] = ()) -> dict[str
             continue
         delay = timer.get("delay_seconds", 0)
         repeat = timer.get("repeat_seconds")
-        label = f"⏱ {name} ({delay} s" + (f", every {repeat} s)" if repeat else ")")
+        label = f"timer {name} ({delay} s" + (f", every {repeat} s)" if repeat else ")")
         ident = m.node(f"timer:{name}", "timer", label, _ptr("timers", name), timer=name)
         effect_sources.append((ident, _ptr("timers", name, "effects"), timer.get("effects")))
     for source, pointer, effects in effect_sources:
@@ -287,7 +292,7 @@ def _dialogues(m: LevelMap, doc: dict[str, Any],
             continue
         base = _ptr("dialogues", did)
         group = m.node(f"dialogue:{did}", "dialogue",
-                       f"💬 {did}" + (f" — {plain(program['npc'])}" if program.get("npc")
+                       f"dialogue {did}" + (f" — {plain(program['npc'])}" if program.get("npc")
                                      else ""), base, dialogue=did)
         nodes = as_dict(program.get("nodes"))
         entry = program.get("entry")

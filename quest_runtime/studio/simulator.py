@@ -143,9 +143,10 @@ class Simulator:
             from quest_runtime.engine.merger import merge_results
 
             expect = _expect(merge_results(r["result"] for r in result))
-        if expect is not None and "error" not in outcome.output:
+        if expect is not None:
             step["expect"] = expect
-        self.steps.append(step)
+        if "error" not in outcome.output:  # a refused step changed nothing: not recorded
+            self.steps.append(step)
         entry = self._record(data, player, result, found.to_dict() if found else None)
         if "error" in outcome.output:
             entry["error"] = outcome.output["error"]

@@ -71,12 +71,14 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
             running.proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
+    # per test: the sync API keeps an event loop running while it is open, which the
+    # asyncio tests of this folder must not meet
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -80,7 +80,7 @@ function display(data) {
   let text = data.label;
   if (data.kind === "task") text = `${data.label}\n[${data.type}${data.target ? " " + data.target : ""}]`;
   if (data.kind === "listener") text = `${data.label}\n[${data.type}]${data.gate ? "\n🔒 " + data.gate : ""}`;
-  if (data.kind === "option" && data.requires) text = `${data.label}\n🔒 ${data.requires}`;
+  if (data.kind === "option" && data.requires) text = `${data.label}\nonly if ${data.requires}`;
   return n ? `${text}\n⚠ ${n} finding${n > 1 ? "s" : ""}` : text;
 }
 
@@ -240,8 +240,8 @@ function renderEntry(entry) {
   for (const shown of entry.shown) {
     if (entry.shown.length > 1 || shown.player !== player()) card.append(el("div", { class: "meta" }, `to ${shown.player}:`));
     for (const t of shown.titles) {
-      card.append(el("div", { class: "title", "data-testid": "title" }, t.main));
-      if (t.sub) card.append(el("div", { class: "subtitle" }, t.sub));
+      card.append(el("div", { class: "title", "data-testid": "title" }, t.main.replace(/§./g, "")));
+      if (t.sub) card.append(el("div", { class: "subtitle" }, t.sub.replace(/§./g, "")));
     }
     for (const a of shown.actionbar) card.append(el("div", { class: "actionbar", "data-testid": "actionbar" }, a));
     const chat = el("div", { class: "chat", "data-testid": "chat-lines" });

@@ -1,0 +1,123 @@
+"""The studio's pieces without a browser: the plugin view agrees with the test suite's
+plugin model on the demo, findings land on the element they point at, the funnel counts
+failures and new tries, and the studio API answers bad input with JSON 400s."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiohttp.test_utils import TestServer
+from conftest import ROOT, copy_levels
+
+from quest_runtime.levels.loader import load_level
+from quest_runtime.scenario import ScenarioRunner, load_catalog, parse_script
+from quest_runtime.studio.app import create_studio_app
+from quest_runtime.studio.funnel import Funnel
+from quest_runtime.studio.levelmap import build_map
+from quest_runtime.studio.plugin_view import PluginModel
+
+sys.path.insert(0, str(ROOT / "tests" / "compat"))
+import plugin_model
+
+
+async def test_plugin_view_shows_the_demo_as_the_test_model_does():
+    steps = parse_script((ROOT / "levels" / "lakeside.scenario.jsonl").read_text(), "demo")
+    runner = ScenarioRunner(load_catalog(ROOT / "levels"))
+    product, model = PluginModel(), plugin_model.PluginModel()
+    await runner.runtime.open()
+    try:
+        seen = 0
+        for step in steps:
+            body = {"result": (await runner.run_step(step)).output["result"]}
+            ours = product.apply_rule_event_response("Steve", body)
+            theirs = model.apply_rule_event_response("Steve", body)
+            assert ours.chat == theirs.chat and ours.commands == theirs.commands
+            assert ours.titles == theirs.titles and ours.dropped == theirs.dropped
+            assert (ours.choice is None) == (theirs.choice is None)
+            seen += len(ours.chat)
+    finally:
+        await runner.runtime.close()
+    assert seen > 50
+    assert product.answer_choice("Steve", "1") is None  # no panel left open
+
+
+def _findings(path: Path):
+    return load_level(path, str(path)).findings
+
+
+def test_a_finding_is_drawn_on_the_option_it_points_at(tmp_path):
+    doc = json.loads((ROOT / "levels" / "lakeside.json").read_text(encoding="utf-8"))
+    option = doc["dialogues"]["tomas_fog"]["nodes"]["ask"]["options"][1]
+    option["next"] = "brave_replyy"
+    path = tmp_path / "lakeside.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    found = build_map(str(path), doc, _findings(path))
+    carriers = {n["data"]["id"]: n["data"]["findings"] for n in found["elements"]["nodes"]
+                if n["data"]["findings"]}
+    carriers.update({e["data"]["id"]: e["data"]["findings"]
+                     for e in found["elements"]["edges"] if e["data"]["findings"]})
+    assert list(carriers) == ["dopt:tomas_fog:ask:brave"]
+    (finding,) = carriers["dopt:tomas_fog:ask:brave"]
+    assert "brave_replyy" in finding["message"] and finding["severity"] == "error"
+    assert finding["where"].startswith(f"{path}:")
+
+
+def test_a_file_that_is_not_json_keeps_its_findings_on_the_level(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"id": "broken", "tasks": [', encoding="utf-8")
+    found = build_map(str(path), None, _findings(path))
+    assert found["elements"]["nodes"] == []
+    assert found["level_findings"] and found["level_findings"][0]["severity"] == "error"
+
+
+def test_the_funnel_counts_failures_and_a_new_try_forgets_the_old_one():
+    f = Funnel()
+    f.observe("p", {"levels_loaded": ["lv"], "tasks_issued": ["a", "b"]}, 0.0)
+    f.observe("p", {"tasks_failed": ["a"]}, 5.0)
+    (level,) = f.report()["levels"]
+    tasks = {t["task_id"]: t for t in level["tasks"]}
+    assert (tasks["a"]["failed"], tasks["a"]["stopped_here"], tasks["b"]["stopped_here"]) \
+        == (1, 0, 1)
+    f.observe("p", {"levels_loaded": ["lv"], "tasks_issued": ["a", "b"]}, 10.0)  # again
+    f.observe("p", {"tasks_completed": ["a", "b"], "levels_completed": ["lv"]}, 25.0)
+    (level,) = f.report()["levels"]
+    tasks = {t["task_id"]: t for t in level["tasks"]}
+    assert (level["started"], level["completed"], level["in_progress"]) == (1, 1, 0)
+    assert tasks["a"]["stopped_here"] == tasks["b"]["stopped_here"] == 0
+    # timed within the try (level session) that completed it: issued at 10 s, done at 25 s
+    assert tasks["a"]["median_seconds"] == tasks["b"]["median_seconds"] == 15.0
+    assert f.report()["entries"] == 4
+
+
+async def test_the_studio_api_answers_bad_input_with_json_errors(tmp_path):
+    app = create_studio_app(copy_levels(tmp_path / "levels"), watch=False)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            for method, path, body in (
+                    ("POST", "/api/sim/act", b"not json"),
+                    ("POST", "/api/sim/act", b"[1]"),
+                    ("POST", "/api/sim/act", orjson.dumps({"action": "fly", "player": "S"})),
+                    ("POST", "/api/sim/act", orjson.dumps({"action": "near", "player": ""})),
+                    ("POST", "/api/sim/act", orjson.dumps({"action": "advance",
+                                                           "seconds": -1})),
+                    ("POST", "/api/sim/save", orjson.dumps({"name": "../evil"})),
+                    ("GET", "/api/map?file=nope.json", None),
+                    ("GET", "/api/changes?since=x", None)):
+                async with session.request(method, server.make_url(path),
+                                           data=body) as response:
+                    assert response.status == 400, (path, body)
+                    assert (await response.json())["error"]["code"] == "bad_request"
+            async with session.post(server.make_url("/api/sim/act"), data=orjson.dumps(
+                    {"action": "load", "player": "S", "level": "nowhere"})) as response:
+                assert response.status == 200  # shown as refused, not recorded
+                assert (await response.json())["error"]["code"] == "unknown_level"
+            async with session.get(server.make_url("/api/sim/scenario")) as response:
+                assert "nowhere" not in await response.text()
+    finally:
+        await server.close()
