@@ -33,12 +33,15 @@ restart sees no further back than that; the live aggregate misses nothing.
 from __future__ import annotations
 
 import bisect
+import logging
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from quest_runtime.store.base import Commit, StateStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -207,7 +210,10 @@ class ObservedStore:
 
     async def open(self) -> None:
         await self.inner.open()
-        await self.funnel.rebuild(self.inner, self.journal_limit)
+        try:
+            await self.funnel.rebuild(self.inner, self.journal_limit)
+        except Exception:  # the service starts anyway; the funnel counts from now on
+            log.exception("the studio funnel could not read the journal")
 
     async def close(self) -> None:
         await self.inner.close()

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp.test_utils import TestServer
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, copy_levels
+from studio_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, copy_levels
 
 from quest_runtime.clock import FakeClock
 from quest_runtime.scenario import parse_script
@@ -158,8 +158,6 @@ async def test_the_funnel_page_shows_the_scripted_population_exactly(tmp_path):
 
 
 def shot_path(name: str) -> Path:
-    from conftest import SHOTS
-
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS / f"{name}.png"
 

@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import QUEST_RUNTIME, Studio, shot
+from studio_helpers import QUEST_RUNTIME, Studio, shot
 
 DEMO = Path(__file__).resolve().parents[2] / "levels" / "lakeside.json"
 

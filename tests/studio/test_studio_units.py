@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 from aiohttp.test_utils import TestServer
-from conftest import ROOT, copy_levels
+from studio_helpers import ROOT, copy_levels
 
 from quest_runtime.levels.loader import load_level
 from quest_runtime.scenario import ScenarioRunner, load_catalog, parse_script
