@@ -99,6 +99,7 @@ class LevelMap:
     edges: list[dict[str, Any]] = field(default_factory=list)
     level_findings: list[dict[str, Any]] = field(default_factory=list)
     _ids: set[str] = field(default_factory=set)
+    _edge_ids: set[str] = field(default_factory=set)
 
     def node(self, ident: str, kind: str, label: str, pointer: str,
              parent: str | None = None, **extra: Any) -> str:
@@ -112,7 +113,12 @@ class LevelMap:
 
     def edge(self, source: str, target: str, kind: str, label: str = "",
              pointer: str = "") -> None:
-        ident = f"edge:{kind}:{source}->{target}:{len(self.edges)}"
+        ident = base = f"edge:{kind}:{source}->{target}@{pointer}"  # stable across saves
+        n = 1
+        while ident in self._edge_ids:
+            n += 1
+            ident = f"{base}#{n}"
+        self._edge_ids.add(ident)
         self.edges.append({"data": {"id": ident, "source": source, "target": target,
                                     "kind": kind, "label": label or kind,
                                     "pointer": pointer, "findings": []}})

@@ -140,6 +140,8 @@ def test_a_saved_edit_shows_within_a_second_and_a_broken_one_on_its_element(page
     open_map(page, studio)
     page.locator('#outline li[data-id="task:say_ready"]').first.click()
     generation = page.evaluate("window.studio.generation")
+    positions = page.evaluate("Object.fromEntries(window.studio.cy.nodes().map(n => "
+                              "[n.id(), n.position()]))")
     level = studio.levels / "lakeside.json"
     doc = json.loads(level.read_text(encoding="utf-8"))
     doc["tasks"][1]["title"] = "Tell Mia you are ready (edited)"
@@ -148,6 +150,10 @@ def test_a_saved_edit_shows_within_a_second_and_a_broken_one_on_its_element(page
     assert took < 1.0
     assert page.evaluate("window.studio.cy.getElementById('task:say_ready').data('label')") \
         == "Tell Mia you are ready (edited)"
+    # the map is patched in place: every task still drawn where it was
+    assert page.evaluate("window.studio.cy.nodes('[kind=\"task\"]').every(n => n.visible())")
+    assert page.evaluate("window.studio.cy.getElementById('task:greet_mia').position()") \
+        == positions["task:greet_mia"]
     # the view is kept: the same element is still selected
     assert page.evaluate("window.studio.cy.$(':selected').map(n => n.id())") == ["task:say_ready"]
     # break it: ask_tomas waits for a task that does not exist

@@ -79,7 +79,7 @@ function display(data) {
   const n = data.findings.length;
   let text = data.label;
   if (data.kind === "task") text = `${data.label}\n[${data.type}${data.target ? " " + data.target : ""}]`;
-  if (data.kind === "listener") text = `${data.label}\n[${data.type}]${data.gate ? "\n🔒 " + data.gate : ""}`;
+  if (data.kind === "listener") text = `${data.label}\n[${data.type}]${data.gate ? "\ngated by ref " + data.gate : ""}`;
   if (data.kind === "option" && data.requires) text = `${data.label}\nonly if ${data.requires}`;
   return n ? `${text}\n⚠ ${n} finding${n > 1 ? "s" : ""}` : text;
 }
@@ -106,17 +106,42 @@ function layout(cy) {
 function renderMap(map, keepView) {
   studio.map = map;
   const cy = studio.cy;
-  const view = keepView ? { zoom: cy.zoom(), pan: { ...cy.pan() } } : null;
-  const positions = {};
-  if (keepView) cy.nodes().forEach((n) => { positions[n.id()] = { ...n.position() }; });
-  cy.batch(() => { cy.elements().remove(); cy.add(elementsOf(map)); });
-  const fresh = cy.nodes().filter((n) => !positions[n.id()] && n.isChildless());
-  if (!keepView || fresh.length) layout(cy);
-  else cy.nodes().forEach((n) => { if (positions[n.id()] && n.isChildless()) n.position(positions[n.id()]); });
-  if (view) { cy.zoom(view.zoom); cy.pan(view.pan); }
+  const wanted = elementsOf(map);
+  let fresh = 0;
+  if (!keepView) {
+    cy.batch(() => { cy.elements().remove(); cy.add(wanted); });
+  } else {
+    // patch in place, by id: kept elements keep their position and selection
+    const ids = new Set();
+    cy.batch(() => {
+      for (const group of ["nodes", "edges"]) {
+        for (const item of wanted[group]) {
+          ids.add(item.data.id);
+          const found = cy.getElementById(item.data.id);
+          const parentChanged = found.nonempty() && group === "nodes"
+            && (found.data("parent") || null) !== (item.data.parent || null);
+          if (found.nonempty() && !parentChanged && (group === "nodes"
+              || (found.data("source") === item.data.source && found.data("target") === item.data.target))) {
+            for (const key of Object.keys(found.data())) if (!(key in item.data)) found.removeData(key);
+            found.data(item.data);
+          } else {
+            if (found.nonempty()) found.remove();
+            cy.add({ group, data: item.data });
+            if (group === "nodes") fresh += 1;
+          }
+        }
+      }
+      cy.elements().filter((e) => !ids.has(e.id())).remove();
+    });
+  }
+  if (!keepView || fresh) {
+    const view = keepView ? { zoom: cy.zoom(), pan: { ...cy.pan() } } : null;
+    layout(cy);
+    if (view) { cy.zoom(view.zoom); cy.pan(view.pan); }
+  }
   if (studio.selected) {
     const sel = cy.getElementById(studio.selected);
-    if (sel.nonempty()) sel.select();
+    if (sel.nonempty()) { sel.select(); showSelected(sel.data()); }
   }
   renderSide(map);
   studio.mapReady = true;
