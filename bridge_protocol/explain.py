@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge_protocol.results import RuleEventResult
 
 Reason = Literal["type", "target", "not_issued", "closed", "no_change", "gated", "once",
-                 "cooldown", "requires", "not_fired"]
+                 "cooldown", "requires", "not_fired", "dialogue"]
 
 
 class _Strict(BaseModel):
@@ -24,11 +24,12 @@ class _Strict(BaseModel):
 class NotFired(_Strict):
     """One task or listener that did not fire on the event, and why."""
 
-    kind: Literal["task", "listener"]
-    id: str = Field(description="The task or listener id.")
+    kind: Literal["task", "listener", "level"]
+    id: str = Field(description="The task, listener or level id.")
     reason: Reason = Field(description="type, target, not_issued, closed, no_change "
                            "(tasks); type, target, gated, once, cooldown, requires "
-                           "(listeners).")
+                           "(listeners); dialogue (either: a waiting dialogue kept the "
+                           "event); requires (a level whose load was refused: blocked).")
     message: str = Field(description="The reason as a sentence.",
                          examples=["wants 'mia_npc'; the event carries 'tomas' "
                                    "(closest: 'tomas' vs 'mia_npc')"])
@@ -42,6 +43,30 @@ class NotFired(_Strict):
     waiting_for: str | None = Field(None, description="The `after` task not completed yet.")
     ref: str | None = Field(None, description="For `gated`: the rule ref not active.")
     cooldown_left: float | None = Field(None, description="Seconds of cooldown left.")
+
+
+class HiddenOption(_Strict):
+    """An option of the waiting choice that is not shown, and the condition hiding it."""
+
+    option: str
+    label: str
+    condition: str = Field(description="The smallest failing sub-condition of its requires.")
+    condition_pointer: str
+
+
+class DialogueExplanation(_Strict):
+    """The dialogue choice the event met, and what the program did with the event."""
+
+    dialogue_id: str
+    node_id: str
+    answer: Literal["none", "accepted", "taken", "refused"] = Field(
+        description="none: not an answer (the event went on); accepted: an answer that "
+        "also goes on to tasks and listeners; taken: a chat answer (goes no further); "
+        "refused: a hidden, unknown or stale option (nothing changes).")
+    message: str
+    choice: str | None = Field(None, description="The option taken or refused.")
+    shown: list[str] = Field(description="The ids of the options shown, in order (1..n).")
+    hidden: list[HiddenOption]
 
 
 class Explanation(_Strict):
@@ -59,7 +84,10 @@ class Explanation(_Strict):
                                         "tasks_issued, listeners_fired.")
     result: RuleEventResult | None = Field(description="The result the event would give.")
     not_fired: list[NotFired]
-    note: str | None = Field(None, description="Why nothing could fire at all, if so.")
+    note: str | None = Field(None, description="Why nothing could fire at all, if so; a "
+                             "load the event asked for that was refused.")
+    dialogue: DialogueExplanation | None = Field(
+        None, description="The waiting dialogue choice, if the level has one.")
 
 
 class ExplainResponse(_Strict):

@@ -74,17 +74,29 @@ class QuestLogUpcoming(_Strict):
     title: str
 
 
+class QuestLogCooldown(_Strict):
+    """A completed repeatable task in its cooldown: issued again in ``seconds_left``
+    seconds (counted when the snapshot was made)."""
+
+    task_id: str
+    title: str
+    seconds_left: float
+
+
 class QuestLog(_Strict):
     """The ``active_tasks`` snapshot. ``tasks`` holds the open (issued) tasks in file
     order, the ones the player can work on now: the plugin prints every entry as a task
     to do and ignores ``status``. Tasks still waiting are in ``upcoming``. ``progress``
-    is ``count - remaining``, so it never reads finished while the task is open."""
+    is ``count - remaining``, so it never reads finished while the task is open. A
+    repeatable task that is done for now is in ``cooldowns`` with its time left (the
+    plugin reads only ``tasks``, so it never reads as one to do now)."""
 
     player_id: str
     level_id: str
     level_title: str
     tasks: list[QuestLogTask]
     upcoming: list[QuestLogUpcoming] = Field(default_factory=list)
+    cooldowns: list[QuestLogCooldown] = Field(default_factory=list)
     task_titles: list[str]
     milestone_names: list[str]
     active_count: int

@@ -23,7 +23,8 @@ Request path (``POST /world/story/rule-event``)
    level completion sets ``exit_ready`` and the summary;
 6. ``engine/merger.py``: every source's output becomes one ordered result the plugin can
    play whole (one ``npc_dialogue``, object-only world-patch operations never lists);
-   ``engine/commands.py`` fills ``{player}``;
+   ``textvars.py`` fills the narration's text variables (``{player}``, ``{var:x}``, ...)
+   once, from the player's state; ``engine/commands.py`` fills commands' ``{player}``;
 7. ``runtime.py``: the transaction — ``_apply`` runs the engine call on the cached state,
    ``_step`` encodes the state document and the journal entry, ``_commit`` stores them
    (group-committed by ``store/sqlite.py``) and is awaited, then ``server/routes.py``
@@ -69,10 +70,12 @@ Level reload path
    every finding reported with file:line:col, pointer and hint; an unknown key of an
    owned object is an error when it is a near miss of one of its keys, else a warning
    (``levels/report.Reporter.unknown_key``); commands that name no player are warnings;
+   malformed text variables are errors (``levels/textvars.py``);
 6. ``levels/facts.py`` + ``levels/registry.check_level``: references inside the level
    (conditions' tasks and milestones, dialogues, timers, ``after`` cycles, dormant refs,
    unreachable tasks); ``quest-runtime validate`` adds the checks across all files
-   (``registry.Registry``: duplicate ids, flags/vars/items never set, unknown levels);
+   (``registry.Registry``: duplicate ids, flags/vars/items never set, text variables
+   naming them, unknown levels);
 7. ``levels/catalog.py``: a level with no errors replaces the old one in one assignment;
    one with errors keeps the last good one serving. Live sessions follow the new version
    by ids on their next rule event (``engine/core.sync_session``).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=["text", "json"], default="text")
 
     pr = sub.add_parser("preview", help="dry-run a scenario script against levels")
-    pr.add_argument("--levels", type=Path, required=True)
+    pr.add_argument("--levels", type=Path, default=Path("levels"),
+                    help="the levels folder (default levels/, as for test and serve)")
     pr.add_argument("script", type=Path, nargs="?", help="a *.scenario.jsonl script")
     pr.add_argument("--json", action="store_true", help="one JSON line per step")
     pr.add_argument("--default-level", dest="default_level")
@@ -78,7 +80,30 @@ def run() -> int:
     logger = logging.getLogger("quest_runtime")
     if not logger.handlers:
         logger.addHandler(logging.NullHandler())
-    return main()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    return code
+
+
+#: The exit status after the reader of stdout went away (``quest-runtime ... | head``):
+#: the output was not finished, so not 0; 1, as ``rich`` exits when a card hits the
+#: closed pipe, so every command ends the same way.
+BROKEN_PIPE_STATUS = 1
+
+
+def quiet_broken_pipe() -> int:
+    """Stop quietly when stdout's reader has gone: no traceback, and no second error
+    when Python flushes stdout at exit (it is pointed at the null device)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout is not a real file
+        pass
+    return BROKEN_PIPE_STATUS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,6 +142,11 @@ def validate(paths: list[Path], *, strict: bool, fmt: str) -> int:
     for path in paths:
         if path.is_dir():
             files = level_files(path)
+            if not files:
+                findings.append(Finding(
+                    str(path), 1, 1, "", Severity.ERROR if strict else Severity.WARNING,
+                    "no level files (*.json) in this folder", "is this the levels folder?",
+                    code="no_levels"))
         elif path.is_file():
             files = [path]
         else:

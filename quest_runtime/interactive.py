@@ -11,11 +11,18 @@ plugin would send it, and runs through the same ``ScenarioRunner`` as a script::
     choose yes            answer a dialogue choice (choice, choice_id)
     event TYPE {json}     any rule event with its payload
     advance 30            move the clock 30 s (due timers fire)
-    load lakeside · end · player Alex · explain on|off · state · help · quit
+    load lakeside · end · player Alex · explain on|off · help · quit
+    state                 quest log, timers, waiting dialogue, flags, items
+    save bug.scenario.jsonl   the session as a scenario script, with expects
 
 With ``--explain`` (or ``explain on``) every rule event also shows why each task and
-listener did not fire. Reading stops at ``quit`` or at the end of the input, so the
-mode can be driven by a pipe (``printf 'near mia_npc\\nquit\\n' | quest-runtime ...``).
+listener did not fire. A mistyped command gets a did-you-mean (``nera`` → ``near``).
+``save`` writes every step played so far, each with an ``expect`` of what it did (the
+completed tasks and milestones, the commands, the node types and ids, ``exit_ready``;
+``null`` when nothing happened; the error code of a refused step), so the session replays
+as a golden test with ``quest-runtime test``. Reading stops at ``quit`` or at the end of
+the input, so the mode can be driven by a pipe
+(``printf 'near mia_npc\\nquit\\n' | quest-runtime ...``).
 """
 
 from __future__ import annotations
@@ -31,10 +38,21 @@ from rich.console import Console
 from rich.text import Text
 
 from quest_runtime.atoms import slug
-from quest_runtime.cards import quest_log_table
+from quest_runtime.cards import quest_log_table, time_left
+from quest_runtime.conditions import EvalContext
+from quest_runtime.engine.dialogue import waiting
+from quest_runtime.engine.merger import merge_results
 from quest_runtime.engine.questlog import snapshot
-from quest_runtime.preview import explain_step, report_failures, report_levels, show_step
-from quest_runtime.scenario import ScenarioRunner, Step, load_catalog
+from quest_runtime.engine.state import PlayerState
+from quest_runtime.preview import (
+    describe,
+    explain_step,
+    report_failures,
+    report_levels,
+    show_step,
+)
+from quest_runtime.scenario import ScenarioRunner, Step, StepOutcome, load_catalog
+from quest_runtime.suggest import did_you_mean
 
 HELP = __doc__.split("::", 1)[1].split("With ``--explain``")[0].rstrip() if __doc__ else ""
 
@@ -81,11 +99,21 @@ def step_for(line: str, player: str) -> dict[str, Any]:
         return {"player": player, "load": rest}
     if word == "end":
         return {"player": player, "end": True}
-    raise CommandError(f"unknown command '{word}': type 'help'")
+    if word in ("load", "player", "save") and not rest:
+        raise CommandError(f"'{word}' needs a name, e.g. '{word} {_EXAMPLES[word]}'")
+    match = did_you_mean(word, COMMANDS)
+    hint = f" (did you mean '{match}'?)" if match is not None else ""
+    raise CommandError(f"unknown command '{word}'{hint}: type 'help'")
+
+
+#: Every command the prompt knows, for the did-you-mean of a mistyped one.
+COMMANDS = ("near", "chat", "block", "entity", "zone", "choose", "event", "advance", "load",
+            "end", "player", "explain", "state", "save", "help", "quit")
 
 
 _EXAMPLES = {"near": "mia_npc", "block": "lantern", "entity": "Tomas", "zone": "enter_pier",
-             "chat": "hello", "choose": "yes"}
+             "chat": "hello", "choose": "yes", "load": "lakeside", "player": "Alex",
+             "save": "levels/my.scenario.jsonl"}
 
 
 def _event(player: str, event_type: str, **payload: Any) -> dict[str, Any]:
@@ -129,6 +157,8 @@ class _Session:
         self.explain = explain
         self.number = 0
         self.problems = 0
+        #: Every step played, for ``save``.
+        self.played: list[StepOutcome] = []
 
     async def run(self, lines: Iterable[str], load: str | None) -> int:
         await self.runner.runtime.open()
@@ -163,6 +193,8 @@ class _Session:
                                     style="bright_black"))
         elif word == "state":
             await self.show_state()
+        elif word == "save" and rest.strip():
+            self.save(Path(rest.strip()))
         else:
             try:
                 data = step_for(line, self.player)
@@ -176,18 +208,103 @@ class _Session:
         self.number += 1
         found = await explain_step(self.runner, data) if self.explain else None
         outcome = await self.runner.run_step(Step(self.number, self.number, data))
+        self.played.append(outcome)
         show_step(self.console, outcome, found)
         self.problems += report_failures(outcome, "<interactive>")
+
+    def save(self, path: Path) -> None:
+        """Write the steps played so far as a scenario script, each with its ``expect``."""
+        lines = ["# recorded with quest-runtime preview --interactive; replay with",
+                 f"# quest-runtime test {path}"]
+        for outcome in self.played:
+            lines.append(f"# {describe(outcome.step.data)}")
+            step = {**outcome.step.data, "expect": recorded_expect(outcome)}
+            lines.append(orjson.dumps(step).decode())
+        try:
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.console.print(Text(f"cannot save {path}: {exc.strerror}", style="red"))
+            return
+        self.console.print(Text(f"saved {len(self.played)} steps to {path}",
+                                style="bright_black"), soft_wrap=True)
 
     async def show_state(self) -> None:
         state = await self.runner.runtime.peek(self.player)
         if state is None or state.session is None:
             self.console.print(Text(f"{self.player} has no level session", style="yellow"))
             return
+        now = self.runner.clock.now()
         level = self.runner.runtime.catalog.get(state.session.level_id)
         if level is not None:
-            self.console.print(quest_log_table(snapshot(self.player, level, state.session)
+            self.console.print(quest_log_table(snapshot(self.player, level, state.session, now)
                                                or {"tasks": []}))
+        for line in timer_lines(state, now) + dialogue_lines(state, level, now):
+            self.console.print(line)
         facts = {"flags": sorted(state.flags), "items": state.items, "vars": state.vars,
                  "refs": sorted(state.session.refs)}
         self.console.print(Text(orjson.dumps(facts).decode(), style="bright_black"))
+
+
+def timer_lines(state: PlayerState, now: float) -> list[Text]:
+    """The level's timers: each pending one with its time left, and those fired."""
+    assert state.session is not None
+    timers = state.session.timers
+    pending = timers.pending
+    out = [Text.assemble(("timer ", "bold"), name, (f"  fires in {time_left(due - now)}",
+                                                    "yellow"))
+           for name, due in sorted(pending.items(), key=lambda kv: kv[1])]
+    fired = timers.fired
+    if fired:
+        out.append(Text(f"timers fired: {', '.join(map(str, fired))}", style="bright_black"))
+    return out or [Text("no timer pending", style="bright_black")]
+
+
+def dialogue_lines(state: PlayerState, level: Any, now: float) -> list[Text]:
+    """The dialogue program waiting for an answer: its node, the options shown (with the
+    numbers to type) and the hidden ones with the condition that hides them."""
+    session = state.session
+    assert session is not None
+    top = waiting(session)
+    if top is None or level is None:
+        return [Text("no dialogue waiting", style="bright_black")]
+    program = level.dialogues.get(top[0])
+    node = program.nodes.get(top[1]) if program is not None else None
+    if node is None:
+        return [Text(f"dialogue {top[0]} at node {top[1]}", style="bold")]
+    ctx = EvalContext(state, session, level, {}, now)
+    out = [Text.assemble(("dialogue ", "bold"), f"{top[0]} waits at '{top[1]}'",
+                         (f"  {node.prompt}" if node.prompt else "", "bright_black"))]
+    number = 0
+    for option in node.options:
+        failing = option.requires.failing(ctx) if option.requires is not None else None
+        if failing is None:
+            number += 1
+            out.append(Text(f"  [{number}] {option.id}: {option.label}"))
+        else:
+            out.append(Text(f"  hidden {option.id}: {option.label} — requires fails at "
+                            f"{failing.describe()}", style="bright_black"))
+    return out
+
+
+def recorded_expect(outcome: StepOutcome) -> Any:
+    """What a step did, as an ``expect`` that holds when it is played again."""
+    error = outcome.output.get("error")
+    if error is not None:
+        return {"error": {"code": error["code"]}}
+    result = outcome.output.get("result")
+    if isinstance(result, list):  # an advance_seconds step: its pushed results, merged
+        result = merge_results(p["result"] for p in result if isinstance(p, dict)) \
+            if result else None
+    if not isinstance(result, dict):
+        return None
+    expect: dict[str, Any] = {}
+    for key in ("completed_tasks", "milestones", "commands"):
+        if result.get(key):
+            expect[key] = result[key]
+    nodes = [{k: n[k] for k in ("type", "task_id", "milestone_id", "dialogue_id", "node_id")
+              if k in n} for n in result.get("nodes", []) if isinstance(n, dict)]
+    if nodes:
+        expect["nodes"] = nodes
+    if result.get("exit_ready"):
+        expect["exit_ready"] = True
+    return expect

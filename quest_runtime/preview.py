@@ -1,13 +1,16 @@
 """``quest-runtime preview``: play a scenario script and show what the player would see.
 
 1. load the levels folder (a level with errors is reported on stderr and skipped; the
-   preview then exits 1 at the end, SPEC §4.12.5);
+   preview then exits 1 at the end, SPEC §4.12.5). When a load step then names a level
+   that is not there, the play stops at that step with one line saying why, instead of
+   every later step failing for the same reason (a broken save under ``--watch``);
 2. run the script's steps with ``scenario.ScenarioRunner`` (the service's engine, an
    in-memory store, a fake clock at 0);
 3. print each step: readable cards (``cards.py``, rich), or with ``--json`` exactly one
    line ``{"step": N, "result": ...}`` per step; ``--explain`` adds, per rule event, its
-   atoms and why each task and listener did not fire (``engine/explain.py``, a dry run
-   before the step) — with ``--json`` as an ``"explain"`` key;
+   atoms and why each task and listener did not fire, and what a waiting dialogue did
+   with it; per load, why a level is blocked (``engine/explain.py``, a dry run before the
+   step) — with ``--json`` as an ``"explain"`` key;
 4. report failed expectations and ``ensures`` on stderr; exit 1 if any.
 
 ``--watch`` plays again whenever a level file or the script changes (watchfiles), and
@@ -29,7 +32,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from quest_runtime.cards import explanation_view, result_view
-from quest_runtime.engine.explain import Explanation, explain
+from quest_runtime.engine.explain import Explanation, explain, explain_load
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
@@ -89,12 +92,24 @@ def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str
         return 1
     runner = ScenarioRunner(catalog, default_level=default_level)
     try:
-        played = asyncio.run(play(runner, steps, explain=explain))
+        played = asyncio.run(play(runner, steps, explain=explain,
+                                  stop_on_missing=failed_levels))
     except ScriptError as exc:
         print(f"{script}:{exc}", file=sys.stderr)
         return 1
     console = Console(highlight=False)
     failures = 0
+    if len(played) < len(steps):
+        last = played[-1][0]
+        error = last.output["error"]
+        print(f"{script}:{last.step.line}: step {last.step.number}: {error['message']}: a "
+              f"level file above has errors, so the other {len(steps) - len(played)} steps "
+              "are not played (fix the file and save it)", file=sys.stderr)
+        if as_json:
+            sys.stdout.write(orjson.dumps(last.output).decode() + "\n")
+        else:
+            show_step(console, last, None)
+        return 1
     for outcome, found in played:
         if as_json:
             line = dict(outcome.output)
@@ -107,28 +122,39 @@ def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str
     return 1 if failures or failed_levels else 0
 
 
-async def play(runner: ScenarioRunner, steps: list[Step], *,
-               explain: bool) -> list[tuple[StepOutcome, Explanation | None]]:
-    """Run every step; with ``explain``, each rule event is first explained (dry run)."""
+async def play(runner: ScenarioRunner, steps: list[Step], *, explain: bool,
+               stop_on_missing: bool = False) -> list[tuple[StepOutcome, Explanation | None]]:
+    """Run every step; with ``explain``, each rule event is first explained (dry run).
+
+    With ``stop_on_missing`` (a level file was skipped for its errors), a load refused
+    as an unknown level ends the play there: that level is most likely the broken file,
+    and every step after it would fail for the same reason."""
     await runner.runtime.open()
     try:
         played: list[tuple[StepOutcome, Explanation | None]] = []
         for step in steps:
             found = await explain_step(runner, step.data) if explain else None
-            played.append((await runner.run_step(step), found))
+            outcome = await runner.run_step(step)
+            played.append((outcome, found))
+            error = outcome.output.get("error")
+            if (stop_on_missing and "load" in step.data and error is not None
+                    and error["code"] == "unknown_level"):
+                break
         return played
     finally:
         await runner.runtime.close()
 
 
 async def explain_step(runner: ScenarioRunner, data: dict[str, Any]) -> Explanation | None:
-    """The explanation of a rule-event step against the player's current state."""
+    """The explanation of a rule-event or load step against the player's current state."""
     player = data.get("player", data.get("player_id"))
-    if ("advance_seconds" in data or "load" in data or data.get("end")
+    if ("advance_seconds" in data or data.get("end")
             or not isinstance(player, str) or not isinstance(data.get("payload", {}), dict)):
         return None
     runtime = runner.runtime
     state = await runtime.peek(player) or PlayerState(player)
+    if "load" in data:
+        return explain_load(runtime.engine, state, str(data["load"]), runner.clock.now())
     event_type = data.get("event_type")
     return explain(runtime.engine, state, event_type if isinstance(event_type, str) else None,
                    data.get("payload", {}), runner.clock.now())

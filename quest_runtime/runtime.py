@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -36,12 +37,21 @@ from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.explain import task_listing
 from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
-from quest_runtime.engine.state import PlayerState, dump_state, load_state
+from quest_runtime.engine.state import PlayerState, load_state
+from quest_runtime.engine.timers import next_due
 from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
-from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError
+from quest_runtime.store.base import (
+    Commit,
+    JournalEntry,
+    StateStore,
+    StoreError,
+    Wakeup,
+    join_parts,
+)
+from quest_runtime.textvars import Values, fill_quest_log
 from quest_runtime.timer_index import TimerIndex
 
 log = logging.getLogger(__name__)
@@ -129,6 +139,9 @@ class Runtime:
         self.store_failures = 0
         self._store_logged_at = float("-inf")
         self._store_unlogged = 0
+        #: The stored parts per player, kept only to check every commit (tests).
+        self._verify_parts: dict[str, dict[str, bytes]] | None = (
+            {} if os.environ.get("QUEST_RUNTIME_VERIFY_STORAGE") == "1" else None)
 
     async def open(self) -> None:
         await self.store.open()
@@ -186,6 +199,9 @@ class Runtime:
         else:
             doc, version = stored
             entry = (load_state(doc), version)
+        if self._verify_parts is not None:
+            self._verify_parts[player_id] = {k: v for k, v in entry[0].all_parts().items()
+                                              if v is not None}
         if len(self._states) >= self.max_cached_players:
             self._evict()
         self._states[player_id] = entry
@@ -235,8 +251,7 @@ class Runtime:
             self._forget(players)
             raise
 
-    @staticmethod
-    def _step(state: PlayerState, version: int, kind: str | None, event_id: str | None,
+    def _step(self, state: PlayerState, version: int, kind: str | None, event_id: str | None,
               now: float, outcome: Outcome, raw: bytes | None = None) -> Step:
         """One applied change, encoded for the store: the state document, and (unless
         ``kind`` is None) the journal entry of ``outcome`` whose bytes are ``raw``
@@ -245,7 +260,32 @@ class Runtime:
         journal = (None if kind is None
                    else journal_entry(state.player_id, event_id, kind, now, outcome, wire))
         reply = Reply(outcome.result, wire, False, tuple(outcome.ensures_failures))
-        return Step(state, Commit(state.player_id, dump_state(state), version, journal), reply)
+        core, parts, whole = state.storage()
+        if self._verify_parts is not None:
+            self._verify_storage(state, core, parts, whole)
+        commit = Commit(state.player_id, core, version, journal, next_due(state.session),
+                        bool(state.outbox), parts, whole)
+        state.changed = set()
+        return Step(state, commit, reply)
+
+    def _verify_storage(self, state: PlayerState, core: bytes,
+                        parts: Mapping[str, bytes | None], whole: bool) -> None:
+        """(Tests: ``QUEST_RUNTIME_VERIFY_STORAGE=1``.) The stored parts after this commit,
+        joined, must be the whole document: a change the engine did not mark would
+        otherwise be lost when the player's state is next read from the store."""
+        assert self._verify_parts is not None
+        known = {} if whole else dict(self._verify_parts.get(state.player_id, {}))
+        for name, value in parts.items():
+            if value is None:
+                known.pop(name, None)
+            else:
+                known[name] = value
+        self._verify_parts[state.player_id] = known
+        stored = orjson.loads(join_parts(core, known))
+        expected = state.to_doc()
+        if stored != expected:
+            raise AssertionError(f"the storage parts of {state.player_id!r} miss a change:\n"
+                                 f"stored   {stored}\nexpected {expected}")
 
     async def _commit(self, steps: list[Step], players: list[str]) -> None:
         """The one commit step: every step's document and journal entry stored (one group
@@ -494,17 +534,31 @@ class Runtime:
 
     async def index_timers(self) -> int:
         """Rebuild the timer index from the store (at start-up): every player with a
-        scheduled timer or an undelivered result. Returns how many were found."""
+        scheduled timer or an undelivered result, read from the store's wakeup index
+        (documents are read only for rows written before the store kept it). Returns how
+        many were found."""
         found = 0
-        for player_id in await self.store.players():
-            if player_id in self._states:
-                self.timers.update(self._states[player_id][0])
+        try:
+            wakeups = await self.store.wakeups()
+        except StoreError as exc:
+            raise self._unavailable("the timer index cannot be read", exc) from exc
+        for wake in wakeups:
+            cached = self._states.get(wake.player_id)
+            if cached is not None:
+                self.timers.update(cached[0])
                 continue
-            stored = await self.store.read_player(player_id)
-            if stored is None or (b'"timers"' not in stored[0]
-                                  and b'"outbox"' not in stored[0]):
-                continue
-            self.timers.update(load_state(stored[0]))
+            if not wake.known:
+                stored = await self.store.read_player(wake.player_id)
+                if stored is None or (b'"timers"' not in stored[0]
+                                      and b'"outbox"' not in stored[0]):
+                    continue
+                state = load_state(stored[0])
+                wake = Wakeup(wake.player_id, next_due(state.session), bool(state.outbox))
+                if wake.due is None and not wake.outbox:
+                    continue
+            self.timers.set(wake.player_id, wake.due)
+            if wake.outbox:
+                self.timers.outbox.add(wake.player_id)
             found += 1
         return found
 
@@ -513,7 +567,11 @@ class Runtime:
         if state is None or state.session is None:
             return None
         level = self.catalog.get(state.session.level_id)
-        return None if level is None else snapshot(player_id, level, state.session)
+        if level is None:
+            return None
+        return fill_quest_log(snapshot(player_id, level, state.session, self.clock.now()),
+                              Values(player_id, state.vars, state.items, state.flags,
+                                     level.flag_text))
 
     async def state_view(self, player_id: str) -> dict[str, Any] | None:
         """The player's state as ``GET /world/story/{player}/state`` shows it."""

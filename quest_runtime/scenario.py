@@ -4,7 +4,10 @@ One runner serves the preview tool, ``quest-runtime test`` and the tests (STYLE 
 drives the same ``Runtime`` as the service, with an in-memory store and a fake clock
 starting at 0. A step is ``{"player", "load"}``, ``{"player", "end": true}``,
 ``{"advance_seconds": N}`` or a rule event (wire fields; ``player`` = ``player_id``);
-any step may carry ``expect``, a subset match on its result.
+any step may carry ``expect``, a subset match on its result: ``"expect": null`` says
+nothing happens (the result is ``null``), and a refused step (a blocked or unknown level,
+a bad event) is matched as ``{"error": {"code", "status", "message"}}``, so
+``"expect": {"error": {"code": "level_blocked"}}`` asserts the refusal.
 
 ``advance_seconds`` moves the fake clock and fires every timer due by then, across
 players, in due order (SPEC §4.12.1): the step's ``result`` is the list of pushed
@@ -66,7 +69,11 @@ def parse_script(text: str, name: str) -> list[Step]:
 
 def subset_mismatches(expected: Any, actual: Any, where: str = "result") -> list[str]:
     """Where ``actual`` fails to contain ``expected`` (dicts: keys subset, recursively;
-    lists: the expected items in order, each a subset match; scalars: equal)."""
+    lists: the expected items in order, each a subset match; scalars: equal).
+
+    In a list every expected item that has no match is named, each with the actual
+    item closest to it (the fewest mismatching keys), so a designer sees what came
+    instead of each one."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return [f"{where}: expected an object, got {_show(actual)}"]
@@ -80,17 +87,52 @@ def subset_mismatches(expected: Any, actual: Any, where: str = "result") -> list
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return [f"{where}: expected a list, got {_show(actual)}"]
-        i = 0
+        pairs = pair_items(expected, actual)
+        out = []
         for n, item in enumerate(expected):
-            while i < len(actual) and subset_mismatches(item, actual[i], where):
-                i += 1
-            if i == len(actual):
-                return [f"{where}[{n}]: expected {_show(item)} (in order) in {_show(actual)}"]
-            i += 1
-        return []
+            if n in pairs:
+                continue
+            if not isinstance(item, dict) or not actual:
+                out.append(f"{where}[{n}]: expected {_show(item)} (in order) in "
+                           f"{_show(actual)}")
+                continue
+            j = closest_item(item, actual, set(pairs.values()))
+            shown = {k: actual[j][k] for k in item if k in actual[j]} if isinstance(
+                actual[j], dict) else actual[j]
+            out.append(f"{where}[{n}]: expected {_show(item)} (in order); closest is "
+                       f"{where}[{j}]: {_show(shown)}")
+        return out
     if expected != actual:
         return [f"{where}: expected {_show(expected)}, got {_show(actual)}"]
     return []
+
+
+def pair_items(expected: list[Any], actual: list[Any]) -> dict[int, int]:
+    """Expected index → actual index of each expected item that matches, in order (an
+    item with no match is skipped and the next one is looked for after the last match)."""
+    pairs: dict[int, int] = {}
+    i = 0
+    for n, item in enumerate(expected):
+        j = i
+        while j < len(actual) and subset_mismatches(item, actual[j]):
+            j += 1
+        if j < len(actual):
+            pairs[n], i = j, j + 1
+    return pairs
+
+
+def closest_item(item: Any, actual: list[Any], taken: set[int]) -> int:
+    """The index of the actual item (not already matched, if any is left) that differs
+    least from ``item``; the first of equals."""
+    free = [j for j in range(len(actual)) if j not in taken] or list(range(len(actual)))
+    return min(free, key=lambda j: len(subset_mismatches(item, actual[j])))
+
+
+def refusal(error: dict[str, Any]) -> dict[str, Any]:
+    """What an ``expect`` of a refused step is matched against: ``{"error": {"code",
+    "status", "message"}}`` (so ``"expect": {"error": {"code": "level_blocked"}}``
+    asserts the refusal)."""
+    return {"error": error}
 
 
 def _show(value: Any) -> str:
@@ -161,7 +203,10 @@ class ScenarioRunner:
             output["result"] = None
             output["error"] = {"code": exc.code, "status": exc.status, "message": exc.message}
         if "expect" in data:
-            actual = expect_on if "advance_seconds" in data else output.get("result")
+            if "error" in output:
+                actual: Any = refusal(output["error"])
+            else:
+                actual = expect_on if "advance_seconds" in data else output.get("result")
             outcome.mismatches = subset_mismatches(data["expect"], actual)
         return outcome
 

@@ -14,7 +14,9 @@ clock at 0: the preview's ``ScenarioRunner``). Every step is reported::
 
 A failed step shows what did not match and a unified diff of the expected JSON against
 the actual result, cut down to the keys the expectation names. Refused loads print their
-error, ``ensures`` failures fail the step (SPEC §4.12.11). The exit status is 1 when any
+error and fail unless ``expect`` asserts the refusal (``{"error": {"code": ...}}``: then
+the step passes, printed "refused as expected"); ``ensures`` failures fail the step
+(SPEC §4.12.11). The exit status is 1 when any
 step failed, a script could not be read, or a level has errors; 0 otherwise.
 """
 
@@ -32,9 +34,11 @@ from quest_runtime.scenario import (
     ScenarioRunner,
     ScriptError,
     StepOutcome,
+    closest_item,
     load_catalog,
+    pair_items,
     parse_script,
-    subset_mismatches,
+    refusal,
 )
 
 SUFFIX = ".scenario.jsonl"
@@ -50,25 +54,29 @@ def scenario_files(path: Path) -> tuple[Path, list[Path]]:
 def project(expected: Any, actual: Any) -> Any:
     """``actual`` cut down to the keys ``expected`` names (objects, recursively; the
     objects of a list to the keys its expected objects name), so the diff shows only
-    what the expectation is about."""
+    what the expectation is about. An actual item that matched no expected item keeps
+    the keys of the unmatched expected item closest to it (or of every expected item),
+    so each unmatched item shows its actual value."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         return {k: project(v, actual[k]) for k, v in expected.items() if k in actual}
     if isinstance(expected, list) and isinstance(actual, list):
         shapes = [e for e in expected if isinstance(e, dict)]
         if not shapes:
             return actual
-        # pair items as ``expect`` does (in order); others keep the keys all shapes share
-        common = set(shapes[0]).intersection(*shapes[1:])
-        pairs: dict[int, Any] = {}
-        i = 0
-        for item in expected:
-            j = i
-            while j < len(actual) and subset_mismatches(item, actual[j]):
-                j += 1
-            if j < len(actual):
-                pairs[j], i = item, j + 1
-        return [project(pairs.get(n, {k: None for k in common}), a) if isinstance(a, dict)
-                else a for n, a in enumerate(actual)]
+        pairs = pair_items(expected, actual)
+        shape_of: dict[int, Any] = {j: expected[n] for n, j in pairs.items()}
+        for n, item in enumerate(expected):  # each unmatched expected item: its closest
+            if n in pairs or not isinstance(item, dict):
+                continue
+            free = [j for j in range(len(actual)) if j not in shape_of]
+            if free:
+                j = closest_item(item, actual, set(range(len(actual))) - set(free))
+                shape_of[j] = item
+        every: dict[str, Any] = {}
+        for shape in shapes:
+            every.update(dict.fromkeys(shape))
+        return [project(shape_of.get(n, every), a) if isinstance(a, dict) else a
+                for n, a in enumerate(actual)]
     return actual
 
 
@@ -111,9 +119,13 @@ def _run_script(catalog: LevelCatalog, script: Path, default_level: str | None) 
     passed = 0
     for outcome in outcomes:
         lines = _problems(outcome)
-        mark = "✗" if lines else "✓"
         step = outcome.step
-        print(f"  {mark} step {step.number} (line {step.line})  {describe(step.data)}")
+        error = outcome.output.get("error")
+        mark = "✗" if lines else "✓"
+        said = ""
+        if error is not None and not lines:
+            said = f"  — refused as expected: {error['code']}"
+        print(f"  {mark} step {step.number} (line {step.line})  {describe(step.data)}{said}")
         for line in lines:
             print(f"      {line}")
         passed += not lines
@@ -121,17 +133,21 @@ def _run_script(catalog: LevelCatalog, script: Path, default_level: str | None) 
 
 
 def _problems(outcome: StepOutcome) -> list[str]:
+    """What failed in one step. A refused step fails unless its ``expect`` asserts the
+    refusal (``{"error": {...}}``): it is never shown as a plain pass."""
     lines = list(outcome.mismatches)
+    data = outcome.step.data
+    error = outcome.output.get("error")
     if outcome.mismatches:
-        data = outcome.step.data
         actual = outcome.output.get("result")
-        if "advance_seconds" in data and isinstance(actual, list):
+        if error is not None:
+            actual = refusal(error)
+        elif "advance_seconds" in data and isinstance(actual, list):
             from quest_runtime.engine.merger import merge_results
 
             actual = merge_results(p["result"] for p in actual if isinstance(p, dict))
         lines += expectation_diff(data["expect"], actual)
-    if "error" in outcome.output and "expect" in outcome.step.data:
-        error = outcome.output["error"]
+    if error is not None and (lines or "expect" not in data):
         lines.insert(0, f"refused: {error['code']} — {error['message']}")
     lines += [f"ensures failed: {e['what']}: {e['condition']} [{e['pointer']}] ({e['file']})"
               for e in outcome.ensures_failures]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -43,6 +44,10 @@ from quest_runtime.scenario import ScenarioRunner, Step, subset_mismatches
 
 PLAYER = "Steve"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Every commit in the suite checks that the stored parts, joined, are the whole document
+# (``Runtime._verify_storage``); services the tests start inherit it.
+os.environ["QUEST_RUNTIME_VERIFY_STORAGE"] = "1"
 
 
 # -- showing expected vs actual ------------------------------------------------------

@@ -63,3 +63,10 @@ def test_validate_loads_the_whole_driftsystem_corpus() -> None:
     assert run.returncode == 0, run.stdout[-2000:]
     assert "51/51 files loaded" in run.stdout
     assert "0 errors" in run.stdout
+
+
+def test_preview_defaults_levels_to_the_levels_folder_like_test_and_serve() -> None:
+    with_flag = quest_runtime("preview", "--levels", "levels", str(SCENARIO), "--json")
+    without = quest_runtime("preview", str(SCENARIO), "--json")
+    assert without.returncode == 0, without.stderr
+    assert without.stdout == with_flag.stdout and without.stdout.strip()

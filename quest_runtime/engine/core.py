@@ -17,8 +17,9 @@ ordering and idempotency are the runtime's job (``quest_runtime/runtime.py``).
 6. listeners hit by the atoms, in file order: gates, ``once``, cooldown, ``requires``,
    outputs, effects; eligibility again (effects may set flags);
 7. level completion: ``exit_ready`` and ``summary`` once per session;
-8. ``end_level`` requested by an effect; build the result (``merger``): commands get
-   ``{player}``, ``active_tasks`` when task state changed, ``None`` when nothing happened.
+8. ``end_level`` requested by an effect; build the result (``merger``): narration gets
+   its text variables (``textvars.py``), commands get ``{player}``, ``active_tasks``
+   when task state changed, ``None`` when nothing happened.
 
 ``fire_due`` (also run first by ``load``, ``end`` and ``handle``): every timer of the
 session due by now fires, earliest first (``engine/timers.earliest``), each as its own
@@ -51,6 +52,7 @@ from quest_runtime.engine.state import (
 from quest_runtime.engine.turn import Turn
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel
+from quest_runtime.textvars import Values, fill, fill_quest_log, fillers
 
 LevelLookup = Callable[[str], CompiledLevel | None]
 
@@ -110,10 +112,14 @@ class Engine:
         if level.requires is not None:
             ctx = EvalContext(state, None, level, {}, now)
             if not level.requires.holds(ctx):
-                raise LevelBlocked(level.blocked_text or f"level '{level_id}' is not open yet",
+                text = fill(level.blocked_text, Values(
+                    state.player_id, state.vars, state.items, state.flags, level.flag_text)
+                ) if level.blocked_text else f"level '{level_id}' is not open yet"
+                raise LevelBlocked(text,
                                    details=[{"loc": "level_id",
                                              "message": level.requires.describe()}])
         state.session = new_session(level, now)
+        state.touch_all()
         out = ResultBuilder()
         turn = Turn(state, state.session, level, now, {}, out)
         if level.world_patch:
@@ -129,6 +135,7 @@ class Engine:
         timed = self.fire_due(state, now)
         ended = state.session.level_id if state.session else None
         state.session = None
+        state.touch_all()
         return _with_timed(Outcome(None, {"levels_ended": [ended]} if ended else {}), timed)
 
     # -- rule events -----------------------------------------------------------------
@@ -167,6 +174,7 @@ class Engine:
                 details=[{"loc": "level_id", "message": "level not loaded"}])
         if session.level_version != level.version:
             sync_session(session, level)
+            state.touch_all()
         event = normalise(event_type, payload, level.aliases or None)
         out = ResultBuilder()
         if lead is not None and lead.result is not None:
@@ -212,6 +220,7 @@ class Engine:
                 break
             if session.level_version != level.version:
                 sync_session(session, level)
+                state.touch_all()
             turn = self._fire_one(state, session, level, head, now, fired.journal)
             if turn is None:
                 continue
@@ -272,6 +281,7 @@ class Engine:
         ended, next_level = turn.end_requested
         if ended:
             turn.state.session = None
+            turn.state.touch_all()
             out.note("levels_ended", turn.level.id)
             if next_level is not None:
                 try:
@@ -284,12 +294,18 @@ class Engine:
         if not out.touched:
             return Outcome(None, out.journal, turn.ensures_failures)
         session = turn.state.session
+        state = turn.state  # text variables, read as the result is built (textvars.py)
+        values = Values(state.player_id, state.vars, state.items, state.flags,
+                        turn.level.flag_text)
+        if turn.level.text_variables:
+            out.fill_texts(*fillers(values))
         active = None
         if out.quest_log_dirty and session is not None:
             level = turn.level if session.level_id == turn.level.id else self.levels(
                 session.level_id)
             if level is not None:
-                active = snapshot(turn.state.player_id, level, session)
+                active = fill_quest_log(
+                    snapshot(turn.state.player_id, level, session, turn.now), values)
         commands = substitute(out.commands, turn.state.player_id)
         if commands:
             out.journal["commands"] = commands

@@ -19,8 +19,9 @@ a ``choice`` node: a program runs (``pump``) until it reaches a choice or an end
     Called for every rule event of a level with dialogues, before tasks and listeners.
     The top program takes the answer: the option's ``rule_event`` as event type, a
     ``choice`` event whose ``choice_id`` is the option id (or its rule event), or a chat
-    line equal to the option's number among the shown options or to its text (trimmed,
-    case-insensitive). ``requires`` is checked again when the answer arrives. Outcomes:
+    line equal to the option's number among the shown options or to its text as shown
+    (text variables filled; trimmed, case-insensitive). ``requires`` is checked again
+    when the answer arrives. Outcomes:
 
     - ``NOT_AN_ANSWER``: the event goes on to tasks and listeners untouched;
     - ``ACCEPTED`` (rule event or ``choice`` event): the option's effects and the nodes
@@ -34,7 +35,10 @@ a ``choice`` node: a program runs (``pump``) until it reaches a choice or an end
 Output: runs of ``line`` nodes of one program become one ``npc_dialogue`` node
 (``title`` the NPC, ``text`` the lines joined by newlines, ``script`` of
 ``{"op": "npc_say", "npc", "text"}``); a choice becomes a ``story_choice`` node with
-``choices[] {id, label, index, rule_event}`` of the options whose ``requires`` hold.
+``choices[] {id, label, index, rule_event}`` of the options whose ``requires`` hold. The
+same choice shown again in one result with nothing said in between (a listener starting
+the program that is waiting, after it was started or shown by this event) updates that
+node instead of adding a second panel.
 Everything goes to section 5 of the result (``Section.DIALOGUES``) in the order
 produced; effects of dialogue nodes run there too. A choice whose options are all hidden
 ends its program (logged). Scripts of different programs are never joined.
@@ -54,6 +58,7 @@ from quest_runtime.levels.dialogues import (
     DialogueNode,
     DialogueOption,
 )
+from quest_runtime.textvars import Values, fill
 
 if TYPE_CHECKING:
     from quest_runtime.atoms import NormalisedEvent
@@ -154,6 +159,12 @@ def _show_choice(turn: Turn, program: CompiledDialogue, node: DialogueNode,
                       for i, o in enumerate(shown, start=1)]
     out["dialogue_id"] = program.id
     out["node_id"] = node.id
+    last = turn.out.last_node(Section.DIALOGUES)
+    if (last is not None and last.get("type") == "story_choice"
+            and last.get("dialogue_id") == program.id and last.get("node_id") == node.id):
+        last.clear()  # shown again with nothing said since (a restart): one panel, updated
+        last.update(out)
+        return
     turn.out.node(Section.DIALOGUES, out)
 
 
@@ -315,12 +326,22 @@ def answer(turn: Turn, event: NormalisedEvent) -> Answer:
             if len(said) <= 3 and 1 <= int(said) <= len(shown):
                 picked = shown[int(said) - 1]
         else:
-            picked = next((o for o in shown if clean(o.label) == said), None)
+            picked = next((o for o in shown if clean(_shown_label(turn, o.label)) == said),
+                          None)
         if picked is None:
             return Answer.NOT_AN_ANSWER  # ordinary chat
         _choose(turn, program, node, picked)
         return Answer.CONSUMED
     return Answer.NOT_AN_ANSWER
+
+
+def _shown_label(turn: Turn, label: str) -> str:
+    """The option's label as the player sees it (text variables filled, ``textvars``)."""
+    if "{" not in label and "}" not in label:
+        return label
+    state = turn.state
+    return fill(label, Values(state.player_id, state.vars, state.items, state.flags,
+                              turn.level.flag_text))
 
 
 def _option(node: DialogueNode, option_id: str) -> DialogueOption | None:

@@ -19,6 +19,15 @@ tasks, as the engine does, so a ref activated by this event counts)
   ``type``, ``target`` as above; ``gated`` (its ``rule_ref`` is not active, with the
   effects that would activate it); ``once``; ``cooldown`` (seconds left); ``requires``
   (the failing sub-condition, and whether ``blocked_text`` was shown).
+dialogue (a level with dialogue programs, when a choice is waiting: ``Explanation.dialogue``)
+  the waiting choice, each hidden option with the smallest failing sub-condition of its
+  ``requires``, and what the program did with the event: ``none`` (not an answer),
+  ``accepted``, ``taken`` (a chat answer: it goes no further) or ``refused`` (a hidden or
+  stale option). When the dialogue kept the event, each task and listener that matched it
+  has reason ``dialogue``.
+loads (``explain_load``, and loads a rule event asks for: the default level, an
+``end_level`` next level) a blocked level is a ``level`` entry with reason ``requires``
+  and the failing sub-condition.
 
 The result is plain data (``Explanation.to_dict``), served by ``POST
 /world/story/explain`` and printed by ``quest-runtime preview --explain``.
@@ -37,6 +46,7 @@ from quest_runtime.conditions import Condition, EvalContext
 from quest_runtime.effects import Effect
 from quest_runtime.engine import gates
 from quest_runtime.engine.core import Engine, Outcome, sync_session
+from quest_runtime.engine.dialogue import waiting
 from quest_runtime.engine.state import (
     PlayerState,
     TaskSession,
@@ -64,6 +74,29 @@ class NotFired:
                 "message": self.message, "pointer": self.pointer, **self.detail}
 
 
+@dataclass(frozen=True, slots=True)
+class DialogueView:
+    """What the waiting dialogue program did with the event (``explain`` of a level with
+    dialogues): the choice that was waiting, its hidden options with the conditions that
+    hide them, and the verdict on the event as an answer."""
+
+    dialogue_id: str
+    node_id: str
+    #: ``none`` (not an answer: the event went on), ``accepted`` (an answer that also
+    #: goes on to tasks and listeners), ``taken`` (a chat answer: goes no further),
+    #: ``refused`` (a hidden or unknown option, a stale answer: nothing changes).
+    answer: str
+    message: str
+    choice: str | None = None
+    shown: tuple[str, ...] = ()
+    hidden: tuple[Mapping[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dialogue_id": self.dialogue_id, "node_id": self.node_id,
+                "answer": self.answer, "message": self.message, "choice": self.choice,
+                "shown": list(self.shown), "hidden": [dict(h) for h in self.hidden]}
+
+
 @dataclass(slots=True)
 class Explanation:
     """One dry-run event: its atoms, what fired, the result, and what did not fire."""
@@ -77,12 +110,14 @@ class Explanation:
     result: dict[str, Any] | None
     not_fired: list[NotFired]
     note: str | None = None
+    dialogue: DialogueView | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"player_id": self.player_id, "level_id": self.level_id,
                 "event_type": self.event_type, "atoms": [list(a) for a in self.atoms],
                 "chat_text": self.chat_text, "fired": self.fired, "result": self.result,
-                "not_fired": [n.to_dict() for n in self.not_fired], "note": self.note}
+                "not_fired": [n.to_dict() for n in self.not_fired], "note": self.note,
+                "dialogue": self.dialogue.to_dict() if self.dialogue else None}
 
 
 _FIRED_KEYS = ("tasks_progressed", "tasks_completed", "tasks_issued", "listeners_fired")
@@ -98,6 +133,7 @@ def explain(engine: Engine, state: PlayerState, event_type: str | None,
     except LevelUnavailable:
         outcome = Outcome(None)
     fired = {k: [str(v) for v in outcome.journal.get(k, [])] for k in _FIRED_KEYS}
+    refused_loads = _refused_loads(engine, before, outcome.journal, now)
     if before.session is None and engine.default_level is not None:
         # the engine loaded the default level first: meet the event the same way
         with contextlib.suppress(UnknownLevel, LevelBlocked):
@@ -108,9 +144,11 @@ def explain(engine: Engine, state: PlayerState, event_type: str | None,
         event = normalise(event_type, payload)
         note = ("the player has no level session: nothing can fire (load a level first)"
                 if session is None else f"level '{session.level_id}' is not loaded")
+        if refused_loads:
+            note = "; ".join([note, *(r.message for r in refused_loads)])
         return Explanation(state.player_id, session.level_id if session else None,
                            event.event_type, list(event.atoms), event.chat_text, fired,
-                           outcome.result, [], note)
+                           outcome.result, list(refused_loads), note)
     if session.level_version != level.version:
         sync_session(session, level)
     event = normalise(event_type, payload, level.aliases or None)
@@ -125,10 +163,124 @@ def explain(engine: Engine, state: PlayerState, event_type: str | None,
     reasons += [_listener_reason(level, li, event, listener_state, now,
                                  li.index in listener_hits)
                 for li in level.listeners if li.id not in heard]
-    empty = "the event has no type and no quest_event: it matches nothing"
+    talk = _dialogue_view(level, before, event, outcome.journal, now)
+    if talk is not None and talk.answer in ("taken", "refused"):
+        # the dialogue kept the event: what it matched never saw it
+        hit_ids = ({level.tasks[i].id for i in task_hits}
+                   | {level.listeners[i].id for i in listener_hits})
+        reasons = [NotFired(n.kind, n.id, "dialogue", "matched, but the dialogue "
+                            f"'{talk.dialogue_id}' kept the event ({talk.answer} as an "
+                            "answer): tasks and listeners never see it", n.pointer,
+                            n.detail) if n.id in hit_ids else n for n in reasons]
+    reasons += refused_loads
+    notes = ["the event has no type and no quest_event: it matches nothing"
+             if event.empty else None, *(r.message for r in refused_loads)]
+    joined = "; ".join(n for n in notes if n) or None
     return Explanation(state.player_id, level.id, event.event_type, list(event.atoms),
-                       event.chat_text, fired, outcome.result, reasons,
-                       empty if event.empty else None)
+                       event.chat_text, fired, outcome.result, reasons, joined, talk)
+
+
+def explain_load(engine: Engine, state: PlayerState, level_id: str,
+                 now: float) -> Explanation:
+    """Dry-run a level load: whether it would start, and if the level is blocked, the
+    smallest failing sub-condition of its ``requires``. ``state`` is never changed."""
+    copy = load_state(dump_state(state))
+    level = engine.levels(level_id)
+    reasons: list[NotFired] = []
+    note: str | None = None
+    if level is None:
+        note = f"level '{level_id}' is not loaded (unknown, or its file has errors)"
+    else:
+        blocked = _blocked(level, copy, now)
+        if blocked is not None:
+            reasons.append(blocked)
+    return Explanation(state.player_id, level_id, "load", [], None,
+                       {k: [] for k in _FIRED_KEYS}, None, reasons, note)
+
+
+def _blocked(level: CompiledLevel, state: PlayerState, now: float) -> NotFired | None:
+    if level.requires is None:
+        return None
+    failing = level.requires.failing(EvalContext(state, None, level, {}, now))
+    if failing is None:
+        return None
+    shown = f" (the player reads: {level.blocked_text})" if level.blocked_text else ""
+    return NotFired("level", level.id, "requires", f"level '{level.id}' is blocked: its "
+                    f"requires fails at {failing.describe()}{shown}", "/requires",
+                    _condition(failing))
+
+
+def _refused_loads(engine: Engine, state: PlayerState, journal: Mapping[str, Any],
+                   now: float) -> list[NotFired]:
+    """The loads this event asked for (the default level, an ``end_level`` next level)
+    that were refused, each with why."""
+    out: list[NotFired] = []
+    for entry in journal.get("load_refused", []):
+        if not isinstance(entry, Mapping):
+            continue
+        level_id = str(entry.get("level"))
+        level = engine.levels(level_id)
+        blocked = _blocked(level, state, now) if level is not None else None
+        out.append(blocked or NotFired("level", level_id, "requires",
+                                       f"level '{level_id}' could not be loaded "
+                                       f"({entry.get('code')})", "", {}))
+    return out
+
+
+# -- dialogue ---------------------------------------------------------------------------
+
+
+def _dialogue_view(level: CompiledLevel, state: PlayerState, event: NormalisedEvent,
+                   journal: Mapping[str, Any], now: float) -> DialogueView | None:
+    """The waiting choice the event met, its hidden options, and the verdict."""
+    assert state.session is not None
+    top = waiting(state.session) if level.dialogues.programs else None
+    if top is None:
+        return None
+    program = level.dialogues.get(top[0])
+    node = program.nodes.get(top[1]) if program is not None else None
+    if node is None:
+        return None
+    ctx = EvalContext(state, state.session, level, event.meta, now)
+    shown: list[str] = []
+    hidden: list[dict[str, Any]] = []
+    for option in node.options:
+        failing = option.requires.failing(ctx) if option.requires is not None else None
+        if failing is None:
+            shown.append(option.id)
+        else:
+            hidden.append({"option": option.id, "label": option.label, **_condition(failing)})
+    where = f"dialogue '{top[0]}' waits at '{top[1]}'"
+    chosen = [c for c in journal.get("dialogue_choices", []) if isinstance(c, Mapping)]
+    refused = [c for c in journal.get("dialogue_answers_refused", [])
+               if isinstance(c, Mapping)]
+
+    def view(answer: str, message: str, choice: str | None = None) -> DialogueView:
+        return DialogueView(top[0], top[1], answer, message, choice, tuple(shown),
+                            tuple(hidden))
+
+    if chosen:
+        cid = str(chosen[0].get("choice"))
+        if event.event_type == "chat":
+            number = shown.index(cid) + 1 if cid in shown else None
+            said = f"option {number}, '{cid}'" if number else f"'{cid}'"
+            return view("taken", f"{where}: the chat line “{event.chat_text}” was taken as "
+                        f"the answer {said}; tasks and listeners never see it", cid)
+        return view("accepted", f"{where}: the event answers '{cid}'; it also goes on to "
+                    "tasks and listeners", cid)
+    if refused:
+        rid = refused[0].get("choice")
+        why = next((f"the option is hidden: its requires fails at {h['condition']}"
+                    for h in hidden if h["option"] == rid), None)
+        if why is None:
+            why = (f"'{rid}' is not shown at this node" if rid
+                   else "it answers another dialogue or node (a stale panel)")
+        return view("refused", f"{where}: the answer was refused ({why}); the choice is "
+                    "shown again and tasks and listeners never see the event",
+                    str(rid) if rid else None)
+    hidden_text = f"; {len(hidden)} hidden" if hidden else ""
+    return view("none", f"{where} (shown: {', '.join(shown) or 'none'}{hidden_text}); "
+                "this event is not an answer to it")
 
 
 # -- tasks ------------------------------------------------------------------------------

@@ -108,6 +108,13 @@ def why_not_fired(listener: CompiledListener, level_id: str, state: PlayerState,
     return None
 
 
+def needs_mark(listener: CompiledListener) -> bool:
+    """Whether firing ``listener`` must leave a mark in the session: only ``once`` (per
+    session) and ``cooldown_seconds`` read one, so other listeners keep none and a
+    player's state does not grow with every listener that ever fired."""
+    return listener.once == "session" or listener.cooldown_seconds > 0
+
+
 def once_key(level_id: str, listener: CompiledListener) -> str:
     """The player's mark of a ``once: "player"`` listener."""
     return f"{level_id}:{listener.id}"

@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -247,18 +247,20 @@ class ResultBuilder:
     """Collects what sources produce; ``build()`` gives the result dict of SPEC §2.1."""
 
     __slots__ = (
+        "_built",
         "_commands",
         "_completed",
         "_issued_at",
         "_milestones",
         "_nodes",
+        "_patches",
+        "_summary_built",
         "behaviors",
         "exit_ready",
         "journal",
         "quest_log_dirty",
         "summary",
         "touched",
-        "world_patch",
     )
 
     def __init__(self) -> None:
@@ -268,7 +270,12 @@ class ResultBuilder:
         #: Task indices of the section-2 nodes, which ``issued`` keeps in file order.
         self._issued_at: list[int] = []
         self._milestones: dict[str, None] = {}
-        self.world_patch: dict[str, Any] = {}
+        #: World patches in firing order, merged by ``build``; True marks one from an
+        #: already built result (its text variables are filled: ``fill_texts`` skips it).
+        self._patches: list[tuple[Mapping[str, Any], bool]] = []
+        #: ``id()`` of nodes taken from already built results (kept alive by ``_nodes``).
+        self._built: set[int] = set()
+        self._summary_built = False
         self.exit_ready = False
         self.summary: dict[str, Any] | None = None
         self.behaviors: list[dict[str, Any]] = []
@@ -305,10 +312,33 @@ class ResultBuilder:
         self._commands[section].append(command)
         self.touched = True
 
-    def patch(self, patch: Mapping[str, Any]) -> None:
+    def patch(self, patch: Mapping[str, Any], *, built: bool = False) -> None:
         if patch:
-            merge_patch(self.world_patch, patch)
+            self._patches.append((patch, built))
             self.touched = True
+
+    @property
+    def world_patch(self) -> dict[str, Any]:
+        """Every patch so far, merged (a new dict each time)."""
+        merged: dict[str, Any] = {}
+        for patch, _ in self._patches:
+            merge_patch(merged, patch)
+        return merged
+
+    def fill_texts(self, node: Callable[[dict[str, Any]], dict[str, Any]],
+                   patch: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> None:
+        """Rewrite what this builder's own sources produced (text variables,
+        ``quest_runtime/textvars.py``); parts of absorbed results were filled when their
+        result was built, and are never filled twice."""
+        built = self._built
+        for nodes in self._nodes:
+            for i, n in enumerate(nodes):
+                if id(n) not in built:
+                    nodes[i] = node(n)
+        self._patches = [(p, True) if done else (patch(p), True) for p, done in self._patches]
+        if self.summary is not None and not self._summary_built:
+            self.summary = node(self.summary)
+            self._summary_built = True
 
     def completed(self, task_id: str) -> None:
         self._completed[task_id] = None
@@ -332,8 +362,9 @@ class ResultBuilder:
 
     def absorb(self, other: dict[str, Any], section: Section) -> None:
         """Merge an already built result (a load result, a pushed timer result)."""
-        self.patch(other.get("world_patch") or {})
+        self.patch(other.get("world_patch") or {}, built=True)
         for node in other.get("nodes") or ():
+            self._built.add(id(node))
             self.node(section, node)
         for cmd in other.get("commands") or ():
             self.command(section, cmd)
@@ -345,6 +376,7 @@ class ResultBuilder:
             self.exit_ready = True
         if other.get("summary") and self.summary is None:
             self.summary = other["summary"]
+            self._summary_built = True
         if other.get("active_tasks") is not None:
             self.quest_log_dirty = True
         self.touched = True

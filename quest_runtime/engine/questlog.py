@@ -14,11 +14,14 @@ def remaining(task: CompiledTask, progress: int, milestones: dict[str, int]) -> 
     return max(task.count - progress, open_milestones)
 
 
-def snapshot(player_id: str, level: CompiledLevel, session: LevelSession) -> dict[str, Any] | None:
+def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
+             now: float | None = None) -> dict[str, Any] | None:
     """The open (issued) tasks in file order, as the plugin can draw them truthfully
     (it ignores ``status``, so a pending task in ``tasks`` would read as one to do now);
-    tasks still waiting for ``after``/``requires`` are listed apart in ``upcoming``.
-    None when every task is completed (a failed task keeps the snapshot, with empty lists).
+    tasks still waiting for ``after``/``requires`` are listed apart in ``upcoming``, and
+    (given ``now``) a completed repeatable task still in its cooldown in ``cooldowns``
+    with the seconds left until it is issued again. None when every task is completed
+    and none is cooling down (a failed task keeps the snapshot, with empty lists).
 
     ``progress`` never reads as finished while the task is open: it is
     ``count - remaining`` (open milestones count as remaining).
@@ -33,10 +36,19 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession) -> dic
     upcoming: list[dict[str, Any]] = []
     titles: list[str] = []
     names: list[str] = []
+    cooldowns: list[dict[str, Any]] = []
     active = remaining_total = milestone_count = closed = 0
     for task in level.tasks:
         ts = stasks.get(task.id)
-        if ts is None or ts.status is completed_status:
+        if ts is None:
+            continue
+        if ts.status is completed_status:
+            if (now is not None and task.repeatable and not task.manual
+                    and ts.closed_at is not None):
+                left = task.cooldown_seconds - (now - ts.closed_at)
+                if left > 0:
+                    cooldowns.append({"task_id": task.id, "title": task.title,
+                                      "seconds_left": round(left, 3)})
             continue
         issued = ts.status is issued_status
         if not issued:
@@ -75,9 +87,10 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession) -> dic
                       "progress": task.count - left if left <= task.count else 0,
                       "count": task.count, "remaining": left, "type": task.type,
                       "milestones": milestones})
-    if not tasks and not upcoming and not closed:
+    if not tasks and not upcoming and not closed and not cooldowns:
         return None
     return {"player_id": player_id, "level_id": level.id, "level_title": level.title,
-            "tasks": tasks, "upcoming": upcoming, "task_titles": titles,
+            "tasks": tasks, "upcoming": upcoming, "cooldowns": cooldowns,
+            "task_titles": titles,
             "milestone_names": names, "active_count": active,
             "remaining_total": remaining_total, "milestone_count": milestone_count}

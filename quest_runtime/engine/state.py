@@ -83,6 +83,9 @@ class ListenerMark:
     fired: int = 0
     last_fired: float | None = None
 
+    def to_doc(self) -> dict[str, Any]:
+        return {"fired": self.fired, "last_fired": self.last_fired}
+
 
 class InternalKind(StrEnum):
     """What an engine timer (not a level's ``timers`` entry) is for. The values order
@@ -194,17 +197,16 @@ class LevelSession:
     #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
     issuable: set[str] | None = field(default=None, repr=False, compare=False)
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self, *, parted: bool = False) -> dict[str, Any]:
+        """The session's document; ``parted``: without the task sessions and listener
+        marks, which are stored as parts of their own (``PlayerState.storage``)."""
         doc: dict[str, Any] = {
             "level_id": self.level_id,
             "level_version": self.level_version,
             "started_at": self.started_at,
-            "tasks": {k: v.to_doc() for k, v in self.tasks.items()},
+            "tasks": {} if parted else {k: v.to_doc() for k, v in self.tasks.items()},
             "refs": sorted(self.refs),
-            "listeners": {
-                k: {"fired": m.fired, "last_fired": m.last_fired}
-                for k, m in self.listeners.items()
-            },
+            "listeners": {} if parted else {k: m.to_doc() for k, m in self.listeners.items()},
             "behaviors": self.behaviors,
             "summary_emitted": self.summary_emitted,
             "exit_ready": self.exit_ready,
@@ -250,19 +252,80 @@ class PlayerState:
     #: "result": R}``; merged into the next rule-event result once (SPEC §4.12.1). Kept
     #: per player, not per session: a timer that ends the level must still be heard.
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    #: Storage parts changed since the last commit (``storage``), named by ``part_key``;
+    #: None: everything (a new player, a new or ended session, a reloaded level). Not
+    #: part of the document; the engine marks what it changes (``touch``).
+    changed: set[str] | None = field(default=None, repr=False, compare=False)
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self, *, parted: bool = False) -> dict[str, Any]:
+        """The player's document; ``parted``: its core, without the parts that are
+        stored on their own (``storage``)."""
+        session = self.session
         return {
             "v": DOC_VERSION,
             "player_id": self.player_id,
             "flags": sorted(self.flags),
             "vars": self.vars,
             "items": self.items,
-            "completed_levels": self.completed_levels,
-            "once_marks": sorted(self.once_marks),
-            "session": self.session.to_doc() if self.session is not None else None,
+            "completed_levels": [] if parted else self.completed_levels,
+            "once_marks": [] if parted else sorted(self.once_marks),
+            "session": session.to_doc(parted=parted) if session is not None else None,
             **({"outbox": self.outbox} if self.outbox else {}),
         }
+
+    # -- storage: a core and parts, so a commit writes what changed --------------------
+
+    def touch(self, part: str) -> None:
+        """Mark a storage part changed (``TASK_PART``/``MARK_PART`` + id, ``LEVELS_PART``,
+        ``ONCE_PART``)."""
+        if self.changed is not None:
+            self.changed.add(part)
+
+    def touch_all(self) -> None:
+        """Everything changed: the next commit writes the whole document."""
+        self.changed = None
+
+    def storage(self) -> tuple[bytes, dict[str, bytes | None], bool]:
+        """What the next commit stores: the core document, the parts (``None``: the part
+        is gone) and whether they replace every stored part (``whole``) or only those
+        named. The parts are what grows with a player's history — one per task session
+        and listener mark, the completed levels, the ``once`` marks — so an event that
+        changed one task writes one small part, whatever the history (store/base.py)."""
+        core = orjson.dumps(self.to_doc(parted=True))
+        if self.changed is None:
+            return core, self._parts(None), True
+        return core, self._parts(self.changed), False
+
+    def all_parts(self) -> dict[str, bytes | None]:
+        """Every storage part of the state as it is now."""
+        return self._parts(None)
+
+    def _parts(self, names: set[str] | None) -> dict[str, bytes | None]:
+        session = self.session
+        out: dict[str, bytes | None] = {}
+        if names is None:
+            if self.completed_levels:
+                out[LEVELS_PART] = orjson.dumps(self.completed_levels)
+            if self.once_marks:
+                out[ONCE_PART] = orjson.dumps(sorted(self.once_marks))
+            if session is not None:
+                for task_id, ts in session.tasks.items():
+                    out[part_key(TASK_PART, task_id)] = orjson.dumps(ts.to_doc())
+                for listener_id, mark in session.listeners.items():
+                    out[part_key(MARK_PART, listener_id)] = orjson.dumps(mark.to_doc())
+            return out
+        for name in names:
+            if name == LEVELS_PART:
+                out[name] = orjson.dumps(self.completed_levels)
+            elif name == ONCE_PART:
+                out[name] = orjson.dumps(sorted(self.once_marks))
+            elif session is not None and name.startswith(TASK_PART):
+                task = session.tasks.get(_unescape(name[len(TASK_PART):]))
+                out[name] = None if task is None else orjson.dumps(task.to_doc())
+            elif session is not None and name.startswith(MARK_PART):
+                got = session.listeners.get(_unescape(name[len(MARK_PART):]))
+                out[name] = None if got is None else orjson.dumps(got.to_doc())
+        return out
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PlayerState:
@@ -283,6 +346,23 @@ class PlayerState:
             session=LevelSession.from_doc(session) if session else None,
             outbox=list(doc.get("outbox", ())),
         )
+
+
+#: Storage part names (paths in the document, ``/``-separated, RFC 6901 escaping): the
+#: store joins the parts back into the document generically (``store/base.join_parts``).
+LEVELS_PART = "completed_levels"
+ONCE_PART = "once_marks"
+TASK_PART = "session/tasks/"
+MARK_PART = "session/listeners/"
+
+
+def part_key(prefix: str, ident: str) -> str:
+    """The part name of a task session or listener mark."""
+    return prefix + ident.replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
 
 
 def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
@@ -318,4 +398,7 @@ def dump_state(state: PlayerState) -> bytes:
 
 
 def load_state(document: bytes) -> PlayerState:
-    return PlayerState.from_doc(orjson.loads(document))
+    """A player's state from its (whole) document; nothing is marked changed."""
+    state = PlayerState.from_doc(orjson.loads(document))
+    state.changed = set()
+    return state

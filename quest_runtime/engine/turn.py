@@ -17,11 +17,16 @@ from quest_runtime.engine import dialogue, gates, timers
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import remaining
 from quest_runtime.engine.state import (
+    LEVELS_PART,
+    MARK_PART,
+    ONCE_PART,
+    TASK_PART,
     LevelSession,
     ListenerMark,
     PlayerState,
     TaskSession,
     TaskStatus,
+    part_key,
 )
 from quest_runtime.levels.compiled import (
     CompiledLevel,
@@ -80,8 +85,13 @@ class Turn:
 
     # -- TaskSession moments ---------------------------------------------------------
 
+    def touch(self, task: CompiledTask) -> None:
+        """The task's session is about to change: its storage part is written next."""
+        self.state.touch(part_key(TASK_PART, task.id))
+
     def issue(self, task: CompiledTask, ts: TaskSession) -> None:
         """pending/failed/completed(repeatable) → issued; progress starts again."""
+        self.touch(task)
         ts.status = TaskStatus.ISSUED
         ts.progress = 0
         ts.milestones = {}
@@ -133,6 +143,7 @@ class Turn:
         if not task.milestones:  # the common case, kept short
             if ts.progress >= task.count:
                 return
+            self.touch(task)
             ts.progress += 1
             self.out.note("tasks_progressed", task.id)
             if ts.progress >= task.count:
@@ -162,6 +173,7 @@ class Turn:
                 break
         if not changed:
             return
+        self.touch(task)
         self.out.note("tasks_progressed", task.id)
         if hit is not None:
             self.out.milestone(hit.id)
@@ -191,6 +203,7 @@ class Turn:
 
     def complete(self, task: CompiledTask, ts: TaskSession) -> None:
         """→ completed: node, rewards (once, in order), ``on_complete``, ``ensures``."""
+        self.touch(task)
         ts.status = TaskStatus.COMPLETED
         ts.completions += 1
         ts.closed_at = self.now
@@ -222,6 +235,7 @@ class Turn:
     def fail(self, task: CompiledTask, ts: TaskSession) -> None:
         if ts.status is not TaskStatus.ISSUED and ts.status is not TaskStatus.PENDING:
             return
+        self.touch(task)
         ts.status = TaskStatus.FAILED
         ts.closed_at = self.now
         timers.task_closed(self.session, task, self.now)
@@ -264,6 +278,7 @@ class Turn:
                             "text": self.level.summary_text}
         if self.level.id not in self.state.completed_levels:
             self.state.completed_levels.append(self.level.id)
+            self.state.touch(LEVELS_PART)
         self.out.note("levels_completed", self.level.id)
         if self.level.ensures is not None:
             self.check_ensures(self.level.ensures, f"level '{self.level.id}'")
@@ -290,12 +305,15 @@ class Turn:
         self.fire(listener, s.listeners.get(listener.id))
         if listener.once == "player":
             self.state.once_marks.add(gates.once_key(self.level.id, listener))
+            self.state.touch(ONCE_PART)
 
     def fire(self, listener: CompiledListener, mark: ListenerMark | None) -> None:
-        if mark is None:
-            mark = self.session.listeners[listener.id] = ListenerMark()
-        mark.fired += 1
-        mark.last_fired = self.now
+        if gates.needs_mark(listener):  # only these gates read a mark: the state
+            if mark is None:            # document does not grow with plain listeners
+                mark = self.session.listeners[listener.id] = ListenerMark()
+            self.state.touch(part_key(MARK_PART, listener.id))
+            mark.fired += 1
+            mark.last_fired = self.now
         self.out.note("listeners_fired", listener.id)
         self.out.touched = True
         if listener.dialogue is not None:

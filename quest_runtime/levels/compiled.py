@@ -146,6 +146,11 @@ class CompiledLevel:
     exit: ExitProfile = field(default_factory=ExitProfile)
     #: ``next_level`` of the level's ``end_level`` effects, in file order.
     next_levels: tuple[str, ...] = ()
+    #: How ``{flag:NAME}`` shows in narration: (set, not set) (``flag_text``).
+    flag_text: tuple[str, str] = ("true", "false")
+    #: Some narration text holds a brace: results are filled (``textvars``), else the
+    #: engine skips that pass.
+    text_variables: bool = False
 
     def match_tasks(self, event: NormalisedEvent) -> list[int]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""

@@ -47,6 +47,7 @@ from quest_runtime.levels.model import (
     TypedRewardModel,
 )
 from quest_runtime.levels.report import Reporter
+from quest_runtime.levels.textvars import narration
 from quest_runtime.levels.timers import check_timer_refs, compile_timers, elapsed_gates
 from quest_runtime.suggest import hint_for, near_miss
 
@@ -618,6 +619,9 @@ class LevelCompiler:
         if model.summary is not None:
             self._unknown_keys(model.summary.model_extra, type(model.summary).model_fields,
                                "/summary", "summary")
+        if model.flag_text is not None:
+            self._unknown_keys(model.flag_text.model_extra, type(model.flag_text).model_fields,
+                               "/flag_text", "flag_text")
         if model.exit is not None:
             self._unknown_keys(model.exit.model_extra, type(model.exit).model_fields,
                                "/exit", "exit")
@@ -700,4 +704,8 @@ def build_level(
         findings=tuple(c.rep.findings),
         exit=exit_profile(model),
         next_levels=end_level_targets(model),
+        flag_text=((model.flag_text.yes, model.flag_text.no) if model.flag_text
+                   else ("true", "false")),
+        text_variables=any("{" in text or "}" in text
+                           for _, text, _ in narration(c.rep.source.data)),
     )

@@ -23,6 +23,7 @@ from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
 from quest_runtime.levels.model import LevelModel, ListenerModel
 from quest_runtime.levels.source import LevelSource
+from quest_runtime.levels.textvars import text_uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class Use:
     name: str
     pointer: str
     by: str
+    #: Where in the string at ``pointer`` (a text variable), else -1.
+    offset: int = -1
 
 
 #: Condition type → (kind of name, argument) it reads.
@@ -142,6 +145,9 @@ def level_facts(model: LevelModel, source: LevelSource, level_id: str) -> LevelF
     for name, program in model.dialogues.items():
         facts.dialogues.add(name)
         walk.dialogue(name, program, join_pointer("/dialogues", name))
+    for kind, ph, pointer in text_uses(source.data):
+        facts.uses[f"text_{kind}"].append(Use(ph.name, pointer, f"text variable '{ph.raw}'",
+                                              ph.offset))
     extra = model.model_extra or {}
     facts.foreign_keys = [k for k in extra if k != "$schema"]
     choices = extra.get("choices")

@@ -315,6 +315,15 @@ class SummaryModel(_Owned):
                              description="The summary text.")
 
 
+class FlagTextModel(_Owned):
+    """How `{flag:NAME}` shows in narration (text variables)."""
+
+    yes: str = Field("true", title="Yes", examples=["yes"],
+                     description="Shown for a flag the player has.")
+    no: str = Field("false", title="No", examples=["no"],
+                    description="Shown for a flag the player does not have.")
+
+
 class ExitModel(_Owned):
     """How a player leaves the level: the chat phrases, the farewell, where to go.
 
@@ -408,6 +417,9 @@ class LevelModel(BaseModel):
                                          examples=[{"title": "Lakeside — complete",
                                                     "text": "The boats are home."}],
                                          description="The summary node's title and text.")
+    flag_text: FlagTextModel | None = Field(
+        None, title="Flag text", examples=[{"yes": "yes", "no": "not yet"}],
+        description="How {flag:NAME} shows in narration. Default: true / false.")
     aliases: dict[str, str] = Field(default_factory=dict, title="Aliases",
                                     examples=[{"tutorial_finish": "tutorial_complete"}],
                                     description="Extra token → canonical token.")

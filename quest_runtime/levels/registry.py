@@ -9,9 +9,12 @@ reference resolves. Two layers, both fed by :class:`~quest_runtime.levels.facts.
      milestone; ``start_dialogue`` and timer effects/conditions naming an unknown
      dialogue or timer (each with did-you-mean);
    - ``after`` cycles (those tasks could never be issued).
+   - a malformed or unknown text variable in narration (``{var:}``, ``{palyer}``), or
+     one in a name (titles, speakers): ``levels/textvars.check_texts``.
    Warnings: an ``activate_rule`` ref no listener is gated by, a listener gated by a ref
-   nothing activates, a manual task nothing issues, a task whose type no rule event can
-   carry (below), and a top-level key that looks like a misspelt owned key (``taks``).
+   nothing activates, a manual task nothing issues, a dialogue or timer no effect starts
+   (``start_dialogue``; ``schedule_timer``/``fire_timer``), a task whose type no rule
+   event can carry (below), and a top-level key that looks like a misspelt owned key (``taks``).
 2. :class:`Registry` runs in ``quest-runtime validate`` over every file given, because
    flags, items, vars and level ids are per player, not per level:
    - a level id used by two files anywhere under the folder: an error at every file
@@ -23,6 +26,8 @@ reference resolves. Two layers, both fed by :class:`~quest_runtime.levels.facts.
      by id, so the player would see two quests under one name);
    - flags read but never set, vars read but never set, items required (``has_item``)
      but never granted (no ``gain_item``, no ``item`` reward), anywhere;
+   - a text variable (``{var:x}``, ``{item:x}``, ``{flag:x}``) naming a var, item or
+     flag nothing sets in any of the files: an error (the text would always show 0);
    - ``level_completed`` and ``end_level.next_level`` naming a level none of the files
      define (a warning: validate may be given only some of the levels).
 
@@ -44,9 +49,10 @@ from pathlib import PurePath
 
 from quest_runtime.atoms import BUILTIN_EVENT_TYPES
 from quest_runtime.levels.facts import LevelFacts, Use
-from quest_runtime.levels.findings import Finding, Severity
+from quest_runtime.levels.findings import Finding, Severity, join_pointer
 from quest_runtime.levels.model import LevelModel
 from quest_runtime.levels.report import Reporter
+from quest_runtime.levels.textvars import check_texts, column_at
 from quest_runtime.suggest import hint_for
 
 #: Foreign top-level keys SPEC §3 names: never mistaken for a misspelt owned key.
@@ -76,6 +82,8 @@ def check_level(facts: LevelFacts, rep: Reporter) -> None:
     _cycles(facts, rep)
     _refs(facts, rep)
     _dead_tasks(facts, rep)
+    _never_started(facts, rep)
+    check_texts(facts.source.data, rep)
     owned = LevelModel.model_fields
     for key in facts.foreign_keys:
         if key in KNOWN_FOREIGN:
@@ -190,6 +198,29 @@ def _dead_tasks(facts: LevelFacts, rep: Reporter) -> None:
                     "complete", hint, code="unreachable_task")
 
 
+#: What starts a dialogue program or a timer: (kind of use, effect types, what to add).
+_STARTERS: dict[str, tuple[frozenset[str], str]] = {
+    "dialogue": (frozenset({"start_dialogue"}), "a start_dialogue effect"),
+    "timer": (frozenset({"schedule_timer", "fire_timer"}), "a schedule_timer effect"),
+}
+
+
+def _never_started(facts: LevelFacts, rep: Reporter) -> None:
+    """A dialogue or timer that no effect of the level starts (a start from inside the
+    program or timer itself does not count: nothing starts it the first time)."""
+    for kind, defined in (("dialogue", facts.dialogues), ("timer", facts.timers)):
+        starters, what = _STARTERS[kind]
+        for name in sorted(defined):
+            own = join_pointer(f"/{kind}s", name)
+            if any(u.name == name and u.by in starters
+                   and not (u.pointer == own or u.pointer.startswith(own + "/"))
+                   for u in facts.uses.get(kind, ())):
+                continue
+            rep.warning(own, f"{kind} '{name}' is never started: no effect of this level "
+                        f"starts it", f"add {what} naming '{name}', or remove the {kind}",
+                        code=f"unused_{kind}", key=True)
+
+
 # -- all levels ------------------------------------------------------------------------
 
 
@@ -218,6 +249,7 @@ class Registry:
         self._set_and_read("item_granted", "item_required", "item",
                            "granted by no gain_item effect or item reward",
                            "add a gain_item effect or an item reward, or fix the name")
+        self._text_variables()
         self._levels()
         return [f for rep in self._reporters.values() for f in rep.findings]
 
@@ -264,6 +296,26 @@ class Registry:
                     self._rep(facts).warning(
                         use.pointer, f"{use.by} reads {word} '{use.name}', which is {message}",
                         _hint(use.name, written, fallback), code=f"unset_{word}")
+
+    def _text_variables(self) -> None:
+        """A text variable naming a var, item or flag nothing sets is an error: it would
+        always show 0 or the "no" text (a typo, most likely)."""
+        sources = {"var": ("var_set", "set by no set_var or modify_var effect"),
+                   "item": ("item_granted", "granted by no gain_item effect or item reward"),
+                   "flag": ("flag_set", "set by no set_flag effect")}
+        files = f"{len(self.facts)} level file" + ("s" if len(self.facts) != 1 else "")
+        for word, (writes, what) in sources.items():
+            written = {u.name for f in self.facts for u in f.uses.get(writes, ())}
+            for facts in self.facts:
+                for use in facts.uses.get(f"text_{word}", ()):
+                    if use.name in written:
+                        continue
+                    rep = self._rep(facts)
+                    rep.error(use.pointer, f"{use.by} names {word} '{use.name}', which is "
+                              f"{what} in the {files} checked",
+                              _hint(use.name, written, f"fix the name, or set the {word} "
+                                    "somewhere"), code=f"unknown_text_{word}",
+                              column=column_at(rep, use.pointer, use.offset))
 
     def _levels(self) -> None:
         known = {f.level_id for f in self.facts}

@@ -30,20 +30,22 @@ class Reporter:
 
     def _add(
         self, severity: Severity, pointer: str, message: str, hint: str | None, code: str,
-        key: bool,
+        key: bool, column: int | None = None,
     ) -> None:
         if severity is Severity.WARNING and self.strict:
             severity = Severity.ERROR
         pos = self.source.key_position(pointer) if key else self.source.position(pointer)
+        col = pos[1] if column is None else column
         self.findings.append(
-            Finding(self.source.path, pos[0], pos[1], pointer, severity, message, hint, code)
+            Finding(self.source.path, pos[0], col, pointer, severity, message, hint, code)
         )
 
     def error(
         self, pointer: str, message: str, hint: str | None = None, code: str = "",
-        *, key: bool = False,
+        *, key: bool = False, column: int | None = None,
     ) -> None:
-        self._add(Severity.ERROR, pointer, message, hint, code, key)
+        """``column`` points inside the value (a text variable in a string)."""
+        self._add(Severity.ERROR, pointer, message, hint, code, key, column)
 
     def warning(
         self, pointer: str, message: str, hint: str | None = None, code: str = "",

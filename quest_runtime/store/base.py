@@ -2,9 +2,20 @@
 
 The engine never talks to a database. It mutates a player's state in memory; the
 runtime (``quest_runtime/runtime.py``) then hands the store one *commit*: the player's
-whole state document (orjson bytes, SPEC §5.1) plus the journal entry of the rule event
-that produced it (SPEC §5.3). A commit returns only once it is durable, so the runtime
+state document (orjson bytes, SPEC §5.1) plus the journal entry of the rule event that
+produced it (SPEC §5.3). A commit returns only once it is durable, so the runtime
 answers the plugin after the state change is safe.
+
+Parts: what one event costs to store must not grow with the player's history. So a
+document is stored as a *core* (``Commit.document``) plus *parts*: named pieces that
+grow with history (one per task session and listener mark, the completed levels, the
+``once`` marks; ``PlayerState.storage``). A part's name is its path in the document
+(``session/tasks/greet``, RFC 6901 escaping). A commit carries the core and the parts
+that changed (``whole=False``), or every part (``whole=True``: the stored parts are
+replaced, e.g. when a session starts or ends). ``read_player`` answers the whole
+document: the core with every stored part put back in place (``join_parts``), so
+readers never see the split. The optimistic row version and the journal are the
+core row's, as before.
 
 Implementations:
 - ``memory.MemoryStore``: dicts, for the preview tool and tests.
@@ -14,8 +25,11 @@ A networked store for several engine instances plugs in behind the same protocol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +59,51 @@ class Commit:
 
     ``version`` is the row version the document replaces (0 for a new player); a store
     may use it for optimistic concurrency. ``journal`` is None for state changes that
-    are not rule events (load, end).
+    are not rule events (a delivered push). ``due`` (the player's next timer, if any)
+    and ``outbox`` (undelivered results) are kept beside the document, indexed, so
+    start-up finds the players the scheduler needs without reading every document.
     """
 
     player_id: str
     document: bytes
     version: int
     journal: JournalEntry | None
+    due: float | None = None
+    outbox: bool = False
+    parts: Mapping[str, bytes | None] = field(default_factory=dict)
+    """Stored parts written by this commit (None: the part is removed)."""
+    whole: bool = True
+    """``parts`` replace every stored part of the player (else only those named)."""
+
+
+def join_parts(core: bytes, parts: Mapping[str, bytes]) -> bytes:
+    """The whole document: ``core`` with each part put at its path (objects on the way
+    are created when missing)."""
+    if not parts:
+        return core
+    doc = orjson.loads(core)
+    for name, value in parts.items():
+        *path, last = [t.replace("~1", "/").replace("~0", "~") for t in name.split("/")]
+        node = doc
+        for token in path:
+            child = node.get(token)
+            if not isinstance(child, dict):
+                child = node[token] = {}
+            node = child
+        node[last] = orjson.loads(value)
+    return orjson.dumps(doc)
+
+
+@dataclass(frozen=True, slots=True)
+class Wakeup:
+    """A stored player the scheduler must know about at start-up. ``known`` is False
+    for a document written before the store kept ``due``/``outbox``: the runtime reads
+    that document to find out (once: its next commit records them)."""
+
+    player_id: str
+    due: float | None
+    outbox: bool
+    known: bool = True
 
 
 class StoreError(Exception):
@@ -84,3 +136,7 @@ class StateStore(Protocol):
 
     async def players(self) -> list[str]:
         """Every player id with a stored document (admin and tests)."""
+
+    async def wakeups(self) -> list[Wakeup]:
+        """The players with a timer due some day or an undelivered result (and those
+        whose document predates this record) — an index read, not a scan of documents."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from quest_runtime.store.base import Commit, JournalEntry, StoreError
+from quest_runtime.store.base import Commit, JournalEntry, StoreError, Wakeup, join_parts
 
 
 @dataclass(slots=True)
@@ -32,6 +32,9 @@ class _Row:
 
     document: bytes
     version: int
+    due: float | None = None
+    outbox: bool = False
+    parts: dict[str, bytes] = field(default_factory=dict)
     last_seq: int = 0
     journal: deque[tuple[int, JournalEntry, bytes]] = field(default_factory=deque)
     """(seq, entry, effects as orjson bytes), oldest first."""
@@ -65,7 +68,7 @@ class MemoryStore:
         """The player's last committed document and its row version, or None."""
         self._check_open()
         row = self._rows.get(player_id)
-        return None if row is None else (row.document, row.version)
+        return None if row is None else (join_parts(row.document, row.parts), row.version)
 
     async def commit(self, commit: Commit) -> int:
         """Store ``commit`` and return the new row version (``commit.version + 1``)."""
@@ -95,6 +98,14 @@ class MemoryStore:
             row = self._rows[commit.player_id] = _Row(commit.document, 0)
         row.document = commit.document
         row.version = current + 1
+        row.due, row.outbox = commit.due, commit.outbox
+        if commit.whole:
+            row.parts = {}
+        for name, value in commit.parts.items():
+            if value is None:
+                row.parts.pop(name, None)
+            else:
+                row.parts[name] = value
         if entry is not None:
             self._append(row, entry, effects)
         return row.version
@@ -129,6 +140,12 @@ class MemoryStore:
         """Every player id with a stored document, sorted."""
         self._check_open()
         return sorted(self._rows)
+
+    async def wakeups(self) -> list[Wakeup]:
+        """Players with a timer or an undelivered result."""
+        self._check_open()
+        return [Wakeup(pid, row.due, row.outbox) for pid, row in self._rows.items()
+                if row.due is not None or row.outbox]
 
     def _append(self, row: _Row, entry: JournalEntry, effects: bytes) -> None:
         """Add ``entry`` to the row's journal and drop what falls out of retention."""

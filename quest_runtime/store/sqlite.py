@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import orjson
 
-from quest_runtime.store.base import Commit, StoreError
+from quest_runtime.store.base import Commit, StoreError, Wakeup, join_parts
 
 # -- schema ---------------------------------------------------------------------------
 
@@ -77,7 +77,36 @@ def _v1_create_tables(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_v1_create_tables,)
+def _v2_wakeups(conn: sqlite3.Connection) -> None:
+    """Version 2: each player's next timer due and undelivered-results mark beside the
+    document, in a partial index, so start-up reads only the players the scheduler
+    needs. Rows of version 1 are marked ``wake_known = 0`` (their documents are read
+    once at start-up; their next commit records both)."""
+    conn.execute("ALTER TABLE players ADD COLUMN due REAL")
+    conn.execute("ALTER TABLE players ADD COLUMN outbox INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE players ADD COLUMN wake_known INTEGER NOT NULL DEFAULT 0")
+    conn.execute(f"CREATE INDEX players_wakeup ON players (player_id) WHERE {_WAKES}")
+
+
+#: The rows ``wakeups()`` returns (the partial index's condition, repeated verbatim in
+#: the query so SQLite uses the index).
+_WAKES = "due IS NOT NULL OR outbox != 0 OR wake_known = 0"
+
+def _v3_parts(conn: sqlite3.Connection) -> None:
+    """Version 3: a document's parts in rows of their own (store/base.py "Parts"), so a
+    commit writes the parts that changed, not the whole document."""
+    conn.execute(
+        """CREATE TABLE player_parts (
+            player_id TEXT NOT NULL,
+            part TEXT NOT NULL,
+            value BLOB NOT NULL,
+            PRIMARY KEY (player_id, part)
+        ) WITHOUT ROWID"""
+    )
+
+
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
+    _v1_create_tables, _v2_wakeups, _v3_parts)
 """Schema steps in order: ``MIGRATIONS[n - 1]`` turns schema version n - 1 into n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -115,12 +144,14 @@ def migrate(
 log = logging.getLogger(__name__)
 
 _INSERT_PLAYER = (
-    "INSERT INTO players (player_id, document, version, updated_at) VALUES (?, ?, 1, ?)"
+    "INSERT INTO players (player_id, document, version, updated_at, due, outbox, wake_known) "
+    "VALUES (?, ?, 1, ?, ?, ?, 1)"
 )
 _UPDATE_PLAYER = (
-    "UPDATE players SET document = ?, version = version + 1, updated_at = ? "
-    "WHERE player_id = ? AND version = ?"
+    "UPDATE players SET document = ?, version = version + 1, updated_at = ?, due = ?, "
+    "outbox = ?, wake_known = 1 WHERE player_id = ? AND version = ?"
 )
+_WAKEUPS = f"SELECT player_id, due, outbox, wake_known FROM players WHERE {_WAKES}"
 _LAST_SEQ = "SELECT MAX(seq) FROM journal WHERE player_id = ?"
 _INSERT_JOURNAL = (
     "INSERT INTO journal "
@@ -128,6 +159,27 @@ _INSERT_JOURNAL = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _TRIM_JOURNAL = "DELETE FROM journal WHERE player_id = ? AND seq <= ?"
+_CLEAR_PARTS = "DELETE FROM player_parts WHERE player_id = ?"
+_PUT_PART = "INSERT OR REPLACE INTO player_parts (player_id, part, value) VALUES (?, ?, ?)"
+_DROP_PART = "DELETE FROM player_parts WHERE player_id = ? AND part = ?"
+_READ_PARTS = "SELECT part, value FROM player_parts WHERE player_id = ?"
+
+def _write_parts(conn: sqlite3.Connection,
+                 parts: dict[str, tuple[bool, dict[str, bytes | None]]]) -> None:
+    """Each player's parts: ``(clear, named)`` — clear every stored part first (a whole
+    commit of a known player), then write the named ones (None: remove it)."""
+    clears = [(pid,) for pid, (clear, _) in parts.items() if clear]
+    if clears:
+        conn.executemany(_CLEAR_PARTS, clears)
+    puts = [(pid, name, value) for pid, (_, named) in parts.items()
+            for name, value in named.items() if value is not None]
+    if puts:
+        conn.executemany(_PUT_PART, puts)
+    drops = [(pid, name) for pid, (_, named) in parts.items()
+             for name, value in named.items() if value is None]
+    if drops:
+        conn.executemany(_DROP_PART, drops)
+
 
 _JournalRow = tuple[str | None, str, float, bytes, bytes, str]
 """event_id, event_type, received_at, effects (orjson), result, digest."""
@@ -298,7 +350,10 @@ class SQLiteStore:
         rows = self._query(
             "SELECT document, version FROM players WHERE player_id = ?", (player_id,)
         )
-        return (rows[0][0], rows[0][1]) if rows else None
+        if not rows:
+            return None
+        parts = dict(self._query(_READ_PARTS, (player_id,)))
+        return join_parts(rows[0][0], parts), rows[0][1]
 
     async def find_result(self, player_id: str, event_id: str) -> bytes | None:
         """The stored result bytes of an already processed ``event_id``, or None."""
@@ -333,6 +388,11 @@ class SQLiteStore:
         """Every player id with a stored document, sorted."""
         rows = self._query("SELECT player_id FROM players ORDER BY player_id", ())
         return [player_id for (player_id,) in rows]
+
+    async def wakeups(self) -> list[Wakeup]:
+        """Players with a timer or undelivered results, read through a partial index."""
+        return [Wakeup(pid, due, bool(outbox), bool(known))
+                for pid, due, outbox, known in self._query(_WAKEUPS, ())]
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """Run one query on the reader connection, right here on the loop thread.
@@ -435,14 +495,21 @@ class SQLiteStore:
         entries: list[tuple[Any, ...]] = []
         trims: list[tuple[str, int]] = []
         seqs: dict[str, int] = {}
+        parts: dict[str, tuple[bool, dict[str, bytes | None]]] = {}
         limit = self.journal_limit
         for request in batch:
             commit = request.commit
             pid = commit.player_id
+            # one coalesced write of parts per player, in commit order
+            if commit.whole:
+                parts[pid] = (commit.version > 0, dict(commit.parts))
+            elif commit.parts:
+                parts.setdefault(pid, (False, {}))[1].update(commit.parts)
             if commit.version == 0:
-                inserts.append((pid, commit.document, now))
+                inserts.append((pid, commit.document, now, commit.due, commit.outbox))
             else:
-                updates.append((commit.document, now, pid, commit.version))
+                updates.append((commit.document, now, commit.due, commit.outbox, pid,
+                                commit.version))
             if request.journal is not None:
                 last = seqs.get(pid)
                 if last is None:
@@ -466,6 +533,8 @@ class SQLiteStore:
                 conn.executemany(_INSERT_JOURNAL, entries)
             if trims:
                 conn.executemany(_TRIM_JOURNAL, trims)
+            if parts:
+                _write_parts(conn, parts)
             self._finish_transaction(conn)
         except (sqlite3.IntegrityError, _VersionConflict):
             if conn.in_transaction:
@@ -549,15 +618,20 @@ class SQLiteStore:
         now = time.time()
         if commit.version == 0:
             try:
-                conn.execute(_INSERT_PLAYER, (commit.player_id, commit.document, now))
+                conn.execute(_INSERT_PLAYER, (commit.player_id, commit.document, now,
+                                              commit.due, commit.outbox))
             except sqlite3.IntegrityError as exc:
                 raise _VersionConflict("the player already exists") from exc
         else:
-            cursor = conn.execute(
-                _UPDATE_PLAYER, (commit.document, now, commit.player_id, commit.version)
-            )
+            cursor = conn.execute(_UPDATE_PLAYER, (commit.document, now, commit.due,
+                                                   commit.outbox, commit.player_id,
+                                                   commit.version))
             if cursor.rowcount != 1:
                 raise _VersionConflict("the stored version differs or the player is missing")
+        if commit.whole:
+            _write_parts(conn, {commit.player_id: (commit.version > 0, dict(commit.parts))})
+        elif commit.parts:
+            _write_parts(conn, {commit.player_id: (False, dict(commit.parts))})
         if row is not None:
             ((last,),) = conn.execute(_LAST_SEQ, (commit.player_id,)).fetchall()
             seq = (last or 0) + 1

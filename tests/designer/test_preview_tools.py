@@ -30,7 +30,7 @@ def test_readable_preview_draws_cards_commands_patch_and_progress(
     assert "step 2 · Steve near Mia" in out  # the plugin sends her visible name
     step_2 = out.split("step 2 · ", 1)[1].split("step 3 · ", 1)[0]
     assert step_2.count("╭─ dialogue · Mia") == 1  # her reward line and greeting: one node
-    assert "│ Mia: Oh, you came!" in step_2 and "│ Mia: Mia looks up" in step_2
+    assert "│ [Mia] Oh, you came!" in step_2 and "│ [Mia] Mia looks up" in step_2
     assert "task complete · Greet Mia" in out  # a chat card titled by type and task
     assert "$ give Steve bread 1" in out  # {player} substituted
     assert "mc.title: Lakeside Lantern / Light the way home" in out  # § codes rendered
@@ -51,7 +51,8 @@ def test_explain_names_why_a_task_did_not_fire(capsys: pytest.CaptureFixture[str
 def test_explain_with_json_adds_the_explanation(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["preview", "--levels", "levels", SCRIPT, "--json", "--explain"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert "explain" not in lines[0]  # a load is not a rule event
+    load = lines[0]["explain"]  # a load is explained as a load: it started, nothing blocked
+    assert load["event_type"] == "load" and load["not_fired"] == []
     second = lines[1]["explain"]
     assert second["fired"]["tasks_completed"] == ["greet_mia"]
     reasons = {n["id"]: n["reason"] for n in second["not_fired"]}

@@ -63,7 +63,7 @@ def test_an_unknown_level_is_refused_and_changes_nothing(play: Any, ev: Any) -> 
     t = play(LEVEL, [
         {"load": "lake"},
         ev.quest_event("enter_pier"),
-        {"load": "lakee", "expect": None},
+        {"load": "lakee", "expect": {"error": {"code": "unknown_level"}}},
         {**ev.quest_event("enter_pier"), "expect": {"nodes": [
             {"type": "task_progress", "task_id": "count", "progress": 2}]}},
     ])

@@ -72,6 +72,7 @@ def test_the_snapshot_after_load(play: Any) -> None:
             {"task_id": "boathouse", "title": "Find the boathouse"},
             {"task_id": "brave", "title": "Be brave"},
         ],
+        "cooldowns": [],
         "task_titles": ["Greet Mia"],
         "milestone_names": [],
         "active_count": 1,

@@ -519,7 +519,7 @@ def test_level_completed_is_recorded_for_the_player(play: Any, ev: Any) -> None:
               "blocked_text": "Finish the lakeside first.",
               "tasks": [{"id": "more", "type": "near", "target": "tomas"}]}
     t = play([first, second], [
-        {"load": "sequel", "expect": None},
+        {"load": "sequel", "expect": {"error": {"code": "level_blocked"}}},
         LOAD,
         ev.near("mia_npc"),
         {"load": "sequel", "expect": {"nodes": [{"type": "task", "task_id": "more"}]}},

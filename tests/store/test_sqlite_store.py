@@ -308,7 +308,7 @@ def test_migrate_applies_only_the_missing_steps(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     try:
-        migrate(conn, "old.db")  # today's schema, version 1
+        migrate(conn, "old.db")  # today's schema
         migrate(conn, "old.db", [*MIGRATIONS, v2_add_note])
         migrate(conn, "old.db", [*MIGRATIONS, v2_add_note])  # nothing left to do
         columns = [row[1] for row in conn.execute("PRAGMA table_info(players)")]
