@@ -2,9 +2,10 @@
 
 The funnel is an aggregate, never a scan of the players on a page view:
 
-1. ``ObservedStore`` wraps the service's store. When the store opens (before the service
-   listens or the timer scheduler starts, so nothing commits meanwhile),
-   ``Funnel.rebuild`` reads each stored player's journal once, oldest entry first;
+1. ``ObservedStore`` wraps the service's store. Once the store is open, ``Funnel.rebuild``
+   reads each stored player's journal once, oldest entry first, in the background (the
+   service does not wait for it; the page says how far it got). A player's entries
+   committed meanwhile are held back until their older ones are folded in;
 2. after that, ``ObservedStore.commit`` hands each committed journal entry to
    ``Funnel.observe`` right after the commit succeeded, so the counts follow every rule
    event, load and timer firing;
@@ -32,14 +33,17 @@ restart sees no further back than that; the live aggregate misses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import logging
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quest_runtime.store.base import Commit, StateStore
+from quest_runtime.store.base import Commit, StateStore, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,14 @@ class Funnel:
         self._sessions: dict[str, _Session] = {}  # player -> current session
         self._latest: dict[tuple[str, str], _Session] = {}  # (player, level) -> latest
         self.entries = 0
+        #: the start-up rebuild: running?, players read / to read, entries held back
+        self.rebuilding = False
+        self.players_read = 0
+        self.players_to_read = 0
+        self._rebuilt: set[str] = set()
+        self._pending: dict[str, list[tuple[dict[str, Any], float, str]]] = {}
+        #: (digest, time) of the commits handed to the store and not returned yet
+        self.in_flight: dict[str, list[tuple[str, float]]] = {}
 
     def level(self, level_id: str) -> LevelStats:
         found = self.levels.get(level_id)
@@ -159,14 +171,51 @@ class Funnel:
             session.open.clear()
             session.complete = True
 
+    # -- the start-up rebuild, beside live commits ------------------------------------------
+
+    def live(self, player_id: str, effects: dict[str, Any], at: float, digest: str) -> None:
+        """A committed entry. While the rebuild has not read this player's journal yet, it
+        waits (the player's older entries must be folded in first)."""
+        if self.rebuilding and player_id not in self._rebuilt:
+            self._pending.setdefault(player_id, []).append((effects, at, digest))
+        else:
+            self.observe(player_id, effects, at)
+
     async def rebuild(self, store: StateStore, limit: int) -> int:
-        """Fold in every stored player's journal (oldest first); how many entries."""
+        """Fold in every stored player's journal (oldest first), while the service runs;
+        how many entries. A player's entries committed meanwhile (reported to ``live``, or
+        still committing: ``in_flight``) are told apart from the journal's by digest and
+        time: left out of what is read, and folded in after it, in order."""
         before = self.entries
-        for player_id in await store.players():
-            for entry in await store.journal(player_id, limit):
-                effects = entry.get("effects")
-                if isinstance(effects, dict):
-                    self.observe(player_id, effects, float(entry.get("received_at") or 0.0))
+        self.rebuilding = True
+        try:
+            players = await store.players()
+            self.players_to_read = len(players)
+            for player_id in players:
+                entries = await store.journal(player_id, limit)
+                pending = self._pending.pop(player_id, [])
+                held = Counter((digest, at) for _, at, digest in pending)
+                held.update(self.in_flight.get(player_id, ()))
+                for entry in entries:
+                    mark = (str(entry.get("digest")), entry.get("received_at") or 0.0)
+                    if held[mark] > 0:
+                        held[mark] -= 1
+                        continue
+                    effects = entry.get("effects")
+                    if isinstance(effects, dict):
+                        self.observe(player_id, effects,
+                                     float(entry.get("received_at") or 0.0))
+                for effects, at, _ in pending:
+                    self.observe(player_id, effects, at)
+                self._rebuilt.add(player_id)
+                self.players_read += 1
+        finally:
+            self.rebuilding = False
+            for player_id, pending in self._pending.items():  # players new since start
+                for effects, at, _ in pending:
+                    self.observe(player_id, effects, at)
+            self._pending.clear()
+            self._rebuilt.clear()
         return self.entries - before
 
     # -- the page --------------------------------------------------------------------------
@@ -194,38 +243,61 @@ class Funnel:
                         "completed": len(stats.completed),
                         "in_progress": len(stats.started - stats.completed),
                         "tasks": tasks})
-        return {"levels": out, "entries": self.entries}
+        return {"levels": out, "entries": self.entries,
+                "rebuilding": self.rebuilding, "players_read": self.players_read,
+                "players_to_read": self.players_to_read}
 
 
 class ObservedStore:
-    """A ``StateStore`` that tells the funnel about each journal entry it committed."""
+    """A ``StateStore`` that tells the funnel about each journal entry it committed, and
+    runs the funnel's rebuild in the background once the store is open (the service
+    starts without waiting for it)."""
 
     def __init__(self, inner: StateStore, funnel: Funnel, journal_limit: int) -> None:
         self.inner = inner
         self.funnel = funnel
         self.journal_limit = journal_limit
+        self.rebuilt: asyncio.Task[int] | None = None
 
     def __getattr__(self, name: str) -> Any:  # anything else of the inner store
         return getattr(self.inner, name)
 
     async def open(self) -> None:
         await self.inner.open()
+        self.funnel.rebuilding = True  # from now: entries wait for their player's history
+        self.rebuilt = asyncio.create_task(self._rebuild(), name="studio-funnel-rebuild")
+
+    async def _rebuild(self) -> int:
         try:
-            await self.funnel.rebuild(self.inner, self.journal_limit)
-        except Exception:  # the service starts anyway; the funnel counts from now on
+            return await self.funnel.rebuild(self.inner, self.journal_limit)
+        except Exception:  # the service runs on; the funnel counts what it sees
             log.exception("the studio funnel could not read the journal")
+            return 0
 
     async def close(self) -> None:
+        if self.rebuilt is not None and not self.rebuilt.done():
+            self.rebuilt.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.rebuilt
         await self.inner.close()
 
     async def read_player(self, player_id: str) -> tuple[bytes, int] | None:
         return await self.inner.read_player(player_id)
 
     async def commit(self, commit: Commit) -> int:
-        version = await self.inner.commit(commit)
         entry = commit.journal
-        if entry is not None:
-            self.funnel.observe(entry.player_id, entry.effects, entry.received_at)
+        if entry is None:
+            return await self.inner.commit(commit)
+        mark = (entry.digest, entry.received_at)
+        flight = self.funnel.in_flight.setdefault(entry.player_id, [])
+        flight.append(mark)
+        try:
+            version = await self.inner.commit(commit)
+        finally:
+            flight.remove(mark)
+            if not flight:
+                self.funnel.in_flight.pop(entry.player_id, None)
+        self.funnel.live(entry.player_id, entry.effects, entry.received_at, entry.digest)
         return version
 
     async def find_result(self, player_id: str, event_id: str) -> bytes | None:
@@ -236,3 +308,6 @@ class ObservedStore:
 
     async def players(self) -> list[str]:
         return await self.inner.players()
+
+    async def wakeups(self) -> list[Wakeup]:
+        return await self.inner.wakeups()

@@ -5,6 +5,7 @@ after a restart with the same numbers; the page and its API need the admin token
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,15 @@ async def play_population(base: str, clock: FakeClock) -> None:
 
 
 async def funnel_json(base: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
-    async with aiohttp.ClientSession() as session, \
-            session.get(base + "/studio/api/funnel", headers=headers) as response:
-        return response.status, await response.json(), response.headers
+    """The funnel report, once the start-up rebuild (in the background) is done."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            async with session.get(base + "/studio/api/funnel", headers=headers) as response:
+                body = await response.json()
+                if response.status != 200 or not body["rebuilding"]:
+                    return response.status, body, response.headers
+            await asyncio.sleep(0.05)
+    raise AssertionError("the funnel never finished reading the journal")
 
 
 def check(report: dict[str, Any]) -> None:

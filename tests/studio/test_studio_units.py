@@ -4,6 +4,7 @@ failures and new tries, and the studio API answers bad input with JSON 400s."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -15,8 +16,10 @@ from studio_helpers import ROOT, copy_levels
 
 from quest_runtime.levels.loader import load_level
 from quest_runtime.scenario import ScenarioRunner, load_catalog, parse_script
+from quest_runtime.store.base import Commit, JournalEntry
+from quest_runtime.store.memory import MemoryStore
 from quest_runtime.studio.app import create_studio_app
-from quest_runtime.studio.funnel import Funnel
+from quest_runtime.studio.funnel import Funnel, ObservedStore
 from quest_runtime.studio.levelmap import build_map
 from quest_runtime.studio.plugin_view import PluginModel
 
@@ -121,3 +124,52 @@ async def test_the_studio_api_answers_bad_input_with_json_errors(tmp_path):
                 assert "nowhere" not in await response.text()
     finally:
         await server.close()
+
+
+class GatedStore(MemoryStore):
+    """A memory store whose journal reads wait for a gate (to interleave commits)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.reading = asyncio.Event()
+
+    async def journal(self, player_id, limit):
+        self.reading.set()
+        await self.gate.wait()
+        return await super().journal(player_id, limit)
+
+
+def entry(player: str, effects: dict, at: float, n: int) -> Commit:
+    return Commit(player, b"{}", n, JournalEntry(player, None, "chat", at, effects, b"",
+                                                 f"d{player}{n}"))
+
+
+async def test_entries_committed_while_the_funnel_reads_the_journal_count_once_in_order():
+    inner = GatedStore()
+    await inner.open()
+    # history: Ann loaded the level and was issued a, then completed it
+    await inner.commit(entry("Ann", {"levels_loaded": ["lv"], "tasks_issued": ["a"]}, 0.0, 0))
+    await inner.commit(entry("Ann", {"tasks_completed": ["a"], "tasks_issued": ["b"]}, 4.0, 1))
+    funnel = Funnel()
+    store = ObservedStore(inner, funnel, 200)
+    inner._open = False  # ObservedStore.open opens it again
+    await store.open()
+    await inner.reading.wait()  # the rebuild waits inside Ann's journal read
+    # meanwhile Ann completes b, and Bob (not stored when the rebuild listed players) plays
+    await store.commit(entry("Ann", {"tasks_completed": ["b"],
+                                     "levels_completed": ["lv"]}, 10.0, 2))
+    await store.commit(entry("Bob", {"levels_loaded": ["lv"], "tasks_issued": ["a"]}, 11.0, 0))
+    assert funnel.report()["rebuilding"] is True
+    inner.gate.set()
+    assert store.rebuilt is not None
+    await store.rebuilt
+    (level,) = funnel.report()["levels"]
+    tasks = {t["task_id"]: t for t in level["tasks"]}
+    assert (level["started"], level["completed"], level["in_progress"]) == (2, 1, 1)
+    assert (tasks["a"]["issued"], tasks["a"]["completed"], tasks["a"]["stopped_here"]) \
+        == (2, 1, 1)
+    assert (tasks["b"]["issued"], tasks["b"]["completed"], tasks["b"]["median_seconds"]) \
+        == (1, 1, 6.0)
+    assert funnel.entries == 4  # each entry once
+    await store.close()

@@ -41,8 +41,10 @@ function render(report) {
     box.append(section);
   }
   if (!report.levels.length) box.append(el("p", {}, "no player has loaded a level yet"));
-  document.getElementById("status").textContent = `${report.entries} journal entries folded in`;
-  document.body.dataset.ready = "1";
+  document.getElementById("status").textContent = report.rebuilding
+    ? `reading the journal: ${report.players_read} of ${report.players_to_read} players (counts still growing)`
+    : `${report.entries} journal entries folded in`;
+  if (!report.rebuilding) document.body.dataset.ready = "1";
 }
 
 async function refresh() {
