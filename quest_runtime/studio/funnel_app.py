@@ -1,8 +1,8 @@
 """``/studio`` on ``quest-runtime serve``: the funnel page, read-only, behind the admin token.
 
 ``mount_studio(app)`` is the service's one hook: it wraps the runtime's store in
-``funnel.ObservedStore`` (the aggregate is rebuilt when the store opens, then fed by each
-commit) and adds this sub-application at ``/studio``:
+``funnel.ObservedStore`` (the aggregate is rebuilt from the journal in the background once
+the store opens, and fed by each commit) and adds this sub-application at ``/studio``:
 
 - ``GET /studio/`` the page (``static/funnel.html``), ``GET /studio/static/...`` its files;
 - ``GET /studio/api/funnel`` per level and per task: issued, completed, failed, median

@@ -100,11 +100,19 @@ def test_play_the_demo_to_exit_ready_by_clicking_and_replay_the_saved_scenario(p
     # the choice panel shows the gated "brave" option (courage 1)
     page.wait_for_selector('[data-testid="option"][data-option="brave"]')
     assert page.locator('[data-testid="option"]').count() == 3
+    assert "tomas_fog" in page.get_by_test_id("state-dialogue stack").inner_text()
     shot(page, "simulator-choice")
     acted(page, page.locator('[data-testid="option"][data-option="brave"]').click)
     assert "give Alex honey_bottle 1" in latest(page)
     assert "brave_heart" in page.get_by_test_id("state-flags").inner_text()
-    for block in ("bell", "spruce_door", "chest", "lantern"):
+    click(page, "block-bell")
+    click(page, "block-spruce_door")  # reach_boathouse done: it schedules the storm (90 s)
+    assert "storm" in page.get_by_test_id("state-timers").inner_text()
+    page.get_by_test_id("advance-seconds").fill("90")
+    click(page, "advance")
+    assert "Thunder rolls over the lake" in latest(page)
+    assert page.get_by_test_id("clock").inner_text() == "90 s"
+    for block in ("chest", "lantern"):
         click(page, f"block-{block}")
     assert "light_lantern" in latest(page)
     click(page, "near-mia_npc")

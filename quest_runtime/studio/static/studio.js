@@ -337,7 +337,7 @@ function renderState(view) {
   section("items", state.items);
   if (session) {
     section("timers", session.timers);
-    section("dialogue stack", session.dialogues || session.dialogue_stack);
+    section("dialogue stack", session.dialogue);
     section("refs", session.refs);
   }
 }
