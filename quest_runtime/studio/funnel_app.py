@@ -104,5 +104,10 @@ def mount_studio(app: web.Application) -> Funnel:
     sub.router.add_get("/", page)
     sub.router.add_static("/static", STATIC)
     sub.router.add_get("/api/funnel", funnel_report)
+    app.router.add_get(PREFIX, _to_page)  # /studio → /studio/ (the page's links are relative)
     app.add_subapp(PREFIX, sub)
     return funnel
+
+
+async def _to_page(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(PREFIX + "/")

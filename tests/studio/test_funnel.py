@@ -126,6 +126,9 @@ async def test_the_funnel_page_shows_the_scripted_population_exactly(tmp_path):
         assert headers["WWW-Authenticate"].startswith("Basic")
         status, _, _ = await funnel_json(base, {"Authorization": f"Bearer {PLUGIN}"})
         assert status == 401
+        async with aiohttp.ClientSession() as session, session.get(
+                base + "/studio", allow_redirects=False) as response:
+            assert (response.status, response.headers["Location"]) == (302, "/studio/")
         status, live, _ = await funnel_json(base, {"Authorization": f"Bearer {ADMIN}"})
         assert status == 200
         check(live)

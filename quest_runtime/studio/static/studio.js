@@ -253,7 +253,13 @@ async function watchChanges() {
 // -- the simulator -------------------------------------------------------------------
 function player() { return $("player").value.trim(); }
 
+function rememberPlayer(name) {
+  const list = $("players");
+  if (name && ![...list.options].some((o) => o.value === name)) list.append(el("option", { value: name }));
+}
+
 async function act(action) {
+  rememberPlayer(player());
   try {
     const entry = await api("/api/sim/act", { player: player(), ...action });
     studio.lastEntry = entry;
