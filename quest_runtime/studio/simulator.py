@@ -47,11 +47,14 @@ class Simulator:
 
     def __init__(self, catalog: LevelCatalog) -> None:
         self.catalog = catalog
-        self.runner = ScenarioRunner(catalog)
+        self.opened = False
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self.runner = ScenarioRunner(self.catalog)
         self.plugin = PluginModel()
         self.steps: list[dict[str, Any]] = []
         self.log: list[dict[str, Any]] = []
-        self.opened = False
 
     async def open(self) -> None:
         await self.runner.runtime.open()
@@ -69,7 +72,7 @@ class Simulator:
     async def reset(self) -> None:
         """A fresh session (new store, clock at 0, no steps)."""
         await self.close()
-        self.__init__(self.catalog)  # type: ignore[misc]
+        self._fresh()
         await self.open()
 
     # -- actions ------------------------------------------------------------------------
@@ -164,10 +167,11 @@ class Simulator:
         elif player is not None and ("event_type" in data or "load" in data):
             view = self.plugin.apply_rule_event_response(player, {"result": result})
             shown.append({"player": player, **view.to_dict()})
-        entry = {"n": len(self.log) + 1, "step": data, "what": describe(data) if data.get(
-            "event_type") or "load" in data or "advance_seconds" in data or data.get("end")
-            else f"{player} answered the choice panel", "result": result, "shown": shown,
-            "explain": explanation, "clock": self.now}
+        played = bool(data.get("event_type") or data.get("end") or "load" in data
+                      or "advance_seconds" in data)
+        what = describe(data) if played else f"{player} answered the choice panel"
+        entry = {"n": len(self.log) + 1, "step": data, "what": what, "result": result,
+                 "shown": shown, "explain": explanation, "clock": self.now}
         self.log.append(entry)
         return entry
 

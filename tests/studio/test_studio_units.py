@@ -122,6 +122,19 @@ async def test_the_studio_api_answers_bad_input_with_json_errors(tmp_path):
                 assert (await response.json())["error"]["code"] == "unknown_level"
             async with session.get(server.make_url("/api/sim/scenario")) as response:
                 assert "nowhere" not in await response.text()
+            # a played step is recorded; a new session forgets it
+            async with session.post(server.make_url("/api/sim/act"), data=orjson.dumps(
+                    {"action": "load", "player": "S", "level": "lakeside"})) as response:
+                assert (await response.json())["shown"][0]["titles"][0]["main"] \
+                    == "§6Lakeside Lantern"
+            async with session.get(server.make_url("/api/sim/scenario")) as response:
+                assert '"load":"lakeside"' in await response.text()
+            async with session.post(server.make_url("/api/sim/reset"), data=b"{}") as response:
+                assert response.status == 200
+            async with session.get(server.make_url("/api/sim/scenario")) as response:
+                assert '"load"' not in await response.text()
+            async with session.get(server.make_url("/api/sim/player?player=S")) as response:
+                assert (await response.json())["state"] is None
     finally:
         await server.close()
 
