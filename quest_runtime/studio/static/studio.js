@@ -305,8 +305,15 @@ function renderExplain(explain) {
   box.append(el("div", { class: "why" }, "atoms: " + explain.atoms.map((a) => a.join(":")).join(", ")));
   for (const [k, v] of Object.entries(explain.fired || {})) if (v.length) box.append(el("div", { class: "why" }, `${k}: ${v.join(", ")}`));
   if (explain.note) box.append(el("div", { class: "why" }, explain.note));
-  for (const n of explain.not_fired) {
+  // the near misses first (right event, wrong target, not issued, gated, ...); the rest
+  // (they listen for another event type) in one line
+  const other = explain.not_fired.filter((n) => n.reason === "type");
+  for (const n of explain.not_fired.filter((n) => n.reason !== "type")) {
     box.append(el("div", { class: "why", "data-testid": "not-fired" }, el("b", {}, `${n.kind} ${n.id}`), ` ${n.reason}: ${n.message}`));
+  }
+  if (other.length) {
+    box.append(el("div", { class: "why meta", "data-testid": "other-types" },
+      `${other.length} more listen for other event types: ${other.map((n) => n.id).join(", ")}`));
   }
 }
 
