@@ -5,9 +5,9 @@ runs (each file's findings, then the cross-file registry's), and builds each fil
 (``levelmap.build_map``). A file that is not valid JSON keeps the map of its last
 readable version, so the page keeps what the designer was looking at and shows the
 finding on the level. The engine's ``LevelCatalog`` (the one the simulator plays) is
-reloaded from the same changes. ``watch`` runs ``refresh`` after each save
-(watchfiles, the service's filter and folder expansion) and bumps ``generation``; the
-page waits on ``changed`` (``GET /api/changes``).
+reloaded from the same changes. ``watch`` runs ``refresh`` after each save (watchfiles,
+and the service's folder expansion ``server.reload.expand``) and bumps ``generation``;
+the page waits on ``changed`` (``GET /api/changes``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,16 @@ from quest_runtime.levels.catalog import LevelCatalog, level_files
 from quest_runtime.levels.findings import Finding, sort_findings
 from quest_runtime.levels.loader import load_level
 from quest_runtime.levels.registry import registry_findings
-from quest_runtime.server.reload import _json_only, expand
+from quest_runtime.server.reload import expand
 from quest_runtime.studio.levelmap import build_map
 
 log = logging.getLogger(__name__)
+
+
+def _level_change(change: watchfiles.Change, path: str) -> bool:
+    """Level files and folders (a new folder's files may be written before it is watched;
+    ``expand`` turns a folder into its files), never hidden ones."""
+    return "/." not in path and (path.endswith(".json") or "." not in Path(path).name)
 
 
 def display_name(path: Path) -> str:
@@ -125,7 +131,7 @@ class Workspace:
 
     async def _watch(self) -> None:
         async for changes in watchfiles.awatch(
-            self.folder, watch_filter=_json_only, debounce=100, step=30,
+            self.folder, watch_filter=_level_change, debounce=100, step=30,
             stop_event=self._stop, recursive=True,
         ):
             paths = expand(self.catalog, sorted({Path(p) for _, p in changes}))
