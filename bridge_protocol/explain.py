@@ -2,7 +2,7 @@
 
 The request is a ``RuleEventRequest``. The service dry-runs it against the player's live
 state without changing it and answers why each task and listener of the player's level
-did or did not fire (see ``quest_runtime/engine/explain.py`` for the reasons).
+did or did not fire (see ``quest_runtime/designer/explain.py`` for the reasons).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ Request path (``POST /world/story/rule-event``)
    (group-committed by ``store/sqlite.py``) and is awaited, then ``server/routes.py``
    answers with orjson bytes. A batch applies every event, then commits once.
 
-``POST /world/story/explain`` takes the same body and runs ``engine/explain.py`` on a copy
+``POST /world/story/explain`` takes the same body and runs ``designer/explain.py`` on a copy
 of the player's state (steps 3–6 as a dry run, nothing committed): what would fire, and
 why every other task and listener would not. ``quest-runtime preview --explain`` prints
 the same explanation per scenario step.
@@ -43,7 +43,7 @@ The DriftSystem plugin's own calls (PLUGIN.md §2; ``server/plugin_routes.py``)
 2. ``GET /world/state/{player}`` and ``POST /world/story/end`` carry the level's ``exit``
    (``plugin.exit_profile``/``exit_patch``); ``POST /story/advance/{player}`` runs
    ``Runtime.advance`` (check and load under the player's lock);
-3. ``…/debug/tasks`` lists ``engine/explain.task_listing``; ``…/recommendations`` the
+3. ``…/debug/tasks`` lists ``designer/explain.task_listing``; ``…/recommendations`` the
    levels whose ``requires`` hold.
 
 Timer path (results nobody asked for, SPEC §4.7)

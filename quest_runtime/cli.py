@@ -111,14 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return validate(args.paths, strict=args.strict, fmt=args.format)
     if args.command == "preview":
-        from quest_runtime.preview import preview
+        from quest_runtime.designer.preview import preview
 
         return preview(args.levels, args.script, as_json=args.json,
                        default_level=args.default_level, strict=args.strict,
                        explain=args.explain, watch=args.watch, interactive=args.interactive,
                        player=args.player, load=args.load)
     if args.command == "test":
-        from quest_runtime.testing import run_tests
+        from quest_runtime.designer.replay import run_tests
 
         return run_tests(args.path, strict=args.strict, default_level=args.default_level)
     if args.command == "schema":

@@ -33,8 +33,8 @@ import orjson
 from quest_runtime.atoms import event_kind
 from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.conditions import EvalContext
+from quest_runtime.designer.explain import task_listing
 from quest_runtime.engine.core import Engine, Outcome
-from quest_runtime.engine.explain import task_listing
 from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
 from quest_runtime.engine.state import PlayerState, load_state

@@ -11,7 +11,7 @@ A test writes a level as a dict and a list of steps, exactly as a scenario scrip
     assert t.last["exit_ready"] is True
 
 ``play`` writes the level to a temporary levels folder, builds a ``LevelCatalog`` and
-runs the steps through ``quest_runtime.scenario.ScenarioRunner`` (the preview's runner:
+runs the steps through ``quest_runtime.designer.scenario.ScenarioRunner`` (the preview's runner:
 same engine, in-memory store, fake clock at 0). Steps without a ``player`` are played
 by ``Steve``. An ``expect`` on a step is a subset match (``subset_mismatches``); when it
 fails, the test fails with the expected and actual results side by side.
@@ -37,10 +37,10 @@ import pytest
 from store_faults import SmallDisk
 from store_faults import small_disk as mount_small_disk
 
+from quest_runtime.designer.scenario import ScenarioRunner, Step, subset_mismatches
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
 from quest_runtime.levels.loader import LoadResult, load_level_bytes
-from quest_runtime.scenario import ScenarioRunner, Step, subset_mismatches
 
 PLAYER = "Steve"
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from quest_runtime.params import Param
 
 if TYPE_CHECKING:
     from quest_runtime.engine.state import LevelSession, PlayerState
@@ -55,6 +57,9 @@ class ConditionType:
     required: tuple[str, ...]
     children: str | None = None
     summary: str = ""
+    #: Each field's declaration (type, description, example, default): the compiler
+    #: checks ``fields`` (its types) and the level JSON Schema is generated from it.
+    params: Mapping[str, Param] = field(default_factory=dict)
 
 
 CONDITION_TYPES: dict[str, ConditionType] = {}

@@ -16,6 +16,7 @@ from quest_runtime.conditions import (
     Truth,
 )
 from quest_runtime.engine.state import TaskStatus
+from quest_runtime.params import Param
 
 _NUM = (int, float)
 _STR = (str,)
@@ -154,29 +155,44 @@ def not_(c: Condition, ctx: EvalContext) -> Truth:
 
 
 def _t(check: Any, summary: str, required: tuple[str, ...] = (), children: str | None = None,
-       **fields: tuple[type, ...]) -> ConditionType:
-    return ConditionType(check, fields, required, children, summary)
+       **params: Param) -> ConditionType:
+    fields = {name: param.types for name, param in params.items()}
+    return ConditionType(check, fields, required, children, summary, params)
 
+
+def _s(description: str, example: str) -> Param:
+    return Param(_STR, description, example)
+
+
+def _n(description: str, example: float) -> Param:
+    return Param(_NUM, description, example)
+
+
+_FLAG = _s("The player flag's name.", "met_mia")
+_TASK = _s("A task id of this level.", "greet_mia")
+_TIMER = _s("A timer name of this level's 'timers'.", "storm")
+_VAR = _s("The player var's name (an unset var reads 0).", "trust")
+_ITEM = _s("The quest-ledger item's name.", "lantern")
 
 # The built-in list: one line per type, alphabetical.
 BUILTIN: dict[str, ConditionType] = {
     "all_of": _t(all_of, "every sub-condition holds", children="conditions"),
     "any_of": _t(any_of, "at least one sub-condition holds", children="conditions"),
-    "at_location": _t(at_location, "the event's location is within radius", ("x", "y", "z", "radius"), world=_STR, x=_NUM, y=_NUM, z=_NUM, radius=_NUM),  # noqa: E501
-    "elapsed_at_least": _t(elapsed_at_least, "seconds since the level session started", ("seconds",), seconds=_NUM),  # noqa: E501
-    "flag_not_set": _t(flag_not_set, "the player's flag is not set", ("flag",), flag=_STR),
-    "flag_set": _t(flag_set, "the player's flag is set", ("flag",), flag=_STR),
-    "has_item": _t(has_item, "the quest ledger holds at least count", ("item",), item=_STR, count=(int,)),  # noqa: E501
-    "level_completed": _t(level_completed, "the player completed that level", ("level",), level=_STR),  # noqa: E501
-    "milestone_completed": _t(milestone_completed, "the milestone is complete in this session", ("milestone",), milestone=_STR),  # noqa: E501
-    "missing_item": _t(missing_item, "the quest ledger holds none", ("item",), item=_STR),
+    "at_location": _t(at_location, "the event's location is within radius", ("x", "y", "z", "radius"), world=_s("The world's name (any world if left out).", "world"), x=_n("Centre x.", 120), y=_n("Centre y.", 64), z=_n("Centre z.", -30), radius=_n("Blocks from the centre.", 5)),  # noqa: E501
+    "elapsed_at_least": _t(elapsed_at_least, "seconds since the level session started", ("seconds",), seconds=_n("Seconds since the level was loaded.", 60)),  # noqa: E501
+    "flag_not_set": _t(flag_not_set, "the player's flag is not set", ("flag",), flag=_FLAG),
+    "flag_set": _t(flag_set, "the player's flag is set", ("flag",), flag=_FLAG),
+    "has_item": _t(has_item, "the quest ledger holds at least count", ("item",), item=_ITEM, count=Param((int,), "How many at least.", 2, 1)),  # noqa: E501
+    "level_completed": _t(level_completed, "the player completed that level", ("level",), level=_s("A level id.", "tutorial")),  # noqa: E501
+    "milestone_completed": _t(milestone_completed, "the milestone is complete in this session", ("milestone",), milestone=_s("A milestone id of this level.", "reach_pier")),  # noqa: E501
+    "missing_item": _t(missing_item, "the quest ledger holds none", ("item",), item=_ITEM),
     "none_of": _t(none_of, "no sub-condition holds", children="conditions"),
     "not": _t(not_, "the sub-condition does not hold", children="condition"),
-    "task_active": _t(task_active, "the task is issued and open", ("task",), task=_STR),
-    "task_completed": _t(task_completed, "the task completed in this session", ("task",), task=_STR),  # noqa: E501
-    "timer_fired": _t(timer_fired, "the timer fired in this session", ("timer",), timer=_STR),
-    "timer_pending": _t(timer_pending, "the timer is scheduled", ("timer",), timer=_STR),
-    "var_at_least": _t(var_at_least, "var >= value", ("var", "value"), var=_STR, value=_NUM),
-    "var_at_most": _t(var_at_most, "var <= value", ("var", "value"), var=_STR, value=_NUM),
-    "var_equals": _t(var_equals, "var == value", ("var", "value"), var=_STR, value=_NUM),
+    "task_active": _t(task_active, "the task is issued and open", ("task",), task=_TASK),
+    "task_completed": _t(task_completed, "the task completed in this session", ("task",), task=_TASK),  # noqa: E501
+    "timer_fired": _t(timer_fired, "the timer fired in this session", ("timer",), timer=_TIMER),
+    "timer_pending": _t(timer_pending, "the timer is scheduled", ("timer",), timer=_TIMER),
+    "var_at_least": _t(var_at_least, "var >= value", ("var", "value"), var=_VAR, value=_n("The bound.", 3)),  # noqa: E501
+    "var_at_most": _t(var_at_most, "var <= value", ("var", "value"), var=_VAR, value=_n("The bound.", 3)),  # noqa: E501
+    "var_equals": _t(var_equals, "var == value", ("var", "value"), var=_VAR, value=_n("The value.", 3)),  # noqa: E501
 }

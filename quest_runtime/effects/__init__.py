@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quest_runtime.conditions import Condition, EvalContext
+from quest_runtime.params import Param
 
 if TYPE_CHECKING:
     from quest_runtime.engine.merger import ResultBuilder, Section
@@ -64,6 +65,9 @@ class EffectType:
     branches: tuple[str, ...] = ()
     condition: str | None = None
     summary: str = ""
+    #: Each field's declaration (type, description, example, default): the compiler
+    #: checks ``fields`` (its types) and the level JSON Schema is generated from it.
+    params: Mapping[str, Param] = field(default_factory=dict)
 
 
 EFFECT_TYPES: dict[str, EffectType] = {}

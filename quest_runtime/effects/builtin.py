@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from quest_runtime.effects import Effect, EffectContext, EffectType, run_effects
+from quest_runtime.params import Param
 
 _NUM = (int, float)
 _STR = (str,)
@@ -115,30 +116,47 @@ def if_(e: Effect, ctx: EffectContext) -> None:
 
 
 def _t(run: Any, summary: str, required: tuple[str, ...] = (), branches: tuple[str, ...] = (),
-       condition: str | None = None, **fields: tuple[type, ...]) -> EffectType:
-    return EffectType(run, fields, required, branches, condition, summary)
+       condition: str | None = None, **params: Param) -> EffectType:
+    fields = {name: param.types for name, param in params.items()}
+    return EffectType(run, fields, required, branches, condition, summary, params)
 
+
+def _s(description: str, example: str) -> Param:
+    return Param(_STR, description, example)
+
+
+_FLAG = _s("The player flag's name.", "met_mia")
+_TASK = _s("A task id of this level.", "greet_mia")
+_TIMER = _s("A timer name of this level's 'timers'.", "storm")
+_VAR = _s("The player var's name.", "trust")
+_ITEM = _s("The quest-ledger item's name.", "lantern")
+_REF = _s("A rule ref: the 'rule_ref' of gated listeners.", "mia_gift")
+_COUNT = Param((int,), "How many.", 1, 1)
+_EFFECTS = "The effects to run: a list (or one effect object)."
+_IF = {"condition": Param((dict,), "The condition to test.", {"type": "flag_set", "flag": "met_mia"}),  # noqa: E501
+       "then": Param(_LIST, "Run when the condition holds. " + _EFFECTS, [{"type": "say", "text": "Welcome back!"}]),  # noqa: E501
+       "else": Param(_LIST, "Run when it does not. " + _EFFECTS, [{"type": "say", "text": "Who are you?"}])}  # noqa: E501
 
 # The built-in list: one line per type, alphabetical.
 BUILTIN: dict[str, EffectType] = {
-    "activate_rule": _t(activate_rule, "unlock gated listeners with this ref", ("ref",), ref=_STR),
-    "cancel_timer": _t(cancel_timer, "cancel a pending timer", ("timer",), timer=_STR),
-    "clear_flag": _t(clear_flag, "clear a player flag", ("flag",), flag=_STR),
-    "command": _t(command, "run a console command", ("command",), command=_STR),
-    "complete_task": _t(complete_task, "complete a task (rewards included)", ("task",), task=_STR),
-    "deactivate_rule": _t(deactivate_rule, "lock gated listeners again", ("ref",), ref=_STR),
-    "end_level": _t(end_level, "end the level session (optionally load the next)", next_level=_STR),
-    "fail_task": _t(fail_task, "fail a task (runs on_fail)", ("task",), task=_STR),
-    "fire_timer": _t(fire_timer, "fire a timer now", ("timer",), timer=_STR),
-    "gain_item": _t(gain_item, "add to the quest ledger", ("item",), item=_STR, count=(int,)),
-    "if": EffectType(if_, {"condition": (dict,), "then": _LIST, "else": _LIST}, ("condition", "then"), ("then", "else"), "condition", "branch on a condition"),  # noqa: E501
-    "issue_task": _t(issue_task, "issue a task (ignores requires/after)", ("task",), task=_STR),
-    "lose_item": _t(lose_item, "take from the quest ledger (stops at 0)", ("item",), item=_STR, count=(int,)),  # noqa: E501
-    "modify_var": _t(modify_var, "add delta to a var", ("var", "delta"), var=_STR, delta=_NUM),
-    "say": _t(say, "show a narration node", ("text",), text=_STR, title=_STR, node_type=_STR),
-    "schedule_timer": _t(schedule_timer, "start a timer", ("timer",), timer=_STR, delay_seconds=_NUM),  # noqa: E501
-    "set_flag": _t(set_flag, "set a player flag", ("flag",), flag=_STR),
-    "set_var": _t(set_var, "set a var", ("var", "value"), var=_STR, value=_NUM),
-    "start_dialogue": _t(start_dialogue, "start a dialogue program", ("dialogue",), dialogue=_STR),
-    "world_patch": _t(world_patch, "merge a world patch", ("patch",), patch=(dict,)),
+    "activate_rule": _t(activate_rule, "unlock gated listeners with this ref", ("ref",), ref=_REF),
+    "cancel_timer": _t(cancel_timer, "cancel a pending timer", ("timer",), timer=_TIMER),
+    "clear_flag": _t(clear_flag, "clear a player flag", ("flag",), flag=_FLAG),
+    "command": _t(command, "run a console command", ("command",), command=_s("A console command; {player} is the player's name.", "give {player} bread 1")),  # noqa: E501
+    "complete_task": _t(complete_task, "complete a task (rewards included)", ("task",), task=_TASK),
+    "deactivate_rule": _t(deactivate_rule, "lock gated listeners again", ("ref",), ref=_REF),
+    "end_level": _t(end_level, "end the level session (optionally load the next)", next_level=_s("A level to load next (none if left out).", "lakeside_night")),  # noqa: E501
+    "fail_task": _t(fail_task, "fail a task (runs on_fail)", ("task",), task=_TASK),
+    "fire_timer": _t(fire_timer, "fire a timer now", ("timer",), timer=_TIMER),
+    "gain_item": _t(gain_item, "add to the quest ledger", ("item",), item=_ITEM, count=_COUNT),
+    "if": EffectType(if_, {k: p.types for k, p in _IF.items()}, ("condition", "then"), ("then", "else"), "condition", "branch on a condition", _IF),  # noqa: E501
+    "issue_task": _t(issue_task, "issue a task (ignores requires/after)", ("task",), task=_TASK),
+    "lose_item": _t(lose_item, "take from the quest ledger (stops at 0)", ("item",), item=_ITEM, count=_COUNT),  # noqa: E501
+    "modify_var": _t(modify_var, "add delta to a var", ("var", "delta"), var=_VAR, delta=Param(_NUM, "Added to the var (negative to subtract).", 1)),  # noqa: E501
+    "say": _t(say, "show a narration node", ("text",), text=_s("What is said.", "Thunder rolls over the lake."), title=_s("The node's title (the speaker).", "Mia"), node_type=Param(_STR, "The node type the plugin shows.", "npc_dialogue", "npc_dialogue")),  # noqa: E501
+    "schedule_timer": _t(schedule_timer, "start a timer", ("timer",), timer=_TIMER, delay_seconds=Param(_NUM, "Seconds until it fires (default: the timer's delay_seconds).", 30)),  # noqa: E501
+    "set_flag": _t(set_flag, "set a player flag", ("flag",), flag=_FLAG),
+    "set_var": _t(set_var, "set a var", ("var", "value"), var=_VAR, value=Param(_NUM, "The new value.", 3)),  # noqa: E501
+    "start_dialogue": _t(start_dialogue, "start a dialogue program", ("dialogue",), dialogue=_s("A dialogue id of this level's 'dialogues'.", "mia_intro")),  # noqa: E501
+    "world_patch": _t(world_patch, "merge a world patch", ("patch",), patch=Param((dict,), "The world patch (the plugin's mc operations).", {"mc": {"weather": "RAIN"}})),  # noqa: E501
 }

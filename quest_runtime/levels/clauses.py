@@ -16,6 +16,7 @@ from quest_runtime.effects import EFFECT_TYPES, Effect
 from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
 from quest_runtime.levels.report import Reporter
+from quest_runtime.params import normalise, quoted_hint, type_ok
 from quest_runtime.suggest import hint_for
 
 #: Effects the registry knows but the engine does not run yet (none today: a type added
@@ -33,10 +34,11 @@ def _expected(types: tuple[type, ...]) -> str:
     return " or ".join(names)
 
 
-def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and bool not in types:
-        return False
-    return isinstance(value, types)
+def _args(spec: dict[str, Any], fields: Mapping[str, tuple[type, ...]],
+          skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The checked fields of a clause (``3.0`` for an integer field becomes ``3``)."""
+    return {k: normalise(v, fields[k]) for k, v in spec.items()
+            if k != "type" and k in fields and k not in skip}
 
 
 def _check_fields(
@@ -58,10 +60,11 @@ def _check_fields(
                             f"{kind} '{name}'", kind,
                             f"known fields: {', '.join(fields) or 'none'}")
             continue
-        if not _type_ok(value, fields[field]):
+        if not type_ok(value, fields[field]):
             rep.error(join_pointer(pointer, field),
                       f"'{field}' of {kind} '{name}' must be {_expected(fields[field])}, "
-                      f"not {type(value).__name__}", code="bad_type")
+                      f"not {type(value).__name__}", quoted_hint(value, fields[field]),
+                      code="bad_type")
             ok = False
     return ok
 
@@ -130,7 +133,7 @@ def compile_condition(spec: Any, pointer: str, rep: Reporter,
             children.append(c)
     if not ok:
         return None
-    args = {k: v for k, v in spec.items() if k != "type" and k in kind.fields}
+    args = _args(spec, kind.fields)
     _note_refs(args, pointer, rep)
     return Condition(name, args, tuple(children), kind.check, pointer, rep.source.path)
 
@@ -202,6 +205,6 @@ def compile_effect(spec: Any, pointer: str, rep: Reporter, depth: int = 1) -> Ef
                 branches[branch] = compiled
     if not ok:
         return None
-    args = {k: v for k, v in spec.items() if k != "type" and k in kind.fields and k not in skip}
+    args = _args(spec, kind.fields, skip)
     _note_refs(args, pointer, rep)
     return Effect(name, args, kind.run, pointer, condition, branches or None, rep.source.path)

@@ -552,16 +552,9 @@ class LevelCompiler:
                 else:
                     self.rep.warning(pointer, f"listener '{lid}' has no targets: it fires for "
                                      f"every '{filter_type}' event", code="wildcard_listener")
-            once: str | None = None
-            if lm.once is True or lm.once == "session":
-                once = "session"
-            elif lm.once == "player":
-                once = "player"
-            elif lm.once not in (False, "false"):
-                self.rep.error(join_pointer(pointer, "once"),
-                               "'once' must be true, false, \"session\" or \"player\", "
-                               f"not {lm.once!r}",
-                               code="bad_value")
+            # the model admits only true, false, "session" and "player" (strict values)
+            once: str | None = "player" if lm.once == "player" else (
+                "session" if lm.once else None)
             dialogue = _dialogue_node(lm.dialogue if lm.dialogue is not None else meta.dialogue)
             out.append(CompiledListener(
                 id=lid, index=index, type=ltype, filter_type=filter_type,

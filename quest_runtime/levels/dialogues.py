@@ -15,7 +15,8 @@ types:
     ``{"type": "end", "effects"?}`` — the program is over; a program it interrupted
     resumes.
 
-Validation (every finding at once, with pointers): known node types and keys, unique
+Validation (every finding at once, with pointers): known node types and keys (the
+keys are declared once, in ``dialogue_model.py``, which also gives the JSON Schema), unique
 node ids (also duplicate keys in the ``nodes`` object) and option ids, ``entry`` and
 every ``next`` resolve (did-you-mean), every node reachable from ``entry`` (a warning
 otherwise), and no node without a way out: every reachable node must be able to reach
@@ -36,18 +37,13 @@ from typing import Any
 from quest_runtime.atoms import BUILTIN_EVENT_TYPES
 from quest_runtime.conditions import Condition
 from quest_runtime.effects import Effect
+from quest_runtime.levels.dialogue_model import NODE_KEYS, OPTION_KEYS, PROGRAM_KEYS
 from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.report import Reporter
 from quest_runtime.suggest import hint_for
 
 NODE_TYPES = ("line", "choice", "end")
-PROGRAM_KEYS = ("npc", "entry", "nodes", "title")
-NODE_KEYS: Mapping[str, tuple[str, ...]] = {
-    "line": ("type", "speaker", "text", "effects", "next"),
-    "choice": ("type", "text", "options"),
-    "end": ("type", "effects"),
-}
-OPTION_KEYS = ("id", "text", "requires", "effects", "next", "rule_event")
+assert tuple(NODE_KEYS) == NODE_TYPES
 
 CompileEffects = Callable[[list[dict[str, Any]], str], tuple[Effect, ...]]
 CompileCondition = Callable[[Any, str], Condition | None]
@@ -206,6 +202,7 @@ class _DialogueCompiler:
             return None
         self.unknown_keys(raw, PROGRAM_KEYS, pointer, what)
         npc = self.text(raw, "npc", pointer, what)
+        self.text(raw, "title", pointer, what)
         entries = list(self.node_entries(raw.get("nodes"), pointer, what))
         for dup in duplicates:
             self.rep.error(join_pointer(pointer, "nodes", dup),

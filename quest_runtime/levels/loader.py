@@ -202,6 +202,14 @@ def report_validation(exc: ValidationError, data: Any, rep: Reporter) -> None:
 def _message(pointer: str, errs: list[dict[str, Any]]) -> str:
     where = pointer.rsplit("/", 1)[-1] or "the level"
     types = [e["type"] for e in errs]
+    literals = [str(e["ctx"]["expected"]) for e in errs
+                if e["type"] == "literal_error" and "ctx" in e]
+    if literals and all(t in _TYPE_WORDS or t == "literal_error" for t in types):
+        words = [w for w in dict.fromkeys(_TYPE_WORDS.get(t, "") for t in types) if w]
+        words = [w.replace(" or ", ", ") for w in words]
+        words += [lit.replace("'", '"') for lit in " or ".join(literals).split(" or ")]
+        listed = ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
+        return f"'{where}' must be {listed}, not {_json_type(errs[0].get('input'))}"
     if all(t in _TYPE_WORDS or t.endswith("_type") for t in types):
         words = list(dict.fromkeys(_TYPE_WORDS.get(t, t) for t in types))
         got = errs[0].get("input")
@@ -211,8 +219,22 @@ def _message(pointer: str, errs: list[dict[str, Any]]) -> str:
     return f"'{where}': {errs[0]['msg'][:1].lower()}{errs[0]['msg'][1:]}"
 
 
+#: The strict value policy (``params.py``): a quoted number or a boolean word gets a hint.
+_NUMBER_TYPES = frozenset({"int_type", "float_type", "int_parsing", "float_parsing"})
+
+
 def _hint(errs: list[dict[str, Any]]) -> str | None:
     t = errs[0]["type"]
+    got = errs[0].get("input")
+    types = {e["type"] for e in errs}
+    if isinstance(got, str) and types & _NUMBER_TYPES:
+        try:
+            float(got)
+        except ValueError:
+            return None
+        return f"write the number without quotes: {got.strip()}"
+    if isinstance(got, str) and "bool_type" in types and "literal_error" not in types:
+        return "write true or false, without quotes"
     if t in ("greater_than_equal", "greater_than"):
         return "use a positive number"
     if t == "string_pattern_mismatch":

@@ -26,6 +26,8 @@ class FormatError(Exception):
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     """Bring ``raw`` to ``CURRENT_FORMAT``. Raises FormatError for unknown versions."""
     version = raw.get("format", 1)
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # 1.0 is 1: JSON does not tell them apart
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FormatError(f"'format' must be a positive integer, not {version!r}")
     if version > CURRENT_FORMAT:

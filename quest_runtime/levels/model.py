@@ -13,37 +13,42 @@ example, written for the designer who hovers over a key.
 
 Conditions and effects stay plain objects here: their registries (``conditions``,
 ``effects``) check them at compile time, so adding a type is one function and one line.
-Their schema lists the registered types, so editors complete ``"type"``.
+Their schema is generated from the registries' field declarations (``clause_schema.py``),
+and dialogue programs' from ``dialogue_model.py``, so editors complete a type's fields.
+
+Values are strict (one policy with the schema, ``params.py``): ``"count": "3"`` and
+``"once": "yes"`` are errors; an integer may be written ``3.0``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
-
-from quest_runtime.conditions import CONDITION_TYPES
-from quest_runtime.effects import EFFECT_TYPES
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 FORMAT_VERSION = 1
 
 
-def _clause_schema(kind: str, registry: dict[str, Any], example: dict[str, Any]) -> Any:
-    """The JSON Schema of a condition or effect object: a ``type`` from the registry."""
-    lines = "; ".join(f"{name}: {entry.summary}" for name, entry in sorted(registry.items()))
-    return WithJsonSchema({
-        "type": "object", "title": kind.capitalize(),
-        "description": f"A {kind}, tagged by 'type' (SPEC §3.3). Types — {lines}.",
-        "properties": {"type": {"type": "string", "title": f"{kind.capitalize()} type",
-                                "enum": sorted(registry),
-                                "description": f"Which {kind} this is."}},
-        "required": ["type"], "examples": [example]})
+#: Conditions and effects are checked by their registries when the level is compiled;
+#: their schema (the ``Condition`` and ``Effect`` unions keyed by ``type``) is generated
+#: from the same registries (``clause_schema.py``). ``{"x-ref": NAME}`` marks the place.
+Condition = Annotated[dict[str, Any], WithJsonSchema({"x-ref": "Condition"})]
+Effect = Annotated[dict[str, Any], WithJsonSchema({"x-ref": "Effect"})]
+#: A dialogue program: checked by ``dialogues.py``, described by ``dialogue_model.py``.
+DialogueProgram = Annotated[dict[str, Any], WithJsonSchema({"x-ref": "DialogueProgram"})]
 
 
-Condition = Annotated[dict[str, Any], _clause_schema(
-    "condition", CONDITION_TYPES, {"type": "flag_set", "flag": "met_mia"})]
-Effect = Annotated[dict[str, Any], _clause_schema(
-    "effect", EFFECT_TYPES, {"type": "set_flag", "flag": "met_mia"})]
+def _integral(value: Any) -> Any:
+    """``3.0`` is the integer 3 (JSON does not tell them apart); ``"3"`` stays an error."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: An integer under the strict value policy (``params.py``): no strings, no booleans.
+Int = Annotated[int, BeforeValidator(_integral)]
+
+#: One value policy for the whole file (``params.py``): strict types, so ``"count": "3"``
+#: and ``"once": "yes"`` are errors, as in the schema.
+_STRICT = ConfigDict(extra="allow", populate_by_name=True, strict=True)
 
 
 #: Examples shown by editors for the task and listener lists.
@@ -56,7 +61,7 @@ _LISTENER: dict[str, Any] = {"id": "mia_hello", "type": "near", "targets": ["mia
 class _Owned(BaseModel):
     """A part of the level the engine owns: unknown keys are kept for findings."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = _STRICT
 
 
 class TargetObject(_Owned):
@@ -91,7 +96,7 @@ class MilestoneModel(_Owned):
     alternates: list[str] = Field(default_factory=list, title="Alternates",
                                   examples=[["enter_dock"]],
                                   description="Other tokens that count.")
-    count: int = Field(1, ge=1, title="Count", examples=[1],
+    count: Int = Field(1, ge=1, title="Count", examples=[1],
                        description="How many matching events complete it.")
 
 
@@ -114,7 +119,7 @@ class DriftConditionModel(_Owned):
                              description="An item token that counts.")
     entity: str | None = Field(None, title="Entity", examples=["Tomas"],
                                description="An entity token that counts.")
-    count: int = Field(1, ge=1, title="Count", examples=[1],
+    count: Int = Field(1, ge=1, title="Count", examples=[1],
                        description="How many matching events it takes.")
 
 
@@ -178,9 +183,9 @@ class TaskModel(_Owned):
                               description="Shown in nodes and the quest log (default: id).")
     hint: str | None = Field(None, title="Hint", examples=["Walk up to Mia by the lake."],
                              description="Shown in the issue node and the quest log.")
-    count: int | None = Field(None, ge=1, title="Count", examples=[1],
-                              description="Matching events needed. Default: the sum of the "
-                              "milestones' counts, or 1.")
+    count: Annotated[int, Field(ge=1), BeforeValidator(_integral)] | None = Field(
+        None, title="Count", examples=[1],
+        description="Matching events needed. Default: the sum of the milestones' counts, or 1.")
     milestones: list[MilestoneModel | str] = Field(
         default_factory=list, title="Milestones", examples=[["chest", "lantern"]],
         description="Checkpoints: objects, or bare strings (id = title = target).")
@@ -214,7 +219,7 @@ class TaskModel(_Owned):
     on_fail: list[Effect] = Field(default_factory=list, title="On fail",
                                   examples=[[{"type": "issue_task", "task": "greet_mia"}]],
                                   description="Effects run when it fails.")
-    repeatable: bool | RepeatModel = Field(False, title="Repeatable",
+    repeatable: RepeatModel | bool = Field(False, title="Repeatable",
                                            examples=[{"cooldown_seconds": 86400}],
                                            description="Re-issued after completion "
                                            "(after the cooldown).")
@@ -232,7 +237,7 @@ class ListenerMetadataModel(BaseModel):
     """Listener outputs. Free-form by tradition: unknown keys are kept silently, except a
     near miss of one of these keys (``comands``), which is an error."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = _STRICT
 
     id: str | None = Field(None, title="Listener id", examples=["mia_hello"],
                            description="The listener's id (if not at the top).")
@@ -277,7 +282,7 @@ class ListenerModel(_Owned):
     requires: Condition | None = Field(None, title="Requires",
                                        examples=[{"type": "flag_set", "flag": "met_mia"}],
                                        description="Must hold for it to fire.")
-    once: bool | str = Field(False, title="Once", examples=[True],
+    once: bool | Literal["session", "player"] = Field(False, title="Once", examples=[True],
                              description="true/\"session\": once per level session; "
                              "\"player\": once per player for ever.")
     cooldown_seconds: float = Field(0, ge=0, title="Cooldown (s)", examples=[30],
@@ -299,7 +304,7 @@ class ListenerModel(_Owned):
 class RulesModel(BaseModel):
     """DriftSystem's `rules` object; its `listeners` are read like `rule_listeners`."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = _STRICT
 
     listeners: list[ListenerModel] = Field(default_factory=list, title="Listeners",
                                            examples=[[_LISTENER]],
@@ -373,7 +378,7 @@ class LevelModel(BaseModel):
     """A level file. Foreign top-level keys are kept (``model_extra``), never fatal."""
 
     model_config = ConfigDict(
-        extra="allow",
+        extra="allow", strict=True,
         json_schema_extra={"description": "A quest-runtime level file (SPEC §3)."},
     )
 
@@ -381,7 +386,7 @@ class LevelModel(BaseModel):
                            description="Unique across the folder. Default: the file name.")
     title: str | None = Field(None, title="Title", examples=["Lakeside Lantern"],
                               description="Shown in issue and summary nodes.")
-    format: int = Field(FORMAT_VERSION, ge=1, title="Format", examples=[1],
+    format: Int = Field(FORMAT_VERSION, ge=1, le=FORMAT_VERSION, title="Format", examples=[1],
                         description="Level-format version; older ones are migrated on load.")
     tasks: list[TaskModel] = Field(default_factory=list, title="Tasks", examples=[[_TASK]],
                                    description="The level's objectives.")
@@ -390,7 +395,7 @@ class LevelModel(BaseModel):
                                                 description="NPC behaviour bindings.")
     rules: RulesModel | None = Field(None, title="Rules", examples=[{"listeners": [_LISTENER]}],
                                      description="DriftSystem form: {listeners: [...]}.")
-    dialogues: dict[str, dict[str, Any]] = Field(
+    dialogues: dict[str, DialogueProgram] = Field(
         default_factory=dict, title="Dialogues",
         examples=[{"mia_intro": {"entry": "hello", "nodes": {"hello": {
             "type": "line", "text": "You came!", "next": "end"}, "end": {"type": "end"}}}}],

@@ -15,10 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from quest_runtime.atoms import token_variants
+from quest_runtime.atoms import BUILTIN_EVENT_TYPES, token_variants
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.report import Reporter
+
+#: The built-in event types (``atoms.BUILTIN_EVENT_TYPES``) as the plugin sends them
+#: (PLUGIN.md §6), described for editors (the level schema's task and listener ``type``).
+EVENT_TYPES: dict[str, str] = {
+    "near": "the player came near an NPC (target: the NPC's visible name)",
+    "chat": "a chat line (targets are keywords or phrases)",
+    "interact_block": "a block click (target: the block type)",
+    "interact_entity": "an entity click (target: its visible name or entity type)",
+    "quest_event": "a quest-event name (a mapped NPC click, a scene trigger)",
+    "choice": "a dialogue-panel answer",
+}
+assert set(EVENT_TYPES) == BUILTIN_EVENT_TYPES
 
 ZONE_FACT = ("the DriftSystem plugin never fires trigger zones (its zone poller is not "
              "connected to the rule-event bridge)")
@@ -88,4 +100,4 @@ def check_plugin_events(level: CompiledLevel, data: Any, rep: Reporter) -> None:
                         code="zone_only")
 
 
-__all__ = ["ZONE_FACT", "check_plugin_events", "join_pointer", "zone_only_events"]
+__all__ = ["EVENT_TYPES", "ZONE_FACT", "check_plugin_events", "join_pointer", "zone_only_events"]

@@ -86,12 +86,10 @@ def check_level(facts: LevelFacts, rep: Reporter) -> None:
     check_texts(facts.source.data, rep)
     owned = LevelModel.model_fields
     for key in facts.foreign_keys:
-        if key in KNOWN_FOREIGN:
-            continue
-        hint = hint_for(key, owned)
-        if hint is not None:
-            rep.warning(f"/{key}", f"top-level key '{key}' is not one the engine reads; it is "
-                        "kept for other systems", hint, code="unknown_key", key=True)
+        # the top level is open (other systems keep keys there), but a near miss of a
+        # key the engine reads (`rule_listner`) is a typo that would drop what it holds
+        if key not in KNOWN_FOREIGN and hint_for(key, owned) is not None:
+            rep.unknown_key(f"/{key}", key, owned, "the level", "level")
 
 
 def _references(facts: LevelFacts, rep: Reporter) -> None:

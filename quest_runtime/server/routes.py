@@ -20,7 +20,7 @@ from bridge_protocol import BatchRequest, EndRequest, LoadRequest, RuleEventRequ
 from bridge_protocol.openapi import openapi
 from bridge_protocol.requests import player_id_problem
 from quest_runtime import __version__
-from quest_runtime.engine.explain import explain
+from quest_runtime.designer.explain import explain, explanation_dict
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.errors import NotFound, PayloadTooLarge, ProtocolError, UnsupportedMediaType
 from quest_runtime.plugin import exit_patch
@@ -143,12 +143,12 @@ async def rule_events(request: web.Request) -> web.Response:
 
 async def explain_event(request: web.Request) -> web.Response:
     """A dry run of a rule event against the player's live state: what would fire and why
-    the rest would not (``engine/explain.py``). Nothing is stored or journaled."""
+    the rest would not (``designer/explain.py``). Nothing is stored or journaled."""
     req = await _parse(request, RuleEventRequest)
     runtime = request.app[RUNTIME]
     state = await runtime.peek(req.player_id) or PlayerState(req.player_id)
     found = explain(runtime.engine, state, req.event_type, req.payload, runtime.clock.now())
-    return _json({"status": "ok", "explanation": found.to_dict()})
+    return _json({"status": "ok", "explanation": explanation_dict(found)})
 
 
 # -- sessions --------------------------------------------------------------------------

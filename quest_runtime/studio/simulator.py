@@ -4,7 +4,7 @@ One ``Simulator`` is the preview's ``ScenarioRunner`` (the service's ``Runtime``
 in-memory store, a fake clock at 0) plus the plugin model (``plugin_view``): each action
 of the page becomes one scenario step, runs, and comes back as what the plugin shows,
 the player's state (``Runtime.state_view``) and, for rule events, the explanation of
-what did not fire (``engine/explain.py``, a dry run before the step, as ``preview
+what did not fire (``designer/explain.py``, a dry run before the step, as ``preview
 --explain`` does). Every step played is kept; ``scenario_text`` writes them as a
 ``*.scenario.jsonl`` file whose ``expect`` pins what the step did (completed tasks,
 milestones, commands, ``exit_ready``), so ``quest-runtime test`` replays the session.
@@ -20,9 +20,10 @@ from typing import Any
 
 import orjson
 
+from quest_runtime.designer.console import describe, explain_step
+from quest_runtime.designer.explain import explanation_dict
+from quest_runtime.designer.scenario import ScenarioRunner, Step
 from quest_runtime.levels.catalog import LevelCatalog
-from quest_runtime.preview import describe, explain_step
-from quest_runtime.scenario import ScenarioRunner, Step
 from quest_runtime.studio import plugin_view
 from quest_runtime.studio.levelmap import as_dict, as_list
 from quest_runtime.studio.plugin_view import PluginModel
@@ -137,7 +138,8 @@ class Simulator:
         raise SimulatorError(f"unknown action {kind!r}")
 
     async def _play(self, data: dict[str, Any], player: str | None) -> dict[str, Any]:
-        found = await explain_step(self.runner, data) if "event_type" in data else None
+        found = (await explain_step(self.runner, data)
+                 if "event_type" in data or "load" in data else None)
         outcome = await self.runner.run_step(Step(len(self.steps) + 1, 0, data))
         result = outcome.output.get("result")
         step = dict(data)
@@ -150,7 +152,8 @@ class Simulator:
             step["expect"] = expect
         if "error" not in outcome.output:  # a refused step changed nothing: not recorded
             self.steps.append(step)
-        entry = self._record(data, player, result, found.to_dict() if found else None)
+        entry = self._record(data, player, result,
+                             explanation_dict(found) if found is not None else None)
         if "error" in outcome.output:
             entry["error"] = outcome.output["error"]
         entry["ensures_failures"] = outcome.ensures_failures

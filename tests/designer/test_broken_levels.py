@@ -23,8 +23,8 @@ CASES: list[tuple[str, list[str], list[str], int]] = [
         "typo of 'conditions'? It would be ignored [/tasks/0/conditons] (did you mean "
         "'conditions'?)"], 1),
     ("key typo at the top level", ["key_typo_toplevel.json"], [
-        "key_typo_toplevel.json:4:3: warning: top-level key 'taks' is not one the engine "
-        "reads; it is kept for other systems [/taks] (did you mean 'tasks'?)"], 0),
+        "key_typo_toplevel.json:4:3: error: unknown key 'taks' in the level: a typo of "
+        "'tasks'? It would be ignored [/taks] (did you mean 'tasks'?)"], 1),
     ("key typo in a listener", ["listener_key_typo.json"], [
         "listener_key_typo.json:5:41: error: unknown key 'taregts' in listener 'mia_hello': "
         "a typo of 'targets'? It would be ignored [/rule_listeners/0/taregts] (did you mean "

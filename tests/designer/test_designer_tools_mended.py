@@ -19,9 +19,9 @@ import mended_level as m
 import pytest
 
 from quest_runtime.cli import main
-from quest_runtime.interactive import CommandError, step_for
-from quest_runtime.scenario import ScenarioRunner, Step, load_catalog, subset_mismatches
-from quest_runtime.testing import expectation_diff
+from quest_runtime.designer.interactive import CommandError, step_for
+from quest_runtime.designer.replay import expectation_diff
+from quest_runtime.designer.scenario import ScenarioRunner, Step, load_catalog, subset_mismatches
 
 REPO = Path(__file__).resolve().parents[2]
 LOAD = {"player": "Steve", "load": "meadow"}
@@ -101,7 +101,7 @@ def test_an_unasserted_refusal_fails_and_says_refused(levels: Path, expect: dict
 
 
 def test_card_lines_keep_the_speaker_apart_and_narration_without_one() -> None:
-    from quest_runtime.cards import card_lines
+    from quest_runtime.designer.cards import card_lines
 
     node = {"type": "npc_dialogue", "title": "Mia", "text": "Hello.\nShe waves.",
             "script": [{"op": "npc_say", "npc": "Tomas", "text": "Hello."},
@@ -249,7 +249,7 @@ def test_watch_shows_the_broken_save_once_per_save(levels: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     import threading
 
-    from quest_runtime.preview import run_preview, watch_loop
+    from quest_runtime.designer.preview import run_preview, watch_loop
 
     script = m.script(levels, "play", LOAD, m.near_bob(), m.water())
     runs: list[int] = []

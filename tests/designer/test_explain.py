@@ -14,8 +14,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from quest_runtime.designer.explain import explain, explanation_dict
 from quest_runtime.engine.core import Engine
-from quest_runtime.engine.explain import explain
 from quest_runtime.engine.state import PlayerState, dump_state
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.server.app import create_app
@@ -111,8 +111,8 @@ def test_each_reason_is_named(engine: Engine, played: PlayerState, item_id: str)
 def test_what_fired_and_the_atoms_are_shown(engine: Engine, played: PlayerState) -> None:
     found = explain(engine, played, *NEAR_MIA, 1.0)
     assert found.fired["listeners_fired"] == ["hello"]
-    assert ["near", "mia_npc"] in found.to_dict()["atoms"]
-    assert ["quest_event", "near_mia_npc"] in found.to_dict()["atoms"]
+    assert ["near", "mia_npc"] in explanation_dict(found)["atoms"]
+    assert ["quest_event", "near_mia_npc"] in explanation_dict(found)["atoms"]
     assert {n.id for n in found.not_fired} == set(EXPECTED)
     assert found.result is not None
 
@@ -131,7 +131,7 @@ def test_the_closest_token_of_a_near_miss(engine: Engine, played: PlayerState) -
     found = explain(engine, played, "near", {"target": "tomas_npcc"}, 1.0)
     [miss] = [n for n in found.not_fired if n.id == "ask_tomas"]
     assert miss.reason == "target"
-    assert miss.detail["closest"] == "tomas_npcc"
+    assert miss.closest == "tomas_npcc"
 
 
 def test_no_session_says_so(engine: Engine) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quest_runtime.cli import main
-from quest_runtime.testing import expectation_diff, project
+from quest_runtime.designer.replay import expectation_diff, project
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -42,11 +42,30 @@ def test_every_key_has_a_title_a_description_and_an_example() -> None:
     assert missing == []
 
 
-def test_conditions_and_effects_offer_their_types() -> None:
-    props = level_schema()["$defs"]["TaskModel"]["properties"]
-    condition = props["requires"]["anyOf"][0]
-    assert "flag_set" in condition["properties"]["type"]["enum"]
-    assert "set_flag" in props["on_complete"]["items"]["properties"]["type"]["enum"]
+def test_conditions_and_effects_are_unions_of_their_registered_types() -> None:
+    """Each registered type is one closed object with its declared fields (from the same
+    Param declarations the compiler checks), and the unions list every type."""
+    from quest_runtime.conditions import CONDITION_TYPES
+    from quest_runtime.effects import EFFECT_TYPES
+
+    schema = level_schema()
+    defs = schema["$defs"]
+    for kind, registry in (("condition", CONDITION_TYPES), ("effect", EFFECT_TYPES)):
+        union = defs[kind.capitalize()]["anyOf"]
+        assert union == [{"$ref": f"#/$defs/{kind}.{n}"} for n in sorted(registry)]
+        for name, entry in registry.items():
+            part = defs[f"{kind}.{name}"]
+            assert part["additionalProperties"] is False
+            assert part["properties"]["type"]["const"] == name
+            assert set(entry.params) <= set(part["properties"])
+            assert set(entry.required) <= set(part["required"])
+            example = part["examples"][0]
+            task = ({"requires": example} if kind == "condition"
+                    else {"on_complete": [example]})
+            Draft202012Validator(schema).validate({"tasks": [{"id": "t", **task}]})
+    props = defs["TaskModel"]["properties"]
+    assert props["requires"]["anyOf"][0] == {"$ref": "#/$defs/Condition"}
+    assert props["on_complete"]["items"]["$ref"] == "#/$defs/Effect"
 
 
 def _files() -> list[Path]:
@@ -83,3 +102,21 @@ def test_a_mistyped_level_fails_the_schema() -> None:
            "rule_listeners": [{"once": True, "effects": [{"flag": "x"}]}]}
     assert sorted("/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad)) == [
         "rule_listeners/0/effects/0", "tasks/0/after", "tasks/0/count"]
+
+
+def test_the_foreign_near_misses_validate_are_declared_in_the_schema() -> None:
+    """A near miss the engine takes as a known foreign key (report.FOREIGN_NEAR_MISSES)
+    must not be underlined by the schema either; every declared foreign key is one the
+    DriftSystem corpus uses."""
+    from quest_runtime.levels.report import FOREIGN_NEAR_MISSES
+    from quest_runtime.levels.schema import FOREIGN_KEYS
+
+    defs = level_schema()["$defs"]
+    models = {"task": "TaskModel", "listener": "ListenerModel"}
+    for kind, keys in FOREIGN_NEAR_MISSES.items():
+        assert keys <= set(defs[models[kind]]["properties"]), kind
+    if CORPUS.is_dir():
+        corpus = "\n".join(p.read_text(encoding="utf-8") for p in level_files(CORPUS))
+        for keys in FOREIGN_KEYS.values():
+            for key in keys:
+                assert f'"{key}"' in corpus, key

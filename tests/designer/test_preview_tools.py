@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from quest_runtime.cli import main
-from quest_runtime.interactive import CommandError, step_for
-from quest_runtime.preview import watch_loop
+from quest_runtime.designer.interactive import CommandError, step_for
+from quest_runtime.designer.preview import watch_loop
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = "levels/lakeside.scenario.jsonl"

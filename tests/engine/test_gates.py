@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
+from quest_runtime.designer.explain import explain, task_listing
 from quest_runtime.engine import gates
 from quest_runtime.engine.core import Engine
-from quest_runtime.engine.explain import explain, task_listing
 from quest_runtime.engine.state import PlayerState, TaskStatus
 from quest_runtime.levels.catalog import LevelCatalog
 

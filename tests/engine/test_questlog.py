@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from quest_runtime.designer.scenario import ScenarioRunner, Step
 from quest_runtime.levels.catalog import LevelCatalog
-from quest_runtime.scenario import ScenarioRunner, Step
 
 PLAYER = "Steve"
 

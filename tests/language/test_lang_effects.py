@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 import pytest
 
+from quest_runtime.designer.scenario import ScenarioRunner, Step
 from quest_runtime.effects import EFFECT_TYPES
 from quest_runtime.levels.catalog import LevelCatalog
-from quest_runtime.scenario import ScenarioRunner, Step
 
 SPEC_EFFECTS = [
     "set_flag", "clear_flag", "gain_item", "lose_item", "modify_var", "set_var",

@@ -166,6 +166,20 @@ def test_foreign_top_level_keys_are_kept_and_not_reported(compile_level: Any) ->
     assert result.level.exit.aliases == ("bye",)  # exit is the engine's since issue 8
 
 
+def test_a_top_level_typo_of_an_engine_key_is_an_error(compile_level: Any) -> None:
+    """The top level is open for other systems, but ``rule_listner`` would drop every
+    listener of the level: a near miss of a key the engine reads is an error."""
+    text = ('{"id": "lake", "tasks": [{"id": "a", "type": "near", "target": "x"}],\n'
+            ' "rule_listner": [{"id": "hi", "type": "near", "targets": ["x"]}]}')
+    result = compile_level(text)
+    [finding] = result.findings
+    assert (finding.code, finding.severity, finding.pointer) == (
+        "unknown_key", Severity.ERROR, "/rule_listner")
+    assert (finding.line, finding.column) == position_of(text, '"rule_listner"')
+    assert finding.hint == "did you mean 'rule_listeners'?"
+    assert not result.ok
+
+
 def test_a_level_with_an_error_is_not_compiled(compile_level: Any) -> None:
     result = compile_level({"tasks": [{"id": "a", "type": "near", "target": "x",
                                        "after": ["nope"]}]})

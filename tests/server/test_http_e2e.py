@@ -17,7 +17,7 @@ import pytest
 from http_helpers import DEMO_LEVELS, Serve, near_event, validate_error, validate_ok
 
 from bridge_protocol import BatchResponse, QuestLog
-from quest_runtime.scenario import subset_mismatches
+from quest_runtime.designer.scenario import subset_mismatches
 
 SCRIPT = DEMO_LEVELS / "lakeside.scenario.jsonl"
 EVENT = "/world/story/rule-event"

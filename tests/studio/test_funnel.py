@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from studio_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, copy_levels
 
 from quest_runtime.clock import FakeClock
-from quest_runtime.scenario import parse_script
+from quest_runtime.designer.scenario import parse_script
 from quest_runtime.server.app import create_app
 from quest_runtime.settings import Settings
 

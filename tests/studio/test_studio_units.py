@@ -14,8 +14,8 @@ import orjson
 from aiohttp.test_utils import TestServer
 from studio_helpers import ROOT, copy_levels
 
+from quest_runtime.designer.scenario import ScenarioRunner, load_catalog, parse_script
 from quest_runtime.levels.loader import load_level
-from quest_runtime.scenario import ScenarioRunner, load_catalog, parse_script
 from quest_runtime.store.base import Commit, JournalEntry
 from quest_runtime.store.memory import MemoryStore
 from quest_runtime.studio.app import create_studio_app

@@ -1,6 +1,6 @@
 """Timers (SPEC §4.7, §4.12.1, §4.12.9), driven by the preview's fake clock.
 
-Every test plays a level through ``quest_runtime.scenario.ScenarioRunner`` (the
+Every test plays a level through ``quest_runtime.designer.scenario.ScenarioRunner`` (the
 service's engine with an in-memory store and a fake clock at 0): an
 ``advance_seconds`` step moves the clock and prints the pushed results as
 ``[{"player_id", "result"}, ...]``, in due order; they count as delivered.

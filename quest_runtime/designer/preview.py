@@ -9,7 +9,7 @@
 3. print each step: readable cards (``cards.py``, rich), or with ``--json`` exactly one
    line ``{"step": N, "result": ...}`` per step; ``--explain`` adds, per rule event, its
    atoms and why each task and listener did not fire, and what a waiting dialogue did
-   with it; per load, why a level is blocked (``engine/explain.py``, a dry run before the
+   with it; per load, why a level is blocked (``explain.py``, a dry run before the
    step) — with ``--json`` as an ``"explain"`` key;
 4. report failed expectations and ``ensures`` on stderr; exit 1 if any.
 
@@ -24,19 +24,21 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from threading import Event
-from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-from quest_runtime.cards import explanation_view, result_view
-from quest_runtime.engine.explain import Explanation, explain, explain_load
-from quest_runtime.engine.state import PlayerState
-from quest_runtime.levels.catalog import LevelCatalog
-from quest_runtime.levels.findings import Severity
-from quest_runtime.scenario import (
+from bridge_protocol.explain import Explanation
+from quest_runtime.designer.console import (
+    explain_step,
+    report_failures,
+    report_levels,
+    show_step,
+)
+from quest_runtime.designer.explain import explanation_dict
+from quest_runtime.designer.scenario import (
     ScenarioRunner,
     ScriptError,
     Step,
@@ -52,7 +54,7 @@ def preview(levels: Path, script: Path | None, *, as_json: bool = False,
             load: str | None = None) -> int:
     """The ``preview`` command (see the module docstring)."""
     if interactive:
-        from quest_runtime.interactive import interactive_preview
+        from quest_runtime.designer.interactive import interactive_preview
 
         return interactive_preview(levels, player=player, load=load, explain=explain,
                                    default_level=default_level, strict=strict)
@@ -66,19 +68,6 @@ def preview(levels: Path, script: Path | None, *, as_json: bool = False,
                            strict=strict, explain=explain)
 
     return watch_loop(once, levels, script) if watch else once()
-
-
-def report_levels(catalog: LevelCatalog) -> bool:
-    """Print each level error on stderr; True when a level was skipped."""
-    failed = False
-    for status in catalog.files.values():
-        for f in status.findings:
-            if f.severity is Severity.ERROR:
-                print(f.format(), file=sys.stderr)
-        if not status.ok:
-            failed = True
-            print(f"{status.path}: level skipped (it has errors)", file=sys.stderr)
-    return failed
 
 
 def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str | None,
@@ -114,7 +103,7 @@ def run_preview(levels: Path, script: Path, *, as_json: bool, default_level: str
         if as_json:
             line = dict(outcome.output)
             if found is not None:
-                line["explain"] = found.to_dict()
+                line["explain"] = explanation_dict(found)
             sys.stdout.write(orjson.dumps(line).decode() + "\n")
         else:
             show_step(console, outcome, found)
@@ -143,64 +132,6 @@ async def play(runner: ScenarioRunner, steps: list[Step], *, explain: bool,
         return played
     finally:
         await runner.runtime.close()
-
-
-async def explain_step(runner: ScenarioRunner, data: dict[str, Any]) -> Explanation | None:
-    """The explanation of a rule-event or load step against the player's current state."""
-    player = data.get("player", data.get("player_id"))
-    if ("advance_seconds" in data or data.get("end")
-            or not isinstance(player, str) or not isinstance(data.get("payload", {}), dict)):
-        return None
-    runtime = runner.runtime
-    state = await runtime.peek(player) or PlayerState(player)
-    if "load" in data:
-        return explain_load(runtime.engine, state, str(data["load"]), runner.clock.now())
-    event_type = data.get("event_type")
-    return explain(runtime.engine, state, event_type if isinstance(event_type, str) else None,
-                   data.get("payload", {}), runner.clock.now())
-
-
-def report_failures(outcome: StepOutcome, script: str) -> int:
-    """Failed expectations and ``ensures`` of one step, on stderr; how many."""
-    for m in outcome.mismatches:
-        print(f"{script}:{outcome.step.line}: step {outcome.step.number}: expectation "
-              f"failed: {m}", file=sys.stderr)
-    for e in outcome.ensures_failures:
-        print(f"{e['file']}: {e['what']}: ensures failed: {e['condition']} "
-              f"[{e['pointer']}]", file=sys.stderr)
-    return len(outcome.mismatches) + len(outcome.ensures_failures)
-
-
-def show_step(console: Console, outcome: StepOutcome, found: Explanation | None) -> None:
-    step = outcome.step
-    console.print(Rule(Text(f"step {step.number} · {describe(step.data)}"), align="left",
-                       style="bright_black"))
-    out = outcome.output
-    if "error" in out:
-        console.print(Text(f"refused: {out['error']['code']} — {out['error']['message']}",
-                           style="red"))
-    else:
-        for part in result_view(out.get("result")):
-            console.print(part)
-    if found is not None:
-        console.print(explanation_view(found))
-
-
-def describe(step: dict[str, Any]) -> str:
-    """A step in a few words: ``Steve near mia_npc``."""
-    if "advance_seconds" in step:
-        return f"advance {step['advance_seconds']} s"
-    player = step.get("player", step.get("player_id"))
-    if "load" in step:
-        return f"{player} loads {step['load']}"
-    if step.get("end"):
-        return f"{player} ends the level"
-    payload = step.get("payload", {})
-    what = ""
-    if isinstance(payload, dict):
-        what = (payload.get("target") or payload.get("entity_name") or payload.get("block_type")
-                or payload.get("text") or payload.get("quest_event") or "")
-    return f"{player} {step.get('event_type', '')} {what}".rstrip()
 
 
 def watch_loop(run: Callable[[], int], levels: Path, script: Path, *,

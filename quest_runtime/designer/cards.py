@@ -8,7 +8,7 @@ drawn ``[Mia] text`` as the plugin does, and a narrated line has none),
 followed by the console commands (``{player}`` is already substituted by the engine),
 the world-patch operations (Minecraft ``§`` colour codes rendered as colours), the quest
 log, and the level summary when ``exit_ready`` arrives. :func:`explanation_view` draws an
-``Explanation`` (``engine/explain.py``): the event's atoms and, for each task and
+``Explanation`` (``explain.py``): the event's atoms and, for each task and
 listener that did not fire, the reason.
 """
 
@@ -24,7 +24,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from quest_runtime.engine.explain import Explanation
+from bridge_protocol.explain import Explanation
 
 #: Node type → (border style, label), after the plugin's chat styling.
 NODE_STYLES: dict[str, tuple[str, str]] = {
@@ -297,8 +297,8 @@ def explanation_view(found: Explanation) -> RenderableType:
                                                                               "white")
         rows.append(Text.assemble(("dialogue · ", "bold"), (talk.message, colour)))
         for hidden in talk.hidden:
-            rows.append(Text(f"  hidden option '{hidden['option']}' ({hidden['label']}): "
-                             f"its requires fails at {hidden['condition']}",
+            rows.append(Text(f"  hidden option '{hidden.option}' ({hidden.label}): "
+                             f"its requires fails at {hidden.condition}",
                              style="bright_black"))
     if found.not_fired:
         table = Table(show_edge=False, pad_edge=False, expand=False, show_header=False)

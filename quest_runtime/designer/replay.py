@@ -28,9 +28,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from quest_runtime.levels.catalog import LevelCatalog
-from quest_runtime.preview import describe, report_levels
-from quest_runtime.scenario import (
+from quest_runtime.designer.console import describe, report_levels
+from quest_runtime.designer.scenario import (
     ScenarioRunner,
     ScriptError,
     StepOutcome,
@@ -40,6 +39,7 @@ from quest_runtime.scenario import (
     parse_script,
     refusal,
 )
+from quest_runtime.levels.catalog import LevelCatalog
 
 SUFFIX = ".scenario.jsonl"
 

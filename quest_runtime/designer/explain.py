@@ -29,7 +29,8 @@ loads (``explain_load``, and loads a rule event asks for: the default level, an
 ``end_level`` next level) a blocked level is a ``level`` entry with reason ``requires``
   and the failing sub-condition.
 
-The result is plain data (``Explanation.to_dict``), served by ``POST
+The result is the protocol's ``bridge_protocol.explain.Explanation`` (plain data:
+``explanation_dict``), served by ``POST
 /world/story/explain`` and printed by ``quest-runtime preview --explain``.
 """
 
@@ -38,9 +39,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from bridge_protocol.explain import DialogueExplanation, Explanation, HiddenOption, NotFired
 from quest_runtime.atoms import WILDCARD, NormalisedEvent, normalise
 from quest_runtime.conditions import Condition, EvalContext
 from quest_runtime.effects import Effect
@@ -58,66 +59,35 @@ from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
 
 
-@dataclass(frozen=True, slots=True)
-class NotFired:
-    """Why one task or listener did not fire on this event."""
-
-    kind: str  # "task" | "listener"
-    id: str
-    reason: str
-    message: str
-    pointer: str
-    detail: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "reason": self.reason,
-                "message": self.message, "pointer": self.pointer, **self.detail}
+def _not_fired(kind: str, ident: str, reason: str, message: str, pointer: str,
+               detail: Mapping[str, Any]) -> NotFired:
+    return NotFired(kind=kind, id=ident, reason=reason, message=message, pointer=pointer,
+                    **detail)
 
 
-@dataclass(frozen=True, slots=True)
-class DialogueView:
-    """What the waiting dialogue program did with the event (``explain`` of a level with
-    dialogues): the choice that was waiting, its hidden options with the conditions that
-    hide them, and the verdict on the event as an answer."""
-
-    dialogue_id: str
-    node_id: str
-    #: ``none`` (not an answer: the event went on), ``accepted`` (an answer that also
-    #: goes on to tasks and listeners), ``taken`` (a chat answer: goes no further),
-    #: ``refused`` (a hidden or unknown option, a stale answer: nothing changes).
-    answer: str
-    message: str
-    choice: str | None = None
-    shown: tuple[str, ...] = ()
-    hidden: tuple[Mapping[str, Any], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"dialogue_id": self.dialogue_id, "node_id": self.node_id,
-                "answer": self.answer, "message": self.message, "choice": self.choice,
-                "shown": list(self.shown), "hidden": [dict(h) for h in self.hidden]}
+def _explanation(player_id: str, level_id: str | None, event_type: str,
+                 atoms: list[tuple[str, str]], chat_text: str | None,
+                 fired: dict[str, list[str]], result: dict[str, Any] | None,
+                 not_fired: list[NotFired], note: str | None = None,
+                 dialogue: DialogueExplanation | None = None) -> Explanation:
+    """The protocol's ``Explanation``; the result is the engine's own dict, kept as it is
+    (it is the exact result the event would give, not a re-validated copy)."""
+    return Explanation.model_construct(
+        player_id=player_id, level_id=level_id, event_type=event_type,
+        atoms=[list(a) for a in atoms], chat_text=chat_text, fired=fired,
+        result=result,  # type: ignore[arg-type]  # the engine's dict, by design (above)
+        not_fired=not_fired, note=note, dialogue=dialogue)
 
 
-@dataclass(slots=True)
-class Explanation:
-    """One dry-run event: its atoms, what fired, the result, and what did not fire."""
-
-    player_id: str
-    level_id: str | None
-    event_type: str
-    atoms: list[tuple[str, str]]
-    chat_text: str | None
-    fired: dict[str, list[str]]
-    result: dict[str, Any] | None
-    not_fired: list[NotFired]
-    note: str | None = None
-    dialogue: DialogueView | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"player_id": self.player_id, "level_id": self.level_id,
-                "event_type": self.event_type, "atoms": [list(a) for a in self.atoms],
-                "chat_text": self.chat_text, "fired": self.fired, "result": self.result,
-                "not_fired": [n.to_dict() for n in self.not_fired], "note": self.note,
-                "dialogue": self.dialogue.to_dict() if self.dialogue else None}
+def explanation_dict(found: Explanation) -> dict[str, Any]:
+    """Plain data for JSON (``POST /world/story/explain``, ``preview --explain --json``):
+    a reason carries only the detail fields it has."""
+    talk = found.dialogue
+    return {"player_id": found.player_id, "level_id": found.level_id,
+            "event_type": found.event_type, "atoms": found.atoms,
+            "chat_text": found.chat_text, "fired": found.fired, "result": found.result,
+            "not_fired": [n.model_dump(exclude_none=True) for n in found.not_fired],
+            "note": found.note, "dialogue": talk.model_dump() if talk else None}
 
 
 _FIRED_KEYS = ("tasks_progressed", "tasks_completed", "tasks_issued", "listeners_fired")
@@ -146,7 +116,7 @@ def explain(engine: Engine, state: PlayerState, event_type: str | None,
                 if session is None else f"level '{session.level_id}' is not loaded")
         if refused_loads:
             note = "; ".join([note, *(r.message for r in refused_loads)])
-        return Explanation(state.player_id, session.level_id if session else None,
+        return _explanation(state.player_id, session.level_id if session else None,
                            event.event_type, list(event.atoms), event.chat_text, fired,
                            outcome.result, list(refused_loads), note)
     if session.level_version != level.version:
@@ -168,16 +138,16 @@ def explain(engine: Engine, state: PlayerState, event_type: str | None,
         # the dialogue kept the event: what it matched never saw it
         hit_ids = ({level.tasks[i].id for i in task_hits}
                    | {level.listeners[i].id for i in listener_hits})
-        reasons = [NotFired(n.kind, n.id, "dialogue", "matched, but the dialogue "
-                            f"'{talk.dialogue_id}' kept the event ({talk.answer} as an "
-                            "answer): tasks and listeners never see it", n.pointer,
-                            n.detail) if n.id in hit_ids else n for n in reasons]
+        kept = (f"matched, but the dialogue '{talk.dialogue_id}' kept the event "
+                f"({talk.answer} as an answer): tasks and listeners never see it")
+        reasons = [n.model_copy(update={"reason": "dialogue", "message": kept})
+                   if n.id in hit_ids else n for n in reasons]
     reasons += refused_loads
     notes = ["the event has no type and no quest_event: it matches nothing"
              if event.empty else None, *(r.message for r in refused_loads)]
     joined = "; ".join(n for n in notes if n) or None
-    return Explanation(state.player_id, level.id, event.event_type, list(event.atoms),
-                       event.chat_text, fired, outcome.result, reasons, joined, talk)
+    return _explanation(state.player_id, level.id, event.event_type, list(event.atoms),
+                        event.chat_text, fired, outcome.result, reasons, joined, talk)
 
 
 def explain_load(engine: Engine, state: PlayerState, level_id: str,
@@ -194,8 +164,8 @@ def explain_load(engine: Engine, state: PlayerState, level_id: str,
         blocked = _blocked(level, copy, now)
         if blocked is not None:
             reasons.append(blocked)
-    return Explanation(state.player_id, level_id, "load", [], None,
-                       {k: [] for k in _FIRED_KEYS}, None, reasons, note)
+    return _explanation(state.player_id, level_id, "load", [], None,
+                        {k: [] for k in _FIRED_KEYS}, None, reasons, note)
 
 
 def _blocked(level: CompiledLevel, state: PlayerState, now: float) -> NotFired | None:
@@ -205,9 +175,9 @@ def _blocked(level: CompiledLevel, state: PlayerState, now: float) -> NotFired |
     if failing is None:
         return None
     shown = f" (the player reads: {level.blocked_text})" if level.blocked_text else ""
-    return NotFired("level", level.id, "requires", f"level '{level.id}' is blocked: its "
-                    f"requires fails at {failing.describe()}{shown}", "/requires",
-                    _condition(failing))
+    return _not_fired("level", level.id, "requires", f"level '{level.id}' is blocked: its "
+                      f"requires fails at {failing.describe()}{shown}", "/requires",
+                      _condition(failing))
 
 
 def _refused_loads(engine: Engine, state: PlayerState, journal: Mapping[str, Any],
@@ -221,9 +191,9 @@ def _refused_loads(engine: Engine, state: PlayerState, journal: Mapping[str, Any
         level_id = str(entry.get("level"))
         level = engine.levels(level_id)
         blocked = _blocked(level, state, now) if level is not None else None
-        out.append(blocked or NotFired("level", level_id, "requires",
-                                       f"level '{level_id}' could not be loaded "
-                                       f"({entry.get('code')})", "", {}))
+        out.append(blocked or _not_fired("level", level_id, "requires",
+                                         f"level '{level_id}' could not be loaded "
+                                         f"({entry.get('code')})", "", {}))
     return out
 
 
@@ -231,7 +201,7 @@ def _refused_loads(engine: Engine, state: PlayerState, journal: Mapping[str, Any
 
 
 def _dialogue_view(level: CompiledLevel, state: PlayerState, event: NormalisedEvent,
-                   journal: Mapping[str, Any], now: float) -> DialogueView | None:
+                   journal: Mapping[str, Any], now: float) -> DialogueExplanation | None:
     """The waiting choice the event met, its hidden options, and the verdict."""
     assert state.session is not None
     top = waiting(state.session) if level.dialogues.programs else None
@@ -243,21 +213,23 @@ def _dialogue_view(level: CompiledLevel, state: PlayerState, event: NormalisedEv
         return None
     ctx = EvalContext(state, state.session, level, event.meta, now)
     shown: list[str] = []
-    hidden: list[dict[str, Any]] = []
+    hidden: list[HiddenOption] = []
     for option in node.options:
         failing = option.requires.failing(ctx) if option.requires is not None else None
         if failing is None:
             shown.append(option.id)
         else:
-            hidden.append({"option": option.id, "label": option.label, **_condition(failing)})
+            hidden.append(HiddenOption(option=option.id, label=option.label,
+                                       **_condition(failing)))
     where = f"dialogue '{top[0]}' waits at '{top[1]}'"
     chosen = [c for c in journal.get("dialogue_choices", []) if isinstance(c, Mapping)]
     refused = [c for c in journal.get("dialogue_answers_refused", [])
                if isinstance(c, Mapping)]
 
-    def view(answer: str, message: str, choice: str | None = None) -> DialogueView:
-        return DialogueView(top[0], top[1], answer, message, choice, tuple(shown),
-                            tuple(hidden))
+    def view(answer: str, message: str, choice: str | None = None) -> DialogueExplanation:
+        return DialogueExplanation(dialogue_id=top[0], node_id=top[1],
+                                   answer=answer,
+                                   message=message, choice=choice, shown=shown, hidden=hidden)
 
     if chosen:
         cid = str(chosen[0].get("choice"))
@@ -270,8 +242,8 @@ def _dialogue_view(level: CompiledLevel, state: PlayerState, event: NormalisedEv
                     "tasks and listeners", cid)
     if refused:
         rid = refused[0].get("choice")
-        why = next((f"the option is hidden: its requires fails at {h['condition']}"
-                    for h in hidden if h["option"] == rid), None)
+        why = next((f"the option is hidden: its requires fails at {h.condition}"
+                    for h in hidden if h.option == rid), None)
         if why is None:
             why = (f"'{rid}' is not shown at this node" if rid
                    else "it answers another dialogue or node (a stale panel)")
@@ -294,7 +266,7 @@ def _task_reason(level: CompiledLevel, task: CompiledTask, event: NormalisedEven
     detail: dict[str, Any] = {"status": status}
 
     def why(reason: str, message: str, **more: Any) -> NotFired:
-        return NotFired("task", task.id, reason, message, task.pointer, {**detail, **more})
+        return _not_fired("task", task.id, reason, message, task.pointer, {**detail, **more})
 
     if not hit:
         kinds = {kind for kind, _ in event.atoms}
@@ -388,7 +360,7 @@ def _listener_reason(level: CompiledLevel, li: CompiledListener, event: Normalis
     assert session is not None  # explain() checked
 
     def why(reason: str, message: str, **more: Any) -> NotFired:
-        return NotFired("listener", li.id, reason, message, li.pointer, more)
+        return _not_fired("listener", li.id, reason, message, li.pointer, more)
 
     if not gates.hears(li, event.event_type):
         return why("type", f"fires on '{li.filter_type}' events only; this is a "

@@ -38,20 +38,20 @@ from rich.console import Console
 from rich.text import Text
 
 from quest_runtime.atoms import slug
-from quest_runtime.cards import quest_log_table, time_left
 from quest_runtime.conditions import EvalContext
-from quest_runtime.engine.dialogue import waiting
-from quest_runtime.engine.merger import merge_results
-from quest_runtime.engine.questlog import snapshot
-from quest_runtime.engine.state import PlayerState
-from quest_runtime.preview import (
+from quest_runtime.designer.cards import quest_log_table, time_left
+from quest_runtime.designer.console import (
     describe,
     explain_step,
     report_failures,
     report_levels,
     show_step,
 )
-from quest_runtime.scenario import ScenarioRunner, Step, StepOutcome, load_catalog
+from quest_runtime.designer.scenario import ScenarioRunner, Step, StepOutcome, load_catalog
+from quest_runtime.engine.dialogue import waiting
+from quest_runtime.engine.merger import merge_results
+from quest_runtime.engine.questlog import snapshot
+from quest_runtime.engine.state import PlayerState
 from quest_runtime.suggest import did_you_mean
 
 HELP = __doc__.split("::", 1)[1].split("With ``--explain``")[0].rstrip() if __doc__ else ""
