@@ -305,6 +305,14 @@ function renderExplain(explain) {
   box.append(el("div", { class: "why" }, "atoms: " + explain.atoms.map((a) => a.join(":")).join(", ")));
   for (const [k, v] of Object.entries(explain.fired || {})) if (v.length) box.append(el("div", { class: "why" }, `${k}: ${v.join(", ")}`));
   if (explain.note) box.append(el("div", { class: "why" }, explain.note));
+  const talk = explain.dialogue;
+  if (talk) {
+    box.append(el("div", { class: "why", "data-testid": "dialogue-why" },
+      el("b", {}, `dialogue ${talk.dialogue_id} · ${talk.node_id}`), ` ${talk.answer}: ${talk.message}`));
+    for (const h of talk.hidden || []) {
+      box.append(el("div", { class: "why", "data-testid": "hidden-option" }, `option ${h.option} “${h.label}” hidden: ${h.condition}`));
+    }
+  }
   // the near misses first (right event, wrong target, not issued, gated, ...); the rest
   // (they listen for another event type) in one line
   const other = explain.not_fired.filter((n) => n.reason === "type");
