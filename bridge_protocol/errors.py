@@ -19,7 +19,10 @@ class ErrorBody(BaseModel):
 
     code: str = Field(description="malformed_json, invalid_request, unauthorized, "
                       "unknown_level, level_blocked, payload_too_large, "
-                      "unsupported_media_type, rate_limited, unavailable, not_found")
+                      "unsupported_media_type, rate_limited, unavailable, "
+                      "level_unavailable, not_found, outside_quest_runtime; what aiohttp "
+                      "answers itself: bad_request (not valid HTTP), method_not_allowed, "
+                      "headers_too_large, uri_too_long, internal_error")
     message: str
     details: list[ErrorDetail] = Field(default_factory=list)
 

@@ -58,7 +58,9 @@ Timer path (results nobody asked for, SPEC §4.7)
 
 Level reload path
 1. ``server/reload.py``: watchfiles reports changed ``*.json`` under the levels folder
-   (or SIGHUP / ``POST /admin/reload`` asks for all of them);
+   (or SIGHUP, installed by ``server/main.py``, / ``POST /admin/reload`` asks for all of
+   them); ``levels/files.py`` says which paths are level files and which may be read
+   (links inside the folder only, never a FIFO or a device);
 2. ``levels/source.py``: read and parse with orjson, keeping JSON-pointer positions and
    the keys written twice in one object (errors at the second key, ``levels/loader.py``);
 3. ``levels/migrations.py``: bring an older ``format`` up to date;

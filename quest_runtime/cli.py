@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from quest_runtime.levels.catalog import level_files
+from quest_runtime.levels.files import level_files, refusal
 from quest_runtime.levels.findings import Finding, Severity, sort_findings
 from quest_runtime.levels.loader import LoadResult, load_level
 from quest_runtime.levels.registry import registry_findings
@@ -141,19 +141,24 @@ def validate(paths: list[Path], *, strict: bool, fmt: str) -> int:
     results: list[LoadResult] = []
     for path in paths:
         if path.is_dir():
-            files = level_files(path)
+            folder, files = path, level_files(path)
             if not files:
                 findings.append(Finding(
                     str(path), 1, 1, "", Severity.ERROR if strict else Severity.WARNING,
                     "no level files (*.json) in this folder", "is this the levels folder?",
                     code="no_levels"))
         elif path.is_file():
-            files = [path]
+            folder, files = path.parent, [path]
         else:
             findings.append(Finding(str(path), 1, 1, "", Severity.ERROR,
                                     "no such file or folder", code="missing_path"))
             continue
-        results.extend(load_level(f, str(f), strict=strict) for f in files)
+        for file in files:  # the service's symlink policy (levels/files.py)
+            refused = refusal(folder, file, str(file))
+            if refused is not None:
+                findings.append(refused)
+            else:
+                results.append(load_level(file, str(file), strict=strict))
     for r in results:
         findings.extend(r.findings)
     findings.extend(registry_findings([r.facts for r in results if r.facts is not None],

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from quest_runtime.errors import Unavailable
 from quest_runtime.runtime import Push, Runtime
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ class Scheduler:
         self._stopping = False
         #: Players fired (observability and tests).
         self.fired_players = 0
+        #: A failure episode of the store is in progress: firings failing with 503.
+        #: Logged once when it starts and once when firings succeed again (not one
+        #: traceback per player per retry).
+        self.store_failing = False
+        self.store_failures = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -122,12 +128,21 @@ class Scheduler:
             async with gate:
                 try:
                     reply = await runtime.fire_timers(player, self.push)
+                except Unavailable as exc:  # the store: one line per failure episode
+                    self._store_failed(exc)
+                    if retry_at is not None and runtime.timers.due_of(player) is None:
+                        runtime.timers.set(player, retry_at)
+                    return []
                 except Exception:
                     log.exception("firing timers failed; trying again shortly",
                                   extra={"player_id": player})
                     if retry_at is not None and runtime.timers.due_of(player) is None:
                         runtime.timers.set(player, retry_at)
                     return []
+                if self.store_failing:
+                    self.store_failing = False
+                    log.warning("timers fire again: the state store recovered "
+                                "(%d firings failed meanwhile)", self.store_failures)
                 if reply.ensures_failures and self.on_ensures is not None:
                     self.on_ensures(reply.ensures_failures)
                 return reply.delivered
@@ -139,6 +154,14 @@ class Scheduler:
             pushed.extend((float(e["at"]), order, player, e["result"]) for e in entries)
         pushed.sort(key=lambda p: (p[0], p[1]))
         return [(at, player, result) for at, _, player, result in pushed]
+
+    def _store_failed(self, exc: Unavailable) -> None:
+        self.store_failures += 1
+        if not self.store_failing:
+            self.store_failing = True
+            self.store_failures = 1
+            log.warning("timers cannot fire while the state store fails (%s); retrying "
+                        "every %g s until it recovers", exc.message, RETRY_SECONDS)
 
     async def _loop(self) -> None:
         runtime = self.runtime

@@ -15,10 +15,11 @@ import orjson
 
 from bridge_protocol import PROTOCOL_VERSION
 from bridge_protocol.schema import MODELS
+from quest_runtime.server.openapi import document
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 
-INTRO = f"""# Bridge protocol reference (version {PROTOCOL_VERSION})
+INTRO = """# Bridge protocol reference (version {version})
 
 Generated from the `bridge_protocol` package by `tools/protocol_doc.py`; do not edit.
 The JSON Schemas of these models are written by `quest-runtime schema --out DIR`, and
@@ -31,25 +32,19 @@ either way; any other media type is refused with 415). Idempotency: an `event_id
 or an `Idempotency-Key` header; a repeated key returns the stored result and changes
 nothing.
 
-| endpoint | request | response |
-|---|---|---|
-| `POST /world/story/rule-event` | `RuleEventRequest` | `RuleEventResponse` |
-| `POST /world/story/rule-events` | `BatchRequest` | `BatchResponse` |
-| `POST /world/story/load` | `LoadRequest` | `RuleEventResponse` (404 `unknown_level`, 409 `level_blocked`) |
-| `POST /world/story/end` | `EndRequest` | `{{"status": "ok", "result": null}}` |
-| `GET /world/story/{{player_id}}/state` | — | `{{"status": "ok", "state": {{...}}}}` (404 for an unknown player) |
-| `GET /world/story/{{player_id}}/quest-log` | — | `{{"status": "ok", "active_tasks": QuestLog or null}}` |
-| `GET /world/story/{{player_id}}/journal?limit=N` | — | `{{"status": "ok", "entries": [...]}}` |
-| `GET /world/story/stream` (WebSocket, `?player_id=` optional, repeatable) | — | `StreamMessage` text frames: results of timers, one per firing; undelivered ones come merged into the player's next rule-event response |
-| `POST /world/story/explain` | `RuleEventRequest` | `ExplainResponse` (a dry run: nothing changes) |
-| `GET /admin/levels`, `POST /admin/reload` | — | levels, versions, findings |
-| `GET /health`, `GET /ready`, `GET /metrics`, `GET /openapi.json` | — | — |
+{endpoints}
 
 Errors: `ErrorResponse` with HTTP 400 `malformed_json`, 401 `unauthorized`, 404
 `not_found`/`unknown_level`, 409 `level_blocked`, 413 `payload_too_large`, 415
 `unsupported_media_type`, 422 `invalid_request` (details name each field as a dotted
 `loc`, e.g. `payload.location.x`), 429 `rate_limited` (with `Retry-After`), 503
-`unavailable` (shutting down, or the store failed: retry with the same `event_id`).
+`unavailable` (shutting down, or the store failed: retry with the same `event_id`) or
+`level_unavailable` (with `Retry-After`). 401 only when a token is configured (`token`;
+`/admin/*`: `admin_token`, else `token`); `/health` never needs one. What aiohttp
+refuses before routing (a bad request line, malformed headers, an unknown path or
+method) has the same JSON body: `bad_request`, `not_found`, `method_not_allowed`.
+The table is generated from the OpenAPI document, which is generated from the route
+tables; `GET /openapi.json` on a service without a token lists no 401.
 """
 
 
@@ -84,8 +79,36 @@ def _model_section(name: str, schema: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _endpoints() -> str:
+    """The endpoint table, from the OpenAPI document (itself from the route tables), as
+    with a token configured: every status an operation can answer."""
+    lines = ["| endpoint | request | response | other statuses |", "|---|---|---|---|"]
+    for path, ops in document()["paths"].items():
+        for method, op in ops.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            ref = body.get("schema", {}).get("$ref", "")
+            request = f"`{ref.rsplit('/', 1)[-1]}`" if ref else ("`{}` or empty" if body
+                                                                 else "—")
+            responses = op["responses"]
+            ok = next(iter(responses))
+            content = responses[ok].get("content", {})
+            schema = next(iter(content.values()), {}).get("schema", {}) if content else {}
+            frames = responses[ok].get("x-websocket-message", {}).get("$ref", "")
+            name = (schema.get("$ref") or frames).rsplit("/", 1)[-1]
+            response = f"{ok} `{name}`" if name else f"{ok} {next(iter(content), '')}".strip()
+            if frames:
+                response += " text frames (WebSocket)"
+            others = ", ".join(s for s in responses if s != ok)
+            params = [p for p in op.get("parameters", []) if p["in"] == "query"]
+            query = "?" + "&".join(f"{p['name']}=" for p in params) if params else ""
+            lines.append(f"| `{method.upper()} {path}{query}` | {request} | {response} | "
+                         f"{others} |")
+    return "\n".join(lines)
+
+
 def render() -> str:
-    lines = [INTRO, "## Models", ""]
+    intro = INTRO.format(version=PROTOCOL_VERSION, endpoints=_endpoints())
+    lines = [intro, "## Models", ""]
     seen: dict[str, dict[str, Any]] = {}
     for stem, model in MODELS.items():
         schema = model.model_json_schema()

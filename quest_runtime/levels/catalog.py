@@ -25,6 +25,7 @@ byte-identical copy, as ``validate`` says). Which one serves:
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from quest_runtime.levels.compiled import CompiledLevel
+from quest_runtime.levels.files import inside, level_files, refusal
 from quest_runtime.levels.findings import Finding, Severity
 from quest_runtime.levels.loader import LoadResult, load_level
 from quest_runtime.levels.registry import serving_order
@@ -57,16 +59,6 @@ class ReloadReport:
     failed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = field(default=())
-
-
-def level_files(folder: Path) -> list[Path]:
-    """Every ``*.json`` under ``folder`` (nested folders included), sorted, no hidden ones."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for p in folder.rglob("*.json")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
 
 
 class LevelCatalog:
@@ -141,19 +133,26 @@ class LevelCatalog:
     def load_all(self) -> ReloadReport:
         """Load every file of the folder; files that vanished are dropped."""
         files = level_files(self.folder)
-        report = self._apply([load_level(p, self._display(p), strict=self.strict)
-                              for p in files], full=True)
+        report = self._apply([self._load(p) for p in files], full=True)
         return report
+
+    def _load(self, path: Path) -> LoadResult:
+        """One file, under the symlink and special-file policy of ``levels/files.py``."""
+        name = self._display(path)
+        refused = refusal(self.folder, path, name)
+        if refused is not None:
+            return LoadResult(name, None, None, (refused,))
+        return load_level(path, name, strict=self.strict)
 
     def reload_paths(self, paths: Iterable[Path]) -> ReloadReport:
         """Reload the given files (changed or deleted)."""
         results: list[LoadResult] = []
         removed: list[str] = []
         for p in paths:
-            if p.suffix != ".json":
-                continue
-            if p.is_file():
-                results.append(load_level(p, self._display(p), strict=self.strict))
+            if p.suffix != ".json" or not inside(self.folder, p):
+                continue  # e.g. a file seen through a linked folder: not a level file
+            if os.path.lexists(p):
+                results.append(self._load(p))
             else:
                 removed.append(self._display(p))
         return self._apply(results, full=False, removed_files=removed)

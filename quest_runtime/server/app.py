@@ -1,21 +1,21 @@
-"""The aiohttp application: typed app keys, middlewares, routes, one lifecycle context.
+"""The aiohttp application: middlewares, the route tables, one lifecycle context.
 
-``create_app(settings)`` builds everything from frozen ``Settings``; the
-``lifecycle`` cleanup context loads the levels, opens the store, starts the level
-watcher and the SIGHUP handler, and on the way out stops the watcher and flushes the
-store (STYLE 14). ``app.startup()``/``app.cleanup()`` drive it in tests.
+``create_app(settings)`` builds everything from frozen ``Settings``: the main
+application serves the bridge protocol (``routes``, ``plugin_routes``, ``stream``,
+``openapi``) behind the service token; ``/admin`` is a sub-application with its own
+token middleware (``admin_token``, else the service token). The ``lifecycle`` cleanup
+context loads the levels, opens the store and starts the level watcher, and on the way
+out stops the watcher and flushes the store (STYLE 14). Process concerns (the event
+loop, SIGHUP, the collector) are ``main.py``'s. ``app.startup()``/``app.cleanup()``
+drive it in tests. The app keys and ``Lifecycle`` live in ``keys.py`` (re-exported
+here).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
 import hmac
 import logging
-import signal
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -24,6 +24,18 @@ from quest_runtime.errors import Unauthorized, Unavailable
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
 from quest_runtime.server.errors import Handler, error_middleware
+from quest_runtime.server.keys import (
+    CATALOG,
+    LIMITER,
+    METRICS,
+    RELOADER,
+    RUNTIME,
+    SCHEDULER,
+    SETTINGS,
+    STATUS,
+    STREAM_HUB,
+    Lifecycle,
+)
 from quest_runtime.server.limits import RateLimiter
 from quest_runtime.server.metrics import Metrics
 from quest_runtime.server.reload import Reloader
@@ -32,24 +44,10 @@ from quest_runtime.store.base import StateStore
 from quest_runtime.store.memory import MemoryStore
 from quest_runtime.store.sqlite import SQLiteStore
 
+__all__ = ["CATALOG", "LIMITER", "METRICS", "RELOADER", "RUNTIME", "SCHEDULER", "SETTINGS",
+           "STATUS", "STREAM_HUB", "Lifecycle", "create_app", "make_store"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Lifecycle:
-    """Mutable service status read by middlewares and /ready."""
-
-    started: bool = False
-    shutting_down: bool = False
-
-
-SETTINGS = web.AppKey("settings", Settings)
-RUNTIME = web.AppKey("runtime", Runtime)
-CATALOG = web.AppKey("catalog", LevelCatalog)
-METRICS = web.AppKey("metrics", Metrics)
-RELOADER = web.AppKey("reloader", Reloader)
-LIMITER = web.AppKey("limiter", RateLimiter)
-STATUS = web.AppKey("status", Lifecycle)
 
 PUBLIC_PATHS = frozenset({"/health"})
 
@@ -70,36 +68,63 @@ def _authorised(header: str | None, token: str) -> bool:
     return hmac.compare_digest(value.strip().encode(), token.encode())
 
 
+def _check_token(request: web.Request, token: str | None) -> None:
+    if token is not None and not _authorised(request.headers.get("Authorization"), token):
+        raise Unauthorized("missing or wrong bearer token",
+                           details=[{"loc": "header.Authorization",
+                                     "message": "expected 'Bearer <token>'"}])
+
+
 def _studio_path(path: str) -> bool:
     """``/studio`` checks the admin token itself (``studio/funnel_app.py``)."""
     return path == "/studio" or path.startswith("/studio/")
 
 
 def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  # type: ignore[valid-type]
+    """Shutting down: 503 on every path but ``/health``; the service token on every path
+    but ``/health``, the admin token on ``/admin/*`` (the admin sub-application checks it
+    again); ``/studio`` checks the admin token itself (``studio/funnel_app.py``)."""
     token = settings.token
     admin_token = settings.admin_token or settings.token
 
     @web.middleware
     async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if status.shutting_down and path not in PUBLIC_PATHS:
+        if path in PUBLIC_PATHS:
+            return await handler(request)
+        if status.shutting_down:
             raise Unavailable("quest-runtime is shutting down; retry on the next instance")
-        if path not in PUBLIC_PATHS and not _studio_path(path):
-            needed = admin_token if path.startswith("/admin/") else token
-            if needed is not None and not _authorised(request.headers.get("Authorization"),
-                                                      needed):
-                raise Unauthorized("missing or wrong bearer token",
-                                   details=[{"loc": "header.Authorization",
-                                             "message": "expected 'Bearer <token>'"}])
+        if _studio_path(path):
+            return await handler(request)
+        # An unknown path under /admin/ is answered by the main router (404): it needs
+        # the admin token too, so a scan learns nothing without it.
+        _check_token(request, admin_token if path.startswith("/admin/") else token)
         return await handler(request)
 
     return gate
 
 
+def _admin_app(settings: Settings) -> web.Application:
+    from quest_runtime.server.routes import admin_routes
+
+    admin_token = settings.admin_token or settings.token
+
+    @web.middleware
+    async def admin_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        _check_token(request, admin_token)
+        return await handler(request)
+
+    admin = web.Application(client_max_size=settings.max_body_bytes,
+                            middlewares=[admin_gate])
+    admin.add_routes(admin_routes)
+    return admin
+
+
 def create_app(settings: Settings, *, store: StateStore | None = None,
                clock: Clock | None = None) -> web.Application:
-    from quest_runtime.server.plugin_routes import add_plugin_routes
-    from quest_runtime.server.routes import add_routes
+    from quest_runtime.server.openapi import docs_routes
+    from quest_runtime.server.plugin_routes import routes as plugin_routes
+    from quest_runtime.server.routes import routes
     from quest_runtime.server.stream import setup_stream
 
     status = Lifecycle()
@@ -121,8 +146,10 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     app[RELOADER] = Reloader(catalog, metrics)
     app[LIMITER] = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     metrics.active_sessions.set_function(lambda: runtime.active_sessions())
-    add_routes(app)
-    add_plugin_routes(app)
+    app.add_routes(routes)
+    app.add_routes(plugin_routes)
+    app.add_routes(docs_routes)
+    app.add_subapp("/admin", _admin_app(settings))
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_on_shutdown)
     setup_stream(app)  # the push stream and the timer scheduler (after the store opens)
@@ -147,21 +174,11 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[RUNTIME].open()
     if settings.watch:
         reloader.start()
-    loop = asyncio.get_running_loop()
-    hup = False
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGHUP,
-                                lambda: asyncio.ensure_future(reloader.reload_all()))
-        hup = True
-    gc.collect()
-    gc.freeze()  # levels and start-up objects: never scanned by the collector again
     app[STATUS].started = True
     try:
         yield
     finally:
         app[STATUS].shutting_down = True
-        if hup:
-            loop.remove_signal_handler(signal.SIGHUP)
         await reloader.stop()
         await app[RUNTIME].close()
         log.info("quest-runtime stopped; store flushed")

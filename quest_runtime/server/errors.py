@@ -1,10 +1,13 @@
 """The one place where exceptions become HTTP error responses (SPEC §2.1, STYLE 9).
 
-Every error body is ``{"status": "error", "error": {code, message, details}}``.
+Every error body is ``bridge_protocol.ErrorResponse``:
+``{"status": "error", "error": {code, message, details}}``.
 ``QuestError`` subclasses carry their code and status; pydantic ``ValidationError``s
 become 422 with one detail per field (400 when the body is not JSON at all); aiohttp's
 own HTTP errors (404 route, 405 method, 413 body) keep their status with a JSON body.
 Anything else is a bug: logged with its traceback and answered 500 ``internal_error``.
+What aiohttp's HTTP parser refuses before the application sees it (a bad request line,
+malformed headers) gets the same body from ``protocol.py``.
 """
 
 from __future__ import annotations
@@ -17,23 +20,35 @@ import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from bridge_protocol.errors import ErrorBody, ErrorDetail, ErrorResponse
 from quest_runtime.errors import QuestError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large",
-               415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
+#: The stable ``error.code`` of an HTTP status aiohttp answers by itself.
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
+              405: "method_not_allowed", 408: "request_timeout", 413: "payload_too_large",
+              414: "uri_too_long", 415: "unsupported_media_type",
+              431: "headers_too_large", 429: "rate_limited", 500: "internal_error",
+              501: "not_implemented", 503: "unavailable"}
+
+
+def error_body(code: str, message: str,
+               details: list[dict[str, Any]] | None = None) -> bytes:
+    """The JSON bytes of an ``ErrorResponse``."""
+    body = ErrorResponse(error=ErrorBody(
+        code=code, message=message,
+        details=[ErrorDetail(loc=str(d.get("loc", "")), message=str(d.get("message", "")))
+                 for d in details or ()]))
+    return orjson.dumps(body.model_dump(mode="json"))
 
 
 def error_response(status: int, code: str, message: str,
                    details: list[dict[str, Any]] | None = None,
                    headers: dict[str, str] | None = None) -> web.Response:
-    body = {"status": "error", "error": {"code": code, "message": message,
-                                         "details": details or []}}
-    return web.Response(body=orjson.dumps(body), status=status,
+    return web.Response(body=error_body(code, message, details), status=status,
                         content_type="application/json", headers=headers)
 
 
@@ -65,7 +80,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, "http_error")
+        code = HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason or code,
                               headers={k: v for k, v in exc.headers.items()
                                        if k.lower() == "allow"})

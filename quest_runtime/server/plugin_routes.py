@@ -11,10 +11,22 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
+from bridge_protocol import (
+    AdvanceResponse,
+    DebugTasksResponse,
+    PluginLoadResponse,
+    RecommendationsResponse,
+    WorldStateResponse,
+)
+from bridge_protocol.openapi import LEVEL_PARAM, PLAYER_PARAM, Operation, describe
 from quest_runtime.errors import LevelBlocked, OutsideQuestRuntime, ProtocolError
 from quest_runtime.plugin import bootstrap_patch, exit_profile
-from quest_runtime.server.app import CATALOG, RUNTIME
-from quest_runtime.server.routes import _body, _json, _player
+from quest_runtime.server.keys import CATALOG, RUNTIME
+from quest_runtime.server.routes import BODY_ERRORS, _body, _json, _player
+
+routes = web.RouteTableDef()
+"""The plugin's own calls; DriftSystem features quest-runtime does not provide answer a
+JSON 404 (undocumented: they are not part of this service's API)."""
 
 
 def _level_id(request: web.Request) -> str:
@@ -39,6 +51,11 @@ async def _empty_or_object(request: web.Request) -> None:
                                 details=[{"loc": "body", "message": "not an object"}])
 
 
+@routes.post("/story/load/{player_id}/{level_id}")
+@describe(Operation("The DriftSystem plugin's level start (body {} or empty): root msg "
+                    "and bootstrap_patch", optional_object_body=True,
+                    response=PluginLoadResponse, errors=(*BODY_ERRORS, 404),
+                    params=(PLAYER_PARAM, LEVEL_PARAM)))
 async def story_load(request: web.Request) -> web.Response:
     """``/level <id>``: start the level; answer ``msg`` + ``bootstrap_patch`` (+ ``result``)."""
     player, level_id = _player(request), _level_id(request)
@@ -56,6 +73,9 @@ async def story_load(request: web.Request) -> web.Response:
                   "bootstrap_patch": bootstrap_patch(result), "result": reply.result})
 
 
+@routes.get("/world/state/{player_id}")
+@describe(Operation("The exit phrases of the player's level (the plugin's exit detector)",
+                    response=WorldStateResponse, errors=(422,), params=(PLAYER_PARAM,)))
 async def world_state(request: web.Request) -> web.Response:
     """``ExitIntentDetector``: the exit phrases of the player's level."""
     player = _player(request)
@@ -67,6 +87,10 @@ async def world_state(request: web.Request) -> web.Response:
                   "exit_profile": profile, "world_state": {"exit_profile": profile}})
 
 
+@routes.post("/story/advance/{player_id}")
+@describe(Operation("The plugin's /advance: start the next level once this one is "
+                    "complete; node.text says what happened", optional_object_body=True,
+                    response=AdvanceResponse, errors=BODY_ERRORS, params=(PLAYER_PARAM,)))
 async def story_advance(request: web.Request) -> web.Response:
     """``/advance``: the next level once this one is complete; a node saying why not."""
     player = _player(request)
@@ -79,6 +103,9 @@ async def story_advance(request: web.Request) -> web.Response:
                   "world_patch": patch, "result": result})
 
 
+@routes.get("/world/story/{player_id}/debug/tasks")
+@describe(Operation("Every task with status, progress and why it has not fired",
+                    response=DebugTasksResponse, errors=(422,), params=(PLAYER_PARAM,)))
 async def debug_tasks(request: web.Request) -> web.Response:
     """``/taskdebug``: every task with status, progress and why it has not fired."""
     player = _player(request)
@@ -86,6 +113,9 @@ async def debug_tasks(request: web.Request) -> web.Response:
     return _json({"status": "ok", **listing})
 
 
+@routes.get("/world/story/{player_id}/recommendations")
+@describe(Operation("Levels the player may start now", response=RecommendationsResponse,
+                    errors=(422,), params=(PLAYER_PARAM,)))
 async def recommendations(request: web.Request) -> web.Response:
     player = _player(request)
     found = await request.app[RUNTIME].recommendations(player)
@@ -98,18 +128,6 @@ async def outside(request: web.Request) -> web.Response:
                    details=[{"loc": "path", "message": "outside quest-runtime"}])
 
 
-def add_plugin_routes(app: web.Application) -> None:
-    app.add_routes([
-        web.post("/story/load/{player_id}/{level_id}", story_load),
-        web.get("/world/state/{player_id}", world_state),
-        web.post("/story/advance/{player_id}", story_advance),
-        web.get("/world/story/{player_id}/debug/tasks", debug_tasks),
-        web.get("/world/story/{player_id}/recommendations", recommendations),
-        web.route("*", "/story/inject", outside),
-        web.route("*", "/story/state/{tail:.*}", outside),
-        web.route("*", "/ai/{tail:.*}", outside),
-        web.route("*", "/world/apply", outside),
-        web.route("*", "/world/apply/{tail:.*}", outside),
-        web.route("*", "/tutorial/{tail:.*}", outside),
-        web.route("*", "/minimap/{tail:.*}", outside),
-    ])
+for _path in ("/story/inject", "/story/state/{tail:.*}", "/ai/{tail:.*}", "/world/apply",
+              "/world/apply/{tail:.*}", "/tutorial/{tail:.*}", "/minimap/{tail:.*}"):
+    routes.route("*", _path)(outside)

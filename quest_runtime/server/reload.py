@@ -17,7 +17,8 @@ from pathlib import Path
 
 import watchfiles
 
-from quest_runtime.levels.catalog import LevelCatalog, ReloadReport, level_files
+from quest_runtime.levels.catalog import LevelCatalog, ReloadReport
+from quest_runtime.levels.files import level_files
 from quest_runtime.levels.findings import Severity
 from quest_runtime.server.metrics import Metrics
 
@@ -39,6 +40,8 @@ def expand(catalog: LevelCatalog, paths: list[Path]) -> list[Path]:
     for p in paths:
         if p.suffix == ".json":
             out.add(p)
+        elif p.is_symlink():
+            continue  # a linked folder is never followed (levels/files.py)
         elif p.is_dir():
             out.update(level_files(p))
         elif not p.exists():

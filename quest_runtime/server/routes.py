@@ -16,23 +16,43 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
-from bridge_protocol import BatchRequest, EndRequest, LoadRequest, RuleEventRequest
-from bridge_protocol.openapi import openapi
+from bridge_protocol import (
+    BatchRequest,
+    BatchResponse,
+    EndRequest,
+    EndResponse,
+    ExplainResponse,
+    LoadRequest,
+    RuleEventRequest,
+    RuleEventResponse,
+)
+from bridge_protocol.openapi import PLAYER_PARAM, Operation, Param, describe
 from bridge_protocol.requests import player_id_problem
-from quest_runtime import __version__
+from bridge_protocol.service import (
+    HealthResponse,
+    JournalResponse,
+    LevelsResponse,
+    QuestLogResponse,
+    ReadyResponse,
+    ReloadResponse,
+    StateResponse,
+)
 from quest_runtime.designer.explain import explain, explanation_dict
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.errors import NotFound, PayloadTooLarge, ProtocolError, UnsupportedMediaType
 from quest_runtime.plugin import exit_patch
-from quest_runtime.server.app import (
+from quest_runtime.runtime import Reply
+from quest_runtime.server.keys import (
     CATALOG,
     LIMITER,
     METRICS,
     RELOADER,
     RUNTIME,
+    SCHEDULER,
     SETTINGS,
     STATUS,
 )
+from quest_runtime.server.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +62,17 @@ _OK_PREFIX = b'{"status":"ok","result":'
 #: JSON, plus the default of Java's HttpURLConnection, which plugins often leave as is:
 #: the body is still parsed as JSON (malformed → 400). Anything else is 415.
 _ACCEPTED_MEDIA = frozenset({"", _JSON, "application/x-www-form-urlencoded"})
+#: Statuses every JSON-body operation can answer: not JSON or unreadable (400), too
+#: large (413), not JSON media (415), a field out of bounds (422).
+BODY_ERRORS = (400, 413, 415, 422)
+#: Links from a reply naming a player (in the request body) to that player's reads.
+_PLAYER_LINKS = {"state": ("player_state", {"player_id": "$request.body#/player_id"}),
+                 "quest_log": ("quest_log", {"player_id": "$request.body#/player_id"})}
+
+routes = web.RouteTableDef()
+"""The bridge protocol's routes (SPEC §2)."""
+admin_routes = web.RouteTableDef()
+"""The operations routes, served by the ``/admin`` sub-application (its own token)."""
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -74,6 +105,17 @@ async def _parse(request: web.Request, model: type[_Model]) -> _Model:
     return model.model_validate_json(await _body(request))
 
 
+def record(metrics: Metrics, event_type: str | None, reply: Reply) -> None:
+    """The metrics of one rule event's reply (one event or one of a batch)."""
+    etype = (event_type or "").strip().lower()
+    metrics.event(etype, "replayed" if reply.replayed else
+                  "matched" if reply.result is not None else "ignored")
+    if reply.replayed:
+        metrics.replays.inc()
+    if reply.ensures_failures:
+        metrics.ensures_violations.inc(len(reply.ensures_failures))
+
+
 def _player(request: web.Request) -> str:
     player = request.match_info["player_id"]
     problem = player_id_problem(player)
@@ -84,33 +126,40 @@ def _player(request: web.Request) -> str:
 
 # -- rule events -----------------------------------------------------------------------
 
+@routes.post("/world/story/rule-event")
+@describe(Operation(
+    "Process one rule event", request=RuleEventRequest, response=RuleEventResponse,
+    errors=(*BODY_ERRORS, 429),
+    params=(Param("Idempotency-Key", "header", {"type": "string", "maxLength": 128},
+                  "The event's idempotency key when the body has no event_id (an empty "
+                  "value is no key)"),),
+    links=_PLAYER_LINKS))
 async def rule_event(request: web.Request) -> web.Response:
     req = await _parse(request, RuleEventRequest)
     app = request.app
-    event_id = req.event_id or request.headers.get("Idempotency-Key") or None
-    if event_id is not None and len(event_id) > 128:
+    header = request.headers.get("Idempotency-Key") or None
+    if header is not None and len(header) > 128:  # refused even when the body has event_id
         raise ProtocolError("the Idempotency-Key header is longer than 128 characters",
                             details=[{"loc": "header.Idempotency-Key",
                                       "message": "at most 128 characters"}])
+    event_id = req.event_id or header
     app[LIMITER].take(req.player_id)
     metrics = app[METRICS]
     started = time.perf_counter()
     reply = await app[RUNTIME].handle(req.player_id, req.event_type, req.payload, event_id)
     metrics.latency.observe(time.perf_counter() - started)
-    etype = (req.event_type or "").strip().lower()
-    if reply.replayed:
-        metrics.replays.inc()
-    metrics.event(etype, "replayed" if reply.replayed else
-                  "matched" if reply.result is not None else "ignored")
-    if reply.ensures_failures:
-        metrics.ensures_violations.inc(len(reply.ensures_failures))
+    record(metrics, req.event_type, reply)
     if log.isEnabledFor(logging.DEBUG):
-        log.debug("rule event", extra={"player_id": req.player_id, "event_type": etype,
+        log.debug("rule event", extra={"player_id": req.player_id,
+                                       "event_type": (req.event_type or "").strip().lower(),
                                        "event_id": event_id, "replayed": reply.replayed,
                                        "result": reply.result})
     return web.Response(body=_OK_PREFIX + reply.raw + b"}", content_type=_JSON)
 
 
+@routes.post("/world/story/rule-events")
+@describe(Operation("Process a batch of rule events in order", request=BatchRequest,
+                    response=BatchResponse, errors=(*BODY_ERRORS, 429)))
 async def rule_events(request: web.Request) -> web.Response:
     req = await _parse(request, BatchRequest)
     app = request.app
@@ -130,17 +179,15 @@ async def rule_events(request: web.Request) -> web.Response:
     metrics = app[METRICS]
     metrics.latency.observe(time.perf_counter() - started)
     for e, reply in zip(req.events, replies, strict=True):
-        metrics.event((e.event_type or "").strip().lower(),
-                      "replayed" if reply.replayed else
-                      "matched" if reply.result is not None else "ignored")
-        if reply.replayed:
-            metrics.replays.inc()
-        if reply.ensures_failures:
-            metrics.ensures_violations.inc(len(reply.ensures_failures))
+        record(metrics, e.event_type, reply)
     body_out = b'{"status":"ok","results":[' + b",".join(r.raw for r in replies) + b"]}"
     return web.Response(body=body_out, content_type=_JSON)
 
 
+@routes.post("/world/story/explain")
+@describe(Operation("Dry-run a rule event: why each task and listener fires or not "
+                    "(changes nothing)", request=RuleEventRequest, response=ExplainResponse,
+                    errors=BODY_ERRORS))
 async def explain_event(request: web.Request) -> web.Response:
     """A dry run of a rule event against the player's live state: what would fire and why
     the rest would not (``designer/explain.py``). Nothing is stored or journaled."""
@@ -153,12 +200,19 @@ async def explain_event(request: web.Request) -> web.Response:
 
 # -- sessions --------------------------------------------------------------------------
 
+@routes.post("/world/story/load")
+@describe(Operation("Start a level session (ending the current one first)",
+                    request=LoadRequest, response=RuleEventResponse,
+                    errors=(*BODY_ERRORS, 404, 409), links=_PLAYER_LINKS))
 async def load(request: web.Request) -> web.Response:
     req = await _parse(request, LoadRequest)
     reply = await request.app[RUNTIME].load(req.player_id, req.level_id)
     return web.Response(body=_OK_PREFIX + reply.raw + b"}", content_type=_JSON)
 
 
+@routes.post("/world/story/end")
+@describe(Operation("End the player's level session", request=EndRequest,
+                    response=EndResponse, errors=BODY_ERRORS))
 async def end(request: web.Request) -> web.Response:
     """End the session; the root ``world_patch`` carries the level's exit (its
     ``exit_summary`` is what the plugin's exit detector shows, PLUGIN.md §2)."""
@@ -169,6 +223,9 @@ async def end(request: web.Request) -> web.Response:
     return _json({"status": "ok", "result": None, "world_patch": exit_patch(level)})
 
 
+@routes.get("/world/story/{player_id}/state")
+@describe(Operation("The player's committed state", response=StateResponse,
+                    errors=(404, 422), params=(PLAYER_PARAM,)))
 async def player_state(request: web.Request) -> web.Response:
     player = _player(request)
     view = await request.app[RUNTIME].state_view(player)
@@ -178,12 +235,22 @@ async def player_state(request: web.Request) -> web.Response:
     return _json({"status": "ok", "state": view})
 
 
+@routes.get("/world/story/{player_id}/quest-log")
+@describe(Operation("The active_tasks snapshot (null without a level session)",
+                    response=QuestLogResponse, errors=(422,), params=(PLAYER_PARAM,)))
 async def quest_log(request: web.Request) -> web.Response:
     player = _player(request)
     return _json({"status": "ok",
                   "active_tasks": await request.app[RUNTIME].quest_log(player)})
 
 
+@routes.get("/world/story/{player_id}/journal")
+@describe(Operation("The player's last processed events", response=JournalResponse,
+                    errors=(422,),
+                    params=(PLAYER_PARAM,
+                            Param("limit", "query", {"type": "integer", "minimum": 1,
+                                                     "maximum": 1000, "default": 50},
+                                  "How many entries, newest last"))))
 async def journal(request: web.Request) -> web.Response:
     player = _player(request)
     raw = request.query.get("limit", "50")
@@ -197,55 +264,48 @@ async def journal(request: web.Request) -> web.Response:
 
 # -- operations ------------------------------------------------------------------------
 
+@admin_routes.get("/levels")
+@describe(Operation("Level files: ids, versions, findings", response=LevelsResponse,
+                    auth="admin"))
 async def admin_levels(request: web.Request) -> web.Response:
-    catalog = request.app[CATALOG]
+    catalog = request.config_dict[CATALOG]
     return _json({"status": "ok", "generation": catalog.generation,
                   "levels": catalog.describe()})
 
 
+@admin_routes.post("/reload")
+@describe(Operation("Reload every level file", response=ReloadResponse, auth="admin"))
 async def admin_reload(request: web.Request) -> web.Response:
-    report = await request.app[RELOADER].reload_all()
+    report = await request.config_dict[RELOADER].reload_all()
     return _json({"status": "ok", "loaded": list(report.loaded), "failed": list(report.failed),
                   "removed": list(report.removed),
                   "findings": [f.to_dict() for f in report.findings]})
 
 
+@routes.get("/health")
+@describe(Operation("Liveness (never needs a token)", response=HealthResponse, auth="none"))
 async def health(request: web.Request) -> web.Response:
     return _json({"status": "ok"})
 
 
+@routes.get("/ready")
+@describe(Operation("Readiness: levels loaded and the store open (503 otherwise)",
+                    response=ReadyResponse, also=((503, ReadyResponse),)))
 async def ready(request: web.Request) -> web.Response:
     app = request.app
+    status = app[STATUS]
     levels = len(app[CATALOG].levels)
-    started = app[STATUS].started and not app[STATUS].shutting_down
-    ok = started and levels > 0
+    started = status.started and not status.shutting_down
+    failures = app[RUNTIME].store_failures
+    failing = failures > status.store_failures_seen or app[SCHEDULER].store_failing
+    status.store_failures_seen = failures
+    ok = started and levels > 0 and not failing
     return _json({"status": "ok" if ok else "unavailable", "levels": levels,
-                  "store_open": started}, 200 if ok else 503)
+                  "store_open": started, "store_failing": failing}, 200 if ok else 503)
 
 
+@routes.get("/metrics")
+@describe(Operation("Prometheus metrics", media="text/plain"))
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=request.app[METRICS].render(),
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
-
-
-async def openapi_json(request: web.Request) -> web.Response:
-    return _json(openapi(__version__))
-
-
-def add_routes(app: web.Application) -> None:
-    app.add_routes([
-        web.post("/world/story/rule-event", rule_event),
-        web.post("/world/story/rule-events", rule_events),
-        web.post("/world/story/explain", explain_event),
-        web.post("/world/story/load", load),
-        web.post("/world/story/end", end),
-        web.get("/world/story/{player_id}/state", player_state),
-        web.get("/world/story/{player_id}/quest-log", quest_log),
-        web.get("/world/story/{player_id}/journal", journal),
-        web.get("/admin/levels", admin_levels),
-        web.post("/admin/reload", admin_reload),
-        web.get("/health", health),
-        web.get("/ready", ready),
-        web.get("/metrics", metrics),
-        web.get("/openapi.json", openapi_json),
-    ])

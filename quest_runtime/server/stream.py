@@ -12,106 +12,54 @@ then it leaves the player's outbox (a commit). Results that no connection took s
 the outbox: they are sent when a client connects, or merged into the player's next
 rule-event response (position (4) of §4.8), whichever comes first, once.
 
-``setup_stream(app)`` adds the route, the timer scheduler (started after the store
+``setup_stream(app)`` adds the route (``routes``), the timer scheduler (started after the store
 opens, stopped before it closes) and closes open streams on shutdown.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import orjson
-from aiohttp import WSCloseCode, web
+from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from bridge_protocol import StreamMessage
+from bridge_protocol.openapi import PLAYER_PARAM, Operation, Param, describe
 from bridge_protocol.requests import player_id_problem
 from quest_runtime.errors import ProtocolError
 from quest_runtime.scheduler import Scheduler
-from quest_runtime.server.app import METRICS, RUNTIME
+from quest_runtime.server.hub import StreamHub
+from quest_runtime.server.keys import METRICS, RUNTIME, SCHEDULER, STREAM_HUB
 
 log = logging.getLogger(__name__)
 
 PATH = "/world/story/stream"
-#: A client that does not take a message within this time is dropped.
-SEND_TIMEOUT_SECONDS = 2.0
 HEARTBEAT_SECONDS = 30.0
 
 
-@dataclass(eq=False, slots=True)
-class _Client:
-    ws: web.WebSocketResponse
-    players: frozenset[str] | None  # None: every player
-
-    def wants(self, player_id: str) -> bool:
-        return not self.ws.closed and (self.players is None or player_id in self.players)
+routes = web.RouteTableDef()
 
 
-class StreamHub:
-    """The open stream connections; ``push`` is the runtime's ``Push``."""
-
-    def __init__(self, send_timeout: float = SEND_TIMEOUT_SECONDS) -> None:
-        self.send_timeout = send_timeout
-        self.clients: set[_Client] = set()
-        self.delivered: Counter | None = None
-        self.kept: Counter | None = None
-
-    def add(self, ws: web.WebSocketResponse, players: frozenset[str] | None) -> _Client:
-        client = _Client(ws, players)
-        self.clients.add(client)
-        return client
-
-    def remove(self, client: _Client) -> None:
-        self.clients.discard(client)
-
-    async def push(self, player_id: str, results: list[dict[str, Any]]) -> int:
-        """Send ``results`` in order to every client that wants the player; stop at the
-        first one no client took. Returns how many were delivered."""
-        delivered = 0
-        clients = [c for c in self.clients if c.wants(player_id)]
-        for result in results:
-            text = orjson.dumps({"player_id": player_id, "result": result}).decode()
-            took = False
-            for client in clients:
-                if client.ws.closed:
-                    continue
-                try:
-                    await asyncio.wait_for(client.ws.send_str(text), self.send_timeout)
-                except Exception as exc:  # closed under us, too slow: drop the client
-                    log.info("stream client dropped", extra={"reason": repr(exc)})
-                    self.clients.discard(client)
-                    await _close(client.ws, WSCloseCode.POLICY_VIOLATION)
-                    continue
-                took = True
-            if not took:
-                break
-            delivered += 1
-        if self.delivered is not None and delivered:
-            self.delivered.inc(delivered)
-        if self.kept is not None and len(results) > delivered:
-            self.kept.inc(len(results) - delivered)
-        return delivered
-
-    async def close_all(self) -> None:
-        clients, self.clients = list(self.clients), set()
-        for client in clients:
-            await _close(client.ws, WSCloseCode.GOING_AWAY)
-
-
-async def _close(ws: web.WebSocketResponse, code: int) -> None:
-    try:
-        await asyncio.wait_for(ws.close(code=code), 1.0)
-    except Exception:  # already gone
-        log.debug("stream close failed", exc_info=True)
-
-
-STREAM_HUB = web.AppKey("stream_hub", StreamHub)
-SCHEDULER = web.AppKey("scheduler", Scheduler)
-
-
+@routes.get(PATH)
+@describe(Operation(
+    "WebSocket: results produced without a request (timers), as StreamMessage text "
+    "frames", status=101, frames=StreamMessage, errors=(400, 422),
+    description="The WebSocket handshake (RFC 6455); without it, or with a malformed "
+                "one, the answer is 400.",
+    params=(Param("player_id", "query",
+                  {"type": "array", "items": PLAYER_PARAM.schema},
+                  "Only these players' results (repeatable); all players without it",
+                  explode=True),
+            Param("Upgrade", "header", {"type": "string", "enum": ["websocket"]},
+                  required=True),
+            Param("Connection", "header", {"type": "string", "enum": ["Upgrade"]},
+                  required=True),
+            Param("Sec-WebSocket-Version", "header", {"type": "string", "enum": ["13"]},
+                  required=True),
+            Param("Sec-WebSocket-Key", "header",
+                  {"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$"},
+                  "16 random bytes, base64", required=True))))
 async def stream(request: web.Request) -> web.StreamResponse:
     players = request.query.getall("player_id", [])
     for player in players:
@@ -162,6 +110,6 @@ def setup_stream(app: web.Application) -> None:
     violations = app[METRICS].ensures_violations
     app[SCHEDULER] = Scheduler(app[RUNTIME], hub.push,
                                on_ensures=lambda failures: violations.inc(len(failures)))
-    app.router.add_get(PATH, stream)
+    app.add_routes(routes)
     app.cleanup_ctx.append(_timers)
     app.on_shutdown.append(_close_streams)

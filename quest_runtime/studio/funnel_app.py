@@ -26,6 +26,7 @@ from aiohttp import web
 
 from quest_runtime.errors import Unauthorized
 from quest_runtime.server.errors import Handler
+from quest_runtime.server.keys import CATALOG, RUNTIME, SETTINGS
 from quest_runtime.studio.funnel import Funnel, ObservedStore
 
 STATIC = Path(__file__).parent / "static"
@@ -69,8 +70,6 @@ async def page(request: web.Request) -> web.FileResponse:
 
 
 async def funnel_report(request: web.Request) -> web.Response:
-    from quest_runtime.server.app import CATALOG
-
     catalog = request.app[CATALOG]
 
     def order(level_id: str) -> list[str]:
@@ -92,8 +91,6 @@ async def funnel_report(request: web.Request) -> web.Response:
 
 def mount_studio(app: web.Application) -> Funnel:
     """Wrap the runtime's store and add ``/studio`` (call once, in ``create_app``)."""
-    from quest_runtime.server.app import CATALOG, RUNTIME, SETTINGS
-
     settings = app[SETTINGS]
     runtime = app[RUNTIME]
     funnel = Funnel()

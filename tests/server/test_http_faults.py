@@ -239,3 +239,56 @@ async def test_full_disk_answers_503_and_loses_nothing(serve: Serve, tmp_path: P
     assert integrity(db) == "ok"
     again = await serve(db=db, levels=levels, journal_limit=100_000)
     await check_store(again, clients)
+
+
+async def test_ready_answers_503_while_the_store_fails_then_200(
+    serve: Serve, tmp_path: Path, faults: Faults
+) -> None:
+    srv = await start(serve, tmp_path)
+    status, body = await srv.get("/ready")
+    assert status == 200 and orjson.loads(body)["store_failing"] is False
+    faults.commit_errors = 1
+    status, _ = await srv.post(EVENT, near_event("p0", event_id="x"))
+    assert status == 503
+    status, body = await srv.get("/ready")  # a failure since the last probe
+    assert status == 503
+    assert orjson.loads(body) == {"status": "unavailable", "levels": 1, "store_open": True,
+                                  "store_failing": True}
+    await srv.event(near_event("p0", event_id="x"))  # recovered
+    status, body = await srv.get("/ready")
+    assert status == 200 and orjson.loads(body)["store_failing"] is False
+
+
+async def test_timer_failures_log_one_line_per_episode(
+    serve: Serve, tmp_path: Path, faults: Faults, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the store fails, the scheduler retries every second: one warning when the
+    episode starts (no traceback per player per retry), one when timers fire again."""
+    from quest_runtime.server.keys import SCHEDULER
+
+    folder = tmp_path / "timer_levels"
+    write_level(folder, counter_level(
+        timers={"tick": {"delay_seconds": 0, "effects": [{"type": "say", "text": "tick"}]}},
+        rule_listeners=[{"id": "arm", "type": "near", "targets": ["bell"],
+                         "effects": [{"type": "schedule_timer", "timer": "tick",
+                                      "delay_seconds": 0.3}]}]))
+    srv = await start(serve, tmp_path, levels=folder)
+    caplog.set_level("WARNING", logger="quest_runtime.scheduler")
+    for player in PLAYERS:
+        await srv.event(near_event(player, target="bell"))
+    faults.commit_errors = 10_000
+    await asyncio.sleep(2.6)  # the first firing and two retries, for six players
+    scheduler = srv.app[SCHEDULER]
+    assert scheduler.store_failing and scheduler.store_failures >= 12
+    status, body = await srv.get("/ready")
+    assert status == 503 and orjson.loads(body)["store_failing"] is True
+    faults.commit_errors = 0
+    for _ in range(60):
+        if not scheduler.store_failing:
+            break
+        await asyncio.sleep(0.1)
+    assert not scheduler.store_failing
+    lines = [r for r in caplog.records if r.name == "quest_runtime.scheduler"]
+    assert [r.exc_info for r in lines] == [None, None]
+    assert "until it recovers" in lines[0].getMessage()
+    assert "fire again" in lines[1].getMessage()
