@@ -21,9 +21,10 @@ from typing import Any
 import orjson
 import watchfiles
 
-from quest_runtime.levels.catalog import LevelCatalog, level_files
+from quest_runtime.levels.catalog import LevelCatalog
+from quest_runtime.levels.files import level_files, refusal
 from quest_runtime.levels.findings import Finding, sort_findings
-from quest_runtime.levels.loader import load_level
+from quest_runtime.levels.loader import LoadResult, load_level
 from quest_runtime.levels.registry import registry_findings
 from quest_runtime.server.reload import expand
 from quest_runtime.studio.levelmap import build_map
@@ -68,7 +69,7 @@ class Workspace:
         else:
             self.catalog.reload_paths(changed)
         files = level_files(self.folder)
-        results = [load_level(p, display_name(p)) for p in files]
+        results = [self._load(p) for p in files]
         findings = [f for r in results for f in r.findings]
         findings += registry_findings([r.facts for r in results if r.facts is not None])
         per_file: dict[str, list[Finding]] = {}
@@ -76,11 +77,12 @@ class Workspace:
             per_file.setdefault(f.file, []).append(f)
         maps: dict[str, dict[str, Any]] = {}
         for path, r in zip(files, results, strict=True):
-            try:
-                doc = orjson.loads(path.read_bytes())
-                self._docs[r.path] = doc
-            except (OSError, orjson.JSONDecodeError):
-                doc = self._docs.get(r.path)
+            doc: Any = None
+            if refusal(self.folder, path, r.path) is None:  # never read a refused path
+                try:
+                    doc = self._docs[r.path] = orjson.loads(path.read_bytes())
+                except (OSError, orjson.JSONDecodeError):
+                    doc = self._docs.get(r.path)
             level_map = build_map(r.path, doc, per_file.get(r.path, ()))
             level_map["ok"] = r.ok
             level_map["errors"] = sum(f.severity.value == "error"
@@ -95,6 +97,15 @@ class Workspace:
         self.generation += 1
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def _load(self, path: Path) -> LoadResult:
+        """One file under the service's symlink and special-file policy (never read when
+        ``levels/files.refusal`` says so)."""
+        name = display_name(path)
+        refused = refusal(self.folder, path, name)
+        if refused is not None:
+            return LoadResult(name, None, None, (refused,))
+        return load_level(path, name)
 
     def summary(self) -> dict[str, Any]:
         return {"generation": self.generation, "folder": str(self.folder),
