@@ -32,11 +32,6 @@ class ProtocolError(QuestError):
     status = 422
 
 
-class MalformedJSON(QuestError):
-    code = "malformed_json"
-    status = 400
-
-
 class UnknownLevel(QuestError):
     code = "unknown_level"
     status = 404

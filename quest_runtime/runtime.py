@@ -32,8 +32,6 @@ import orjson
 
 from quest_runtime.atoms import event_kind
 from quest_runtime.clock import Clock, SystemClock
-from quest_runtime.conditions import EvalContext
-from quest_runtime.designer.explain import task_listing
 from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
@@ -51,7 +49,6 @@ from quest_runtime.store.base import (
     Wakeup,
     join_parts,
 )
-from quest_runtime.textvars import Values, fill_quest_log
 from quest_runtime.timer_index import TimerIndex
 
 log = logging.getLogger(__name__)
@@ -153,7 +150,7 @@ class Runtime:
         """Cached players with a level session (the metrics gauge)."""
         return sum(1 for state, _ in self._states.values() if state.session is not None)
 
-    def _unavailable(self, what: str, exc: BaseException) -> Unavailable:
+    def unavailable(self, what: str, exc: BaseException) -> Unavailable:
         """The 503 for a store failure. The client gets ``what`` (the store's message
         names the database file, which is not the client's business); the log gets the
         whole error, at most once per ``STORE_LOG_INTERVAL`` under a failing disk."""
@@ -193,7 +190,7 @@ class Runtime:
         try:
             stored = await self.store.read_player(player_id)
         except StoreError as exc:
-            raise self._unavailable("the player's state cannot be read", exc) from exc
+            raise self.unavailable("the player's state cannot be read", exc) from exc
         if stored is None:
             entry = (PlayerState(player_id), 0)
         else:
@@ -230,7 +227,7 @@ class Runtime:
         try:
             stored = await self.store.read_player(player_id)
         except StoreError as exc:
-            raise self._unavailable("the player's state cannot be read", exc) from exc
+            raise self.unavailable("the player's state cannot be read", exc) from exc
         if stored is None:
             return None
         return load_state(stored[0])
@@ -307,7 +304,7 @@ class Runtime:
             if isinstance(failed, BaseException):
                 self._forget(players)
                 if isinstance(failed, StoreError):
-                    raise self._unavailable("the state change could not be stored",
+                    raise self.unavailable("the state change could not be stored",
                                             failed) from failed
                 raise failed
         if self.on_commit is not None:
@@ -325,7 +322,7 @@ class Runtime:
         try:
             stored = await self.store.find_result(player_id, event_id)
         except StoreError as exc:
-            raise self._unavailable("the journal cannot be read", exc) from exc
+            raise self.unavailable("the journal cannot be read", exc) from exc
         return None if stored is None else Reply(orjson.loads(stored), stored, replayed=True)
 
     async def _run(self, player_id: str, kind: str, event_id: str | None,
@@ -469,33 +466,6 @@ class Runtime:
             return state, None
         return state, self.catalog.get(state.session.level_id)
 
-    async def debug_tasks(self, player_id: str) -> dict[str, Any]:
-        state, level = await self.current_level(player_id)
-        if state is None or level is None:
-            return {"player_id": player_id, "level_id": None, "tasks": []}
-        return {"player_id": player_id, "level_id": level.id, "level_title": level.title,
-                "exit_ready": bool(state.session and state.session.exit_ready),
-                "tasks": task_listing(level, state, self.clock.now())}
-
-    async def recommendations(self, player_id: str) -> list[dict[str, Any]]:
-        """Levels the player may start now (their ``requires`` hold), not yet completed
-        first, the current one left out."""
-        state = await self.peek(player_id) or PlayerState(player_id)
-        current = state.session.level_id if state.session else None
-        now = self.clock.now()
-        found: list[dict[str, Any]] = []
-        for level_id, level in sorted(self.catalog.levels.items()):
-            if level_id == current:
-                continue
-            if level.requires is not None and not level.requires.holds(
-                    EvalContext(state, None, level, {}, now)):
-                continue
-            found.append({"level_id": level_id, "title": level.title,
-                          "completed": level_id in state.completed_levels,
-                          "tasks": len(level.tasks)})
-        found.sort(key=lambda r: r["completed"])
-        return found
-
     async def fire_timers(self, player_id: str, push: Push | None = None) -> TimerReply:
         """Fire the player's due timers (SPEC §4.7) and commit; then ``push`` the
         player's undelivered results (oldest first) and commit what was delivered.
@@ -541,7 +511,7 @@ class Runtime:
         try:
             wakeups = await self.store.wakeups()
         except StoreError as exc:
-            raise self._unavailable("the timer index cannot be read", exc) from exc
+            raise self.unavailable("the timer index cannot be read", exc) from exc
         for wake in wakeups:
             cached = self._states.get(wake.player_id)
             if cached is not None:
@@ -561,33 +531,3 @@ class Runtime:
                 self.timers.outbox.add(wake.player_id)
             found += 1
         return found
-
-    async def quest_log(self, player_id: str) -> dict[str, Any] | None:
-        state = await self.peek(player_id)
-        if state is None or state.session is None:
-            return None
-        level = self.catalog.get(state.session.level_id)
-        if level is None:
-            return None
-        return fill_quest_log(snapshot(player_id, level, state.session, self.clock.now()),
-                              Values(player_id, state.vars, state.items, state.flags,
-                                     level.flag_text))
-
-    async def state_view(self, player_id: str) -> dict[str, Any] | None:
-        """The player's state as ``GET /world/story/{player}/state`` shows it."""
-        state = await self.peek(player_id)
-        if state is None:
-            return None
-        doc = state.to_doc()
-        doc.pop("v", None)
-        session = doc.get("session")
-        if session is not None and state.session is not None:
-            session["tasks"] = {k: ts.view() for k, ts in state.session.tasks.items()}
-        doc["exit_ready"] = bool(session and session.get("exit_ready"))
-        return doc
-
-    async def journal(self, player_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        try:
-            return await self.store.journal(player_id, limit)
-        except StoreError as exc:
-            raise self._unavailable("the journal cannot be read", exc) from exc

@@ -40,7 +40,6 @@ Token values are never echoed: errors, ``repr()`` and :meth:`Settings.describe` 
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import tomllib
@@ -48,6 +47,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
+
+from quest_runtime.suggest import did_you_mean
 
 __all__ = ["ENV_PREFIX", "Settings", "SettingsError"]
 
@@ -96,8 +97,8 @@ class _Invalid(Exception):
 
 def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or "" when none is close."""
-    matches = difflib.get_close_matches(word.replace("-", "_"), list(candidates), n=1)
-    return f" (did you mean {matches[0]!r}?)" if matches else ""
+    match = did_you_mean(word.replace("-", "_"), candidates)
+    return f" (did you mean {match!r}?)" if match else ""
 
 
 # -- parsers: object (text from env/CLI, or a TOML/CLI native value) -> typed value --------

@@ -46,6 +46,17 @@ def near_miss(word: str, candidates: Iterable[str]) -> str | None:
     return next((c for c in names if c.casefold().startswith(folded + "_")), None)
 
 
+def closeness(a: str, b: str) -> float:
+    """How alike two words are: 1.0 when equal (case-insensitively), down to 0.0 — the
+    same distance as :func:`did_you_mean`, over the longer word's length. For naming the
+    closest of several candidates however far they all are (explain's "closest")."""
+    a, b = a.casefold(), b.casefold()
+    longest = max(len(a), len(b))
+    if longest == 0:
+        return 1.0
+    return 1.0 - _distance(a, b, longest) / longest
+
+
 def hint_for(word: str, candidates: Iterable[str]) -> str | None:
     """A finding hint such as "did you mean 'conditions'?", or None."""
     match = did_you_mean(word, candidates)

@@ -37,6 +37,7 @@ import pytest
 from store_faults import SmallDisk
 from store_faults import small_disk as mount_small_disk
 
+from quest_runtime import views
 from quest_runtime.designer.scenario import ScenarioRunner, Step, subset_mismatches
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
@@ -159,7 +160,7 @@ def run_transcript(folder: Path, levels: dict[str, Any] | Iterable[dict[str, Any
         await runner.runtime.open()
         try:
             outcomes = [await runner.run_step(s) for s in prepared]
-            states = {p: await runner.runtime.state_view(p) for p in players}
+            states = {p: await views.state_view(runner.runtime, p) for p in players}
         finally:
             await runner.runtime.close()
         transcript = Transcript([s.data for s in prepared], [o.output for o in outcomes],

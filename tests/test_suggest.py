@@ -75,3 +75,12 @@ def test_hint_for(word: str, expected: str | None) -> None:
 def test_near_miss_also_takes_a_key_with_its_unit_left_off(word: str,
                                                           expected: str | None) -> None:
     assert near_miss(word, ["amount", "cooldown_seconds", "once", "id"]) == expected
+
+
+def test_closeness_orders_candidates_however_far_they_are() -> None:
+    from quest_runtime.suggest import closeness
+
+    assert closeness("Tomas", "tomas") == 1.0
+    assert closeness("", "") == 1.0
+    assert closeness("tomas_npc", "tomas_npcc") > closeness("tomas_npc", "mia_npc") > 0.0
+    assert closeness("abc", "xyz") == 0.0

@@ -1,6 +1,7 @@
 """Cards: a rule-event result drawn the way the player would meet it, with ``rich``.
 
-The preview (``preview.py``) prints each step through :func:`step_view`. Nodes become
+The preview (``preview.py``, through ``console.show_step``) prints each step's result
+with :func:`result_view`. Nodes become
 chat cards styled by their ``type`` like the plugin's (issue, progress with a bar,
 milestone, completion, failure, NPC dialogue with its script, choices with their numbers),
 with exactly the lines the plugin shows (:func:`card_lines`: a speaker is its own field,

@@ -37,7 +37,6 @@ The result is the protocol's ``bridge_protocol.explain.Explanation`` (plain data
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -57,6 +56,7 @@ from quest_runtime.engine.state import (
 )
 from quest_runtime.errors import LevelBlocked, LevelUnavailable, UnknownLevel
 from quest_runtime.levels.compiled import CompiledLevel, CompiledListener, CompiledTask
+from quest_runtime.suggest import closeness
 
 
 def _not_fired(kind: str, ident: str, reason: str, message: str, pointer: str,
@@ -329,14 +329,14 @@ def _target_miss(wanted: frozenset[str], got: list[str],
     words = list(got)
     if event.chat_text is not None:
         # the closest word is a hint: the first distinct words of the line (cut to a
-        # length) are enough, and keep this linear in the line (difflib is quadratic)
+        # length) are enough, and keep this linear in the line
         chat_words = dict.fromkeys(w[:CLOSEST_WORD_CHARS] for w in
                                    event.chat_text.replace(",", " ").split() if w)
         words += list(chat_words)[:CLOSEST_WORDS]
     if not words:
         return ("target", f"wants {_names(wanted)}; the event names no target", "")
     best = max(((w, g) for w in sorted(wanted) for g in words),
-               key=lambda pair: difflib.SequenceMatcher(None, *pair).ratio())
+               key=lambda pair: closeness(*pair))
     message = (f"wants {_names(wanted)}; the event carries {_names(dict.fromkeys(got))}"
                if got else f"wants {_names(wanted)}; the chat line does not contain it")
     return ("target", f"{message} (closest: '{best[1]}' vs '{best[0]}')", best[1])

@@ -21,13 +21,24 @@ instead of ``"internal": {"limit:<task>": due}`` keys parsed back by slicing."""
 
 
 class TaskStatus(StrEnum):
-    """A TaskSession's state. Moves: pending → issued → completed | failed;
-    completed (repeatable) or failed → issued again by re-issue."""
+    """A TaskSession's state; its moves are ``MOVES`` (``TaskSession.move``)."""
 
     PENDING = "pending"
     ISSUED = "issued"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+#: The moves a task session may make: pending → issued → completed | failed; a pending
+#: task completed or failed by an effect; completed (repeatable) or failed → issued
+#: again by a re-issue. Anything else is a bug in the engine, not a level's doing.
+MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.ISSUED, TaskStatus.COMPLETED,
+                                   TaskStatus.FAILED}),
+    TaskStatus.ISSUED: frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED}),
+    TaskStatus.COMPLETED: frozenset({TaskStatus.ISSUED}),
+    TaskStatus.FAILED: frozenset({TaskStatus.ISSUED}),
+}
 
 
 @dataclass(slots=True)
@@ -40,6 +51,22 @@ class TaskSession:
     completions: int = 0
     issued_at: float | None = None
     closed_at: float | None = None
+
+    def move(self, to: TaskStatus, now: float) -> None:
+        """Make an allowed move (``MOVES``) and stamp it: issued starts progress again
+        (``issued_at``); completed counts a completion; completed and failed close
+        (``closed_at``)."""
+        if to not in MOVES[self.status]:
+            raise ValueError(f"a task session cannot move from {self.status} to {to}")
+        self.status = to
+        if to is TaskStatus.ISSUED:
+            self.progress = 0
+            self.milestones = {}
+            self.issued_at = now
+            return
+        if to is TaskStatus.COMPLETED:
+            self.completions += 1
+        self.closed_at = now
 
     @property
     def counts_as_completed(self) -> bool:
@@ -190,7 +217,7 @@ class LevelSession:
     behaviors: dict[str, dict[str, Any]] = field(default_factory=dict)
     summary_emitted: bool = False
     exit_ready: bool = False
-    #: Seam for the quest-language issue: the dialogue stack.
+    #: The dialogue programs running, innermost last (``engine/dialogue.py``).
     dialogue: dict[str, Any] | None = None
     #: Level timers and the engine's own (``engine/timers.py``); ended with the session.
     timers: SessionTimers = field(default_factory=SessionTimers)

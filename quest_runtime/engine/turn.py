@@ -92,10 +92,7 @@ class Turn:
     def issue(self, task: CompiledTask, ts: TaskSession) -> None:
         """pending/failed/completed(repeatable) → issued; progress starts again."""
         self.touch(task)
-        ts.status = TaskStatus.ISSUED
-        ts.progress = 0
-        ts.milestones = {}
-        ts.issued_at = self.now
+        ts.move(TaskStatus.ISSUED, self.now)
         timers.task_issued(self.session, task, self.now)
         if self.session.issuable is not None:
             self.session.issuable.discard(task.id)
@@ -204,9 +201,7 @@ class Turn:
     def complete(self, task: CompiledTask, ts: TaskSession) -> None:
         """→ completed: node, rewards (once, in order), ``on_complete``, ``ensures``."""
         self.touch(task)
-        ts.status = TaskStatus.COMPLETED
-        ts.completions += 1
-        ts.closed_at = self.now
+        ts.move(TaskStatus.COMPLETED, self.now)
         timers.task_closed(self.session, task, self.now)
         if task.repeatable and not task.manual and self.session.issuable is not None:
             self.session.issuable.add(task.id)
@@ -236,8 +231,7 @@ class Turn:
         if ts.status is not TaskStatus.ISSUED and ts.status is not TaskStatus.PENDING:
             return
         self.touch(task)
-        ts.status = TaskStatus.FAILED
-        ts.closed_at = self.now
+        ts.move(TaskStatus.FAILED, self.now)
         timers.task_closed(self.session, task, self.now)
         if self.session.issuable is not None:
             if task.repeatable and not task.manual:  # re-issued after its cooldown

@@ -19,6 +19,7 @@ from bridge_protocol import (
     WorldStateResponse,
 )
 from bridge_protocol.openapi import LEVEL_PARAM, PLAYER_PARAM, Operation, describe
+from quest_runtime import views
 from quest_runtime.errors import LevelBlocked, OutsideQuestRuntime, ProtocolError
 from quest_runtime.plugin import bootstrap_patch, exit_profile
 from quest_runtime.server.keys import CATALOG, RUNTIME
@@ -109,7 +110,7 @@ async def story_advance(request: web.Request) -> web.Response:
 async def debug_tasks(request: web.Request) -> web.Response:
     """``/taskdebug``: every task with status, progress and why it has not fired."""
     player = _player(request)
-    listing = await request.app[RUNTIME].debug_tasks(player)
+    listing = await views.debug_tasks(request.app[RUNTIME], player)
     return _json({"status": "ok", **listing})
 
 
@@ -118,7 +119,7 @@ async def debug_tasks(request: web.Request) -> web.Response:
                     errors=(422,), params=(PLAYER_PARAM,)))
 async def recommendations(request: web.Request) -> web.Response:
     player = _player(request)
-    found = await request.app[RUNTIME].recommendations(player)
+    found = await views.recommendations(request.app[RUNTIME], player)
     return _json({"status": "ok", "player_id": player, "recommendations": found})
 
 

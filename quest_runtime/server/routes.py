@@ -37,6 +37,7 @@ from bridge_protocol.service import (
     ReloadResponse,
     StateResponse,
 )
+from quest_runtime import views
 from quest_runtime.designer.explain import explain, explanation_dict
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.errors import NotFound, PayloadTooLarge, ProtocolError, UnsupportedMediaType
@@ -228,7 +229,7 @@ async def end(request: web.Request) -> web.Response:
                     errors=(404, 422), params=(PLAYER_PARAM,)))
 async def player_state(request: web.Request) -> web.Response:
     player = _player(request)
-    view = await request.app[RUNTIME].state_view(player)
+    view = await views.state_view(request.app[RUNTIME], player)
     if view is None:
         raise NotFound(f"no state for player '{player}'",
                        details=[{"loc": "player_id", "message": "unknown player"}])
@@ -241,7 +242,7 @@ async def player_state(request: web.Request) -> web.Response:
 async def quest_log(request: web.Request) -> web.Response:
     player = _player(request)
     return _json({"status": "ok",
-                  "active_tasks": await request.app[RUNTIME].quest_log(player)})
+                  "active_tasks": await views.quest_log(request.app[RUNTIME], player)})
 
 
 @routes.get("/world/story/{player_id}/journal")
@@ -258,7 +259,7 @@ async def journal(request: web.Request) -> web.Response:
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1000:
         raise ProtocolError("limit must be an integer from 1 to 1000",
                             details=[{"loc": "query.limit", "message": "1 to 1000"}])
-    entries = await request.app[RUNTIME].journal(player, int(raw))
+    entries = await views.journal(request.app[RUNTIME], player, int(raw))
     return _json({"status": "ok", "player_id": player, "entries": entries})
 
 

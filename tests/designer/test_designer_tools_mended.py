@@ -18,6 +18,7 @@ from typing import Any
 import mended_level as m
 import pytest
 
+from quest_runtime import views
 from quest_runtime.cli import main
 from quest_runtime.designer.interactive import CommandError, step_for
 from quest_runtime.designer.replay import expectation_diff
@@ -212,7 +213,7 @@ def test_the_quest_log_request_counts_the_time_left(levels: Path) -> None:
         try:
             for n, step in enumerate([LOAD, m.water(), {"advance_seconds": 600}], 1):
                 await runner.run_step(Step(n, n, step))
-            return await runner.runtime.quest_log("Steve")
+            return await views.quest_log(runner.runtime, "Steve")
         finally:
             await runner.runtime.close()
 

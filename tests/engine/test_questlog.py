@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from quest_runtime import views
 from quest_runtime.designer.scenario import ScenarioRunner, Step
 from quest_runtime.levels.catalog import LevelCatalog
 
@@ -33,7 +34,7 @@ def quest_log_after(folder: Path, level: dict[str, Any],
         try:
             for n, step in enumerate(steps, start=1):
                 await runner.run_step(Step(n, n, {"player": PLAYER, **step}))
-            return await runner.runtime.quest_log(PLAYER)
+            return await views.quest_log(runner.runtime, PLAYER)
         finally:
             await runner.runtime.close()
 

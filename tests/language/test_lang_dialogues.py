@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from quest_runtime import views
 from quest_runtime.clock import FakeClock
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
@@ -537,22 +538,22 @@ def test_a_restart_resumes_the_conversation_at_the_same_node(tmp_path: Path) -> 
         rt = runtime()  # a new process: nothing cached, everything from the file
         await rt.open()
         try:
-            view = await rt.state_view("Steve")
+            view = await views.state_view(rt, "Steve")
             reply = await rt.handle("Steve", "chat", {"text": "1"})
-            after = await rt.state_view("Steve")
+            after = await views.state_view(rt, "Steve")
             return {"before": view, "after": after}, reply.result
         finally:
             await rt.close()
 
     asyncio.run(first_run())
-    views, result = asyncio.run(second_run())
-    dialogue = views["before"]["session"]["dialogue"]
+    seen, result = asyncio.run(second_run())
+    dialogue = seen["before"]["session"]["dialogue"]
     assert dialogue["stack"] == [{"program": "tomas_fog", "node": "ask"}]
     assert [(h["node"], h.get("choice")) for h in dialogue["history"]] == [
         ("warning", None), ("ask", None), ("ask", "story"), ("story", None), ("ask", None)]
     assert dialogue_text(result) == CAREFUL_REPLY  # "1" = careful, at the same node
-    assert "promised_care" in views["after"]["flags"]
-    assert views["after"]["session"]["dialogue"]["stack"] == []
+    assert "promised_care" in seen["after"]["flags"]
+    assert seen["after"]["session"]["dialogue"]["stack"] == []
 
 
 # =====================================================================================
@@ -582,7 +583,7 @@ def test_a_program_whose_node_was_removed_ends_cleanly_on_reload(tmp_path: Path)
         path.write_text(json.dumps(level), encoding="utf-8")
         report = catalog.reload_paths([path])
         reply = await rt.handle("Steve", "chat", {"text": "1"})
-        view = await rt.state_view("Steve")
+        view = await views.state_view(rt, "Steve")
         await rt.close()
         return report, reply.result, view
 

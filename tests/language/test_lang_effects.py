@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
+from quest_runtime import views
 from quest_runtime.designer.scenario import ScenarioRunner, Step
 from quest_runtime.effects import EFFECT_TYPES
 from quest_runtime.levels.catalog import LevelCatalog
@@ -76,7 +77,7 @@ def play_states(folder: Path, levels: list[dict[str, Any]],
             out = []
             for n, data in enumerate(steps, start=1):
                 outcome = await runner.run_step(Step(n, n, {"player": "Steve", **data}))
-                view = await runner.runtime.state_view("Steve")
+                view = await views.state_view(runner.runtime, "Steve")
                 assert view is not None
                 # a snapshot: the view shares dicts with the live state
                 out.append((outcome.output.get("result"), orjson.loads(orjson.dumps(view))))

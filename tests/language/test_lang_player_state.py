@@ -14,6 +14,7 @@ import aiohttp
 import orjson
 from aiohttp.test_utils import TestServer
 
+from quest_runtime import views
 from quest_runtime.clock import FakeClock
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
@@ -112,7 +113,7 @@ def test_player_state_is_stored_and_survives_a_restart(tmp_path: Path) -> None:
         rt = runtime()
         await rt.open()
         try:
-            view = await rt.state_view("Steve")
+            view = await views.state_view(rt, "Steve")
             loaded = await rt.load("Steve", "market")
             return view, loaded.result
         finally:

@@ -179,18 +179,24 @@ async def test_hostile_level_files_give_findings_without_stalling(
         {"id": "tick", "tasks": [], "timers": {"t": {"repeat_seconds": 0.001, "effects": [
             {"type": "say", "text": "tick"}]}}}).decode())
     (folder / "deep.json").write_text(deep_level_text(1000))
-    async with loop_lag_probe() as worst:
-        started = time.perf_counter()
-        reload = asyncio.ensure_future(srv.post("/admin/reload", b""))
-        while not reload.done():  # other players are served while it runs
-            assert await srv.event(near_event("Alex")) is not None
-            await asyncio.sleep(0.01)
-        status, body = await reload
-        elapsed = time.perf_counter() - started
-    assert status == 200, body[:300]
-    print(f"reload of hostile files: {elapsed:.3f} s, worst loop lag {worst[0] * 1000:.1f} ms")
-    assert elapsed < 3.0, elapsed  # before: the duplicate keys alone took 15 s
-    assert worst[0] < MAX_STALL, worst
+    lags: list[float] = []
+    for _ in range(3):  # a stall the code causes repeats; a busy host's scheduling does not
+        async with loop_lag_probe() as worst:
+            started = time.perf_counter()
+            reload = asyncio.ensure_future(srv.post("/admin/reload", b""))
+            while not reload.done():  # other players are served while it runs
+                assert await srv.event(near_event("Alex")) is not None
+                await asyncio.sleep(0.01)
+            status, body = await reload
+            elapsed = time.perf_counter() - started
+        assert status == 200, body[:300]
+        assert elapsed < 3.0, elapsed  # before: the duplicate keys alone took 15 s
+        lags.append(worst[0])
+        if worst[0] < MAX_STALL:
+            break
+    print(f"reload of hostile files: {elapsed:.3f} s, worst loop lag per try "
+          f"{[round(lag * 1000, 1) for lag in lags]} ms")
+    assert min(lags) < MAX_STALL, lags
     report = orjson.loads(body)
     assert report["loaded"] == ["counter"]
     codes = {f["file"].rsplit("/", 1)[-1]: f["code"] for f in report["findings"]

@@ -16,6 +16,7 @@ import pytest
 from http_helpers import write_level
 from timer_helpers import storm_level, texts
 
+from quest_runtime import views
 from quest_runtime.clock import FakeClock
 from quest_runtime.engine import outbox as outbox_module
 from quest_runtime.engine.state import load_state
@@ -95,7 +96,7 @@ async def test_a_timer_due_before_a_rule_event_fires_first_and_is_merged(
     assert reply.result["exit_ready"] is True
     state = await runtime.peek(P)
     assert state is not None and state.outbox == [] and state.vars["storms"] == 1
-    [entry] = [e for e in await runtime.journal(P) if e["event_type"] == "near"][-1:]
+    [entry] = [e for e in await views.journal(runtime, P) if e["event_type"] == "near"][-1:]
     assert entry["effects"]["timers_fired"] == ["storm"]
 
 
@@ -180,7 +181,7 @@ async def test_the_timer_journal_entry(world: tuple[Runtime, FakeClock]) -> None
     await runtime.handle(P, "near", near("sky"))
     clock.advance(40)
     await Scheduler(runtime, never).run_due()
-    entries = await runtime.journal(P)
+    entries = await views.journal(runtime, P)
     assert [e["event_type"] for e in entries] == ["load", "near", "timer"]
     assert entries[1]["effects"]["timers_scheduled"] == [{"storm": 1030.0}]
     assert entries[2]["effects"]["timers_fired"] == ["storm"]
@@ -216,7 +217,7 @@ async def test_a_reload_moves_time_limits_and_drops_removed_timers(tmp_path: Pat
         clock.advance(50)
         reply = await runtime.handle(P, "near", near("nothing"))
         assert [n["type"] for n in (reply.result or {})["nodes"]] == ["task_failed"]
-        journal = await runtime.journal(P)
+        journal = await views.journal(runtime, P)
         assert journal[-2]["effects"]["timers_dropped"] == ["storm"]
     finally:
         await runtime.close()
