@@ -3,7 +3,7 @@
 One ``Simulator`` is the preview's ``ScenarioRunner`` (the service's ``Runtime``, an
 in-memory store, a fake clock at 0) plus the plugin model (``plugin_view``): each action
 of the page becomes one scenario step, runs, and comes back as what the plugin shows,
-the player's state (``Runtime.state_view``) and, for rule events, the explanation of
+the player's state (``views.state_view``) and, for rule events, the explanation of
 what did not fire (``designer/explain.py``, a dry run before the step, as ``preview
 --explain`` does). Every step played is kept; ``scenario_text`` writes them as a
 ``*.scenario.jsonl`` file whose ``expect`` pins what the step did (completed tasks,
@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from quest_runtime import views
 from quest_runtime.designer.console import describe, explain_step
 from quest_runtime.designer.explain import explanation_dict
 from quest_runtime.designer.scenario import ScenarioRunner, Step
@@ -180,7 +181,7 @@ class Simulator:
 
     async def player_view(self, player: str) -> dict[str, Any]:
         """The player's state and the choice panel the plugin shows them."""
-        state = await self.runner.runtime.state_view(player)
+        state = await views.state_view(self.runner.runtime, player)
         panel = self.plugin.state(player).choice
         return {"player": player, "state": state, "clock": self.now,
                 "choice": None if panel is None else {
