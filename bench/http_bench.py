@@ -564,6 +564,62 @@ def floor_cmd(uvloop: str) -> list[str]:
     ]
 
 
+def measure(args: argparse.Namespace, servers: list[Server], scenarios: list[Scenario],
+            wrk: str, lua: Path, client_cpu: int | None
+            ) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every scenario against every live server, ``--repeat`` times, alternating which
+    server goes first; the runs by (scenario, role)."""
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rep in range(args.repeat):
+        order = servers if rep % 2 == 0 else servers[::-1]
+        for sc in scenarios:
+            for s in order:
+                if s.failure:
+                    continue
+                if not s.alive:
+                    s.fail(f"exited with code {s.proc.returncode if s.proc else None} mid-run")
+                    continue
+                if args.warmup:
+                    run_wrk(wrk, lua, s, sc, args.warmup, client_cpu)
+                m = run_wrk(wrk, lua, s, sc, args.seconds, client_cpu)
+                runs.setdefault((sc.name, s.role), []).append(m)
+                log(
+                    f"[{rep + 1}/{args.repeat}] {sc.name:<14} {s.role:<6} "
+                    f"{m['req_s']:>9,.0f} req/s {m['events_s']:>10,.0f} ev/s  "
+                    f"p50 {m['p50_ms']:.2f} ms  p99 {m['p99_ms']:.2f} ms"
+                    + (f"  errors {m['errors']}" if m["errors"] else "")
+                )
+    return runs
+
+
+def scenario_result(sc: Scenario, runs: dict[tuple[str, str], list[dict[str, Any]]]
+                    ) -> dict[str, Any]:
+    """One scenario's medians per role, and the target/floor ratios."""
+    entry: dict[str, Any] = {
+        "name": sc.name,
+        "path": sc.path,
+        "connections": sc.connections,
+        "events_per_request": sc.events_per_request,
+        "body_bytes": sc.body_bytes,
+    }
+    for role in ("floor", "target"):
+        rr = runs.get((sc.name, role))
+        entry[role] = {"runs": rr, "median": summarise(rr)} if rr else None
+    f, t = entry["floor"], entry["target"]
+    entry["ratio"] = (
+        t["median"]["req_s"] / f["median"]["req_s"]
+        if f and t and f["median"]["req_s"]
+        else None
+    )
+    # Floor and target measured in the same repeat, back to back: their ratios.
+    pairs = list(zip((f or {}).get("runs") or [], (t or {}).get("runs") or [], strict=False))
+    entry["paired_ratios"] = [b["req_s"] / a["req_s"] for a, b in pairs if a["req_s"]]
+    entry["ratio_paired_median"] = (
+        statistics.median(entry["paired_ratios"]) if entry["paired_ratios"] else None
+    )
+    return entry
+
+
 def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, Any]:
     wrk = ensure_wrk()
     server_cpu, client_cpu = cpus(args)
@@ -638,52 +694,8 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     if target is not None and not target.alive:
         log("!! reporting the floor figures only")
 
-    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for rep in range(args.repeat):
-        order = servers if rep % 2 == 0 else servers[::-1]
-        for sc in scenarios:
-            for s in order:
-                if s.failure:
-                    continue
-                if not s.alive:
-                    s.fail(f"exited with code {s.proc.returncode if s.proc else None} mid-run")
-                    continue
-                if args.warmup:
-                    run_wrk(wrk, lua, s, sc, args.warmup, client_cpu)
-                m = run_wrk(wrk, lua, s, sc, args.seconds, client_cpu)
-                runs.setdefault((sc.name, s.role), []).append(m)
-                log(
-                    f"[{rep + 1}/{args.repeat}] {sc.name:<14} {s.role:<6} "
-                    f"{m['req_s']:>9,.0f} req/s {m['events_s']:>10,.0f} ev/s  "
-                    f"p50 {m['p50_ms']:.2f} ms  p99 {m['p99_ms']:.2f} ms"
-                    + (f"  errors {m['errors']}" if m["errors"] else "")
-                )
-
-    results = []
-    for sc in scenarios:
-        entry: dict[str, Any] = {
-            "name": sc.name,
-            "path": sc.path,
-            "connections": sc.connections,
-            "events_per_request": sc.events_per_request,
-            "body_bytes": sc.body_bytes,
-        }
-        for role in ("floor", "target"):
-            rr = runs.get((sc.name, role))
-            entry[role] = {"runs": rr, "median": summarise(rr)} if rr else None
-        f, t = entry["floor"], entry["target"]
-        entry["ratio"] = (
-            t["median"]["req_s"] / f["median"]["req_s"]
-            if f and t and f["median"]["req_s"]
-            else None
-        )
-        # Floor and target measured in the same repeat, back to back: their ratios.
-        pairs = list(zip((f or {}).get("runs") or [], (t or {}).get("runs") or [], strict=False))
-        entry["paired_ratios"] = [b["req_s"] / a["req_s"] for a, b in pairs if a["req_s"]]
-        entry["ratio_paired_median"] = (
-            statistics.median(entry["paired_ratios"]) if entry["paired_ratios"] else None
-        )
-        results.append(entry)
+    runs = measure(args, servers, scenarios, wrk, lua, client_cpu)
+    results = [scenario_result(sc, runs) for sc in scenarios]
 
     return {
         "config": {

@@ -124,6 +124,19 @@ _EVENTS: dict[tuple[Any, ...], tuple[str, tuple[tuple[str, str], ...], frozenset
 _EVENTS_MAX = 4096
 
 
+def _alias(atoms: list[tuple[str, str]], tokens: list[str],
+           aliases: Mapping[str, str]) -> None:
+    """A token with a level alias (an NPC's visible name) also counts as its canonical
+    token, in every atom it is in."""
+    for tok in list(tokens):
+        canonical = aliases.get(tok)
+        if canonical is not None:
+            for kind, t in list(atoms):
+                if t == tok:
+                    atoms.append((kind, canonical))
+            tokens.append(canonical)
+
+
 def _normalise(
     event_type: str | None, payload: Mapping[str, Any], aliases: Mapping[str, str] | None
 ) -> NormalisedEvent:
@@ -157,13 +170,7 @@ def _normalise(
         if isinstance(text, str):
             chat_text = clean(text) or None
     if aliases:
-        for tok in list(tokens):
-            canonical = aliases.get(tok)
-            if canonical is not None:
-                for kind, t in list(atoms):
-                    if t == tok:
-                        atoms.append((kind, canonical))
-                tokens.append(canonical)
+        _alias(atoms, tokens, aliases)
     return NormalisedEvent(
         event_type=etype,
         atoms=tuple(dict.fromkeys(atoms)),

@@ -27,7 +27,6 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import zip_longest
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -38,6 +37,7 @@ from store_faults import SmallDisk
 from store_faults import small_disk as mount_small_disk
 
 from quest_runtime import views
+from quest_runtime.designer.replay import expectation_diff
 from quest_runtime.designer.scenario import ScenarioRunner, Step, subset_mismatches
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
@@ -54,24 +54,10 @@ os.environ["QUEST_RUNTIME_VERIFY_STORAGE"] = "1"
 # -- showing expected vs actual ------------------------------------------------------
 
 
-def project(expected: Any, actual: Any) -> Any:
-    """``actual`` cut down to the keys ``expected`` names (objects, recursively), so the
-    two columns line up on what the expectation is about."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        return {k: project(expected[k], actual[k]) for k in expected if k in actual}
-    return actual
-
-
-def side_by_side(expected: Any, actual: Any, width: int = 58) -> str:
-    """Two JSON renderings in columns: what the test wanted, what the engine returned
-    (only the keys the expectation names)."""
-    left = json.dumps(expected, indent=2, ensure_ascii=False).splitlines()
-    right = json.dumps(project(expected, actual), indent=2, ensure_ascii=False).splitlines()
-    rows = [f"{'expected':<{width}} | actual", f"{'-' * width}-+-{'-' * width}"]
-    for a, b in zip_longest(left, right, fillvalue=""):
-        a = a if len(a) <= width else a[: width - 1] + "…"
-        rows.append(f"{a:<{width}} | {b}")
-    return "\n".join(rows)
+def side_by_side(expected: Any, actual: Any) -> str:
+    """What the test wanted against what the engine returned, rendered exactly as
+    ``quest-runtime test`` renders a failed step (one renderer for both)."""
+    return "\n".join(expectation_diff(expected, actual))
 
 
 def assert_subset(expected: Any, actual: Any, what: str = "result") -> None:

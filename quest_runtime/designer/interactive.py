@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,29 +67,11 @@ def step_for(line: str, player: str) -> dict[str, Any]:
     word, rest = word.lower(), rest.strip()
     if word in ("near", "block", "entity", "zone", "chat", "choose") and not rest:
         raise CommandError(f"'{word}' needs a name, e.g. '{word} {_EXAMPLES[word]}'")
-    if word == "near":
-        return _event(player, "near", target=rest, quest_event=f"near_{slug(rest.lower())}")
-    if word == "chat":
-        return _event(player, "chat", text=rest, quest_event=f"chat_{slug(rest.lower())}")
-    if word == "block":
-        return _event(player, "interact_block", action="right_click_block", block_type=rest,
-                      quest_event=f"interact_block_{slug(rest.lower())}")
-    if word == "entity":
-        return _event(player, "interact_entity", interaction="right_click", entity_name=rest,
-                      quest_event=f"interact_entity_{slug(rest.lower())}")
-    if word == "zone":
-        return _event(player, "quest_event", quest_event=rest, source="trigger_zone")
-    if word == "choose":
-        return _event(player, "choice", choice_id=rest)
+    event = _EVENTS.get(word)
+    if event is not None:
+        return event(player, rest)
     if word == "event":
-        etype, _, raw = rest.partition(" ")
-        try:
-            payload = orjson.loads(raw) if raw.strip() else {}
-        except orjson.JSONDecodeError as exc:
-            raise CommandError(f"the payload is not JSON: {exc.msg}") from None
-        if not etype or not isinstance(payload, dict):
-            raise CommandError("usage: event TYPE {\"key\": \"value\"}")
-        return {"player": player, "event_type": etype, "payload": payload}
+        return _raw_event(player, rest)
     if word == "advance":
         try:
             return {"advance_seconds": float(rest)}
@@ -104,6 +86,36 @@ def step_for(line: str, player: str) -> dict[str, Any]:
     match = did_you_mean(word, COMMANDS)
     hint = f" (did you mean '{match}'?)" if match is not None else ""
     raise CommandError(f"unknown command '{word}'{hint}: type 'help'")
+
+
+def _raw_event(player: str, rest: str) -> dict[str, Any]:
+    """``event TYPE {json payload}``."""
+    etype, _, raw = rest.partition(" ")
+    try:
+        payload = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise CommandError(f"the payload is not JSON: {exc.msg}") from None
+    if not etype or not isinstance(payload, dict):
+        raise CommandError("usage: event TYPE {\"key\": \"value\"}")
+    return {"player": player, "event_type": etype, "payload": payload}
+
+
+#: The commands that send one rule event shaped like the plugin's: word -> builder.
+_EVENTS: dict[str, Callable[[str, str], dict[str, Any]]] = {
+    "near": lambda player, rest: _event(player, "near", target=rest,
+                                        quest_event=f"near_{slug(rest.lower())}"),
+    "chat": lambda player, rest: _event(player, "chat", text=rest,
+                                        quest_event=f"chat_{slug(rest.lower())}"),
+    "block": lambda player, rest: _event(player, "interact_block",
+                                         action="right_click_block", block_type=rest,
+                                         quest_event=f"interact_block_{slug(rest.lower())}"),
+    "entity": lambda player, rest: _event(player, "interact_entity",
+                                          interaction="right_click", entity_name=rest,
+                                          quest_event=f"interact_entity_{slug(rest.lower())}"),
+    "zone": lambda player, rest: _event(player, "quest_event", quest_event=rest,
+                                        source="trigger_zone"),
+    "choose": lambda player, rest: _event(player, "choice", choice_id=rest),
+}
 
 
 #: Every command the prompt knows, for the did-you-mean of a mistyped one.

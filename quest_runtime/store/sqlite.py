@@ -38,6 +38,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -163,6 +164,18 @@ _CLEAR_PARTS = "DELETE FROM player_parts WHERE player_id = ?"
 _PUT_PART = "INSERT OR REPLACE INTO player_parts (player_id, part, value) VALUES (?, ?, ?)"
 _DROP_PART = "DELETE FROM player_parts WHERE player_id = ? AND part = ?"
 _READ_PARTS = "SELECT part, value FROM player_parts WHERE player_id = ?"
+
+@dataclass(slots=True)
+class _Plan:
+    """A batch's rows, grouped by statement (``SQLiteStore._plan``)."""
+
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
+    trims: list[tuple[str, int]] = field(default_factory=list)
+    seqs: dict[str, int] = field(default_factory=dict)
+    parts: dict[str, tuple[bool, dict[str, bytes | None]]] = field(default_factory=dict)
+
 
 def _write_parts(conn: sqlite3.Connection,
                  parts: dict[str, tuple[bool, dict[str, bytes | None]]]) -> None:
@@ -489,59 +502,62 @@ class SQLiteStore:
         ``executemany`` per statement, no savepoints and no sequence look-ups (the
         writer keeps each player's last journal seq). Returns None, having rolled back,
         when any commit breaks a rule; the caller then takes the careful path."""
-        now = time.time()
-        inserts: list[tuple[Any, ...]] = []
-        updates: list[tuple[Any, ...]] = []
-        entries: list[tuple[Any, ...]] = []
-        trims: list[tuple[str, int]] = []
-        seqs: dict[str, int] = {}
-        parts: dict[str, tuple[bool, dict[str, bytes | None]]] = {}
-        limit = self.journal_limit
-        for request in batch:
-            commit = request.commit
-            pid = commit.player_id
-            # one coalesced write of parts per player, in commit order
-            if commit.whole:
-                parts[pid] = (commit.version > 0, dict(commit.parts))
-            elif commit.parts:
-                parts.setdefault(pid, (False, {}))[1].update(commit.parts)
-            if commit.version == 0:
-                inserts.append((pid, commit.document, now, commit.due, commit.outbox))
-            else:
-                updates.append((commit.document, now, commit.due, commit.outbox, pid,
-                                commit.version))
-            if request.journal is not None:
-                last = seqs.get(pid)
-                if last is None:
-                    last = self._seqs.get(pid)
-                if last is None:
-                    ((found,),) = conn.execute(_LAST_SEQ, (pid,)).fetchall()
-                    last = found or 0
-                seq = last + 1
-                seqs[pid] = seq
-                entries.append((pid, seq, *request.journal))
-                # retention: exactly the last journal_limit entries are kept
-                if seq > limit:
-                    trims.append((pid, seq - limit))
+        plan = self._plan(conn, batch)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if inserts:
-                conn.executemany(_INSERT_PLAYER, inserts)
-            if updates and conn.executemany(_UPDATE_PLAYER, updates).rowcount != len(updates):
+            if plan.inserts:
+                conn.executemany(_INSERT_PLAYER, plan.inserts)
+            if plan.updates and (conn.executemany(_UPDATE_PLAYER, plan.updates).rowcount
+                                 != len(plan.updates)):
                 raise _VersionConflict("a stored version differs")
-            if entries:
-                conn.executemany(_INSERT_JOURNAL, entries)
-            if trims:
-                conn.executemany(_TRIM_JOURNAL, trims)
-            if parts:
-                _write_parts(conn, parts)
+            if plan.entries:
+                conn.executemany(_INSERT_JOURNAL, plan.entries)
+            if plan.trims:
+                conn.executemany(_TRIM_JOURNAL, plan.trims)
+            if plan.parts:
+                _write_parts(conn, plan.parts)
             self._finish_transaction(conn)
         except (sqlite3.IntegrityError, _VersionConflict):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             return None
-        self._seqs.update(seqs)
+        self._seqs.update(plan.seqs)
         return [request.commit.version + 1 for request in batch]
+
+    def _plan(self, conn: sqlite3.Connection, batch: list[_Request]) -> _Plan:
+        """The rows of a batch, statement by statement: player rows, journal entries with
+        their sequence numbers, retention trims, and one coalesced write of parts per
+        player (in commit order)."""
+        now = time.time()
+        plan = _Plan()
+        for request in batch:
+            commit = request.commit
+            pid = commit.player_id
+            if commit.whole:
+                plan.parts[pid] = (commit.version > 0, dict(commit.parts))
+            elif commit.parts:
+                plan.parts.setdefault(pid, (False, {}))[1].update(commit.parts)
+            if commit.version == 0:
+                plan.inserts.append((pid, commit.document, now, commit.due, commit.outbox))
+            else:
+                plan.updates.append((commit.document, now, commit.due, commit.outbox, pid,
+                                     commit.version))
+            if request.journal is not None:
+                seq = self._next_seq(conn, plan.seqs, pid)
+                plan.entries.append((pid, seq, *request.journal))
+                if seq > self.journal_limit:  # retention: exactly the last journal_limit
+                    plan.trims.append((pid, seq - self.journal_limit))
+        return plan
+
+    def _next_seq(self, conn: sqlite3.Connection, seqs: dict[str, int], pid: str) -> int:
+        last = seqs.get(pid)
+        if last is None:
+            last = self._seqs.get(pid)
+        if last is None:
+            ((found,),) = conn.execute(_LAST_SEQ, (pid,)).fetchall()
+            last = found or 0
+        seqs[pid] = last + 1
+        return last + 1
 
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
         """Write ``batch`` in one transaction and hand the outcomes to the loop."""

@@ -25,13 +25,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -246,9 +247,9 @@ class Proc:
 
 
 Serve = Callable[..., Awaitable[Running]]
-"""The ``serve`` fixture: ``await serve(**settings) -> Running``."""
+"""The ``serve`` fixture: ``await serve(level=None, **settings) -> Running``."""
 Spawn = Callable[..., Proc]
-"""The ``spawn`` fixture: ``spawn(levels=None, db=None, args=[], env={}) -> Proc``."""
+"""The ``spawn`` fixture: ``spawn(level=None, levels=None, db=None, args=[], env={})``."""
 
 
 async def start_service(overrides: dict[str, Any], clock: Any = None) -> Running:
@@ -269,3 +270,63 @@ async def stop_services(started: list[Running]) -> None:
     for running in reversed(started):
         await running.session.close()
         await running.server.close()
+
+
+# -- the fixtures (one definition; tests/server and tests/timers conftests import them) ---
+
+
+@pytest.fixture
+async def serve(tmp_path: Path) -> AsyncIterator[Serve]:
+    """``await serve(level=None, **settings) -> Running``: the service in-process on a
+    real 127.0.0.1 socket with a fresh SQLite file in ``tmp_path``. Its levels: ``level``
+    (a level dict, written to a folder of its own), else ``levels=``, else a copy of the
+    demo ``levels/``; watching and rate limiting off unless asked; ``clock=`` a fake
+    clock."""
+    started: list[Running] = []
+
+    async def start(level: dict[str, Any] | None = None, **overrides: Any) -> Running:
+        n = len(started) + 1
+        if level is not None:
+            write_level(tmp_path / f"levels_{n}", level)
+            overrides["levels"] = tmp_path / f"levels_{n}"
+        elif "levels" not in overrides:
+            overrides["levels"] = copy_demo_levels(tmp_path / f"levels_{n}")
+        overrides.setdefault("db", tmp_path / f"state_{n}.db")
+        clock = overrides.pop("clock", None)
+        running = await start_service(overrides, clock)
+        started.append(running)
+        return running
+
+    try:
+        yield start
+    finally:
+        await stop_services(started)
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """``spawn(level=None, levels=None, db=None, args=[], env={}) -> Proc``: a real
+    ``quest-runtime serve`` process (not started yet: call ``await proc.restart()``),
+    on ``level``, else ``levels``, else a copy of the demo; killed and reaped in
+    teardown."""
+    procs: list[Proc] = []
+
+    def make(level: dict[str, Any] | None = None, levels: Path | None = None,
+             db: Path | None = None, args: list[str] | None = None,
+             env: dict[str, str] | None = None) -> Proc:
+        n = len(procs) + 1
+        if level is not None:
+            levels = tmp_path / f"plevels_{n}"
+            write_level(levels, level)
+        folder = levels if levels is not None else copy_demo_levels(tmp_path / f"plevels_{n}")
+        proc = Proc(levels=folder, db=db or tmp_path / f"pstate_{n}.db",
+                    log=tmp_path / f"server_{n}.log", args=list(args or []),
+                    env=dict(env or {}))
+        procs.append(proc)
+        return proc
+
+    try:
+        yield make
+    finally:
+        for proc in procs:
+            proc.kill()
