@@ -1,4 +1,4 @@
-"""The ``quest-runtime`` command: serve, validate, preview, test, schema (SPEC §7)."""
+"""The ``quest-runtime`` command: serve, validate, preview, test, schema, studio (SPEC §7)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--strict", action="store_true")
     t.add_argument("--default-level", dest="default_level")
 
+    st = sub.add_parser("studio", help="the level map and simulator in a browser (local)")
+    st.add_argument("--levels", type=Path, default=Path("levels"))
+    st.add_argument("--port", type=int, default=8766, help="0 picks a free port")
+
     sc = sub.add_parser("schema", help="write the JSON Schemas (level file, protocol)")
     sc.add_argument("--out", type=Path, default=Path("docs/schema"))
     return p
@@ -119,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_tests(args.path, strict=args.strict, default_level=args.default_level)
     if args.command == "schema":
         return write_schemas(args.out)
+    if args.command == "studio":
+        from quest_runtime.studio.app import run_studio
+
+        return run_studio(args.levels, args.port)
     if args.command == "serve":
         from quest_runtime.server.main import serve
 

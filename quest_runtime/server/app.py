@@ -75,9 +75,15 @@ def _check_token(request: web.Request, token: str | None) -> None:
                                      "message": "expected 'Bearer <token>'"}])
 
 
+def _studio_path(path: str) -> bool:
+    """``/studio`` checks the admin token itself (``studio/funnel_app.py``)."""
+    return path == "/studio" or path.startswith("/studio/")
+
+
 def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  # type: ignore[valid-type]
     """Shutting down: 503 on every path but ``/health``; the service token on every path
-    but ``/health`` and ``/admin/*`` (the admin sub-application checks its own)."""
+    but ``/health``, the admin token on ``/admin/*`` (the admin sub-application checks it
+    again); ``/studio`` checks the admin token itself (``studio/funnel_app.py``)."""
     token = settings.token
     admin_token = settings.admin_token or settings.token
 
@@ -88,6 +94,8 @@ def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  
             return await handler(request)
         if status.shutting_down:
             raise Unavailable("quest-runtime is shutting down; retry on the next instance")
+        if _studio_path(path):
+            return await handler(request)
         # An unknown path under /admin/ is answered by the main router (404): it needs
         # the admin token too, so a scan learns nothing without it.
         _check_token(request, admin_token if path.startswith("/admin/") else token)
@@ -145,6 +153,9 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(_on_shutdown)
     setup_stream(app)  # the push stream and the timer scheduler (after the store opens)
+    from quest_runtime.studio.funnel_app import mount_studio
+
+    mount_studio(app)  # /studio: the funnel page (read-only, admin token)
     return app
 
 
