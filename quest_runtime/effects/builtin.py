@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quest_runtime.effects import Effect, EffectContext, EffectType, run_effects
+from quest_runtime.effects.core import Effect, EffectContext, EffectType, run_effects
 from quest_runtime.params import Param
 
 _NUM = (int, float)

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from quest_runtime.atoms import clean
 from quest_runtime.engine.merger import Section
@@ -62,9 +62,27 @@ from quest_runtime.textvars import Values, fill
 
 if TYPE_CHECKING:
     from quest_runtime.atoms import NormalisedEvent
-    from quest_runtime.engine.state import LevelSession
-    from quest_runtime.engine.turn import Turn
+    from quest_runtime.conditions import Condition
+    from quest_runtime.effects import Effect
+    from quest_runtime.engine.merger import ResultBuilder
+    from quest_runtime.engine.state import LevelSession, PlayerState
     from quest_runtime.levels.compiled import CompiledLevel
+
+
+class Turn(Protocol):
+    """What a dialogue program needs of the turn running it (``engine/turn.Turn``), so
+    this module does not import the turn that calls it."""
+
+    state: PlayerState
+    session: LevelSession
+    level: CompiledLevel
+    now: float
+    out: ResultBuilder
+    dialogue_pumping: bool
+
+    def holds(self, cond: Condition | None) -> bool: ...
+
+    def run(self, effects: tuple[Effect, ...], section: Section) -> None: ...
 
 log = logging.getLogger(__name__)
 
