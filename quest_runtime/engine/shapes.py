@@ -11,8 +11,8 @@ reads (``WorldPatch``, ``Behaviour``), and a level-authored dialogue node may ca
 of its own beyond the ones listed in ``Node``.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Required/NotRequired must stay visible
+# at run time (``__required_keys__``), which the drift test reads.
 from typing import Any, NotRequired, Required, TypedDict
 
 #: A world patch: plugin operations, level data (``merger.merge_patch``).
