@@ -360,14 +360,6 @@ class ResultBuilder:
         self.touched = True
 
     @property
-    def completed_tasks(self) -> list[str]:
-        return list(self._completed)
-
-    @property
-    def milestone_ids(self) -> list[str]:
-        return list(self._milestones)
-
-    @property
     def commands(self) -> list[str]:
         return [c for section in self._commands for c in section]
 

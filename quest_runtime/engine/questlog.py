@@ -55,8 +55,7 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
                     cooldowns.append({"task_id": task.id, "title": task.title,
                                       "seconds_left": round(left, 3)})
             continue
-        issued = ts.status is issued_status
-        if not issued:
+        if ts.status is not issued_status:
             if ts.status is TaskStatus.PENDING:
                 upcoming.append({"task_id": task.id, "title": task.title})
             else:
@@ -74,19 +73,16 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
                 else:
                     mstatus = "open"
                     open_n += 1
-                    if issued:
-                        names.append(m.title)
+                    names.append(m.title)
                 milestones.append({"milestone_id": m.id, "title": m.title, "status": mstatus,
                                    "progress": done, "count": m.count})
             left = max(left, open_n)
-            if issued:
-                milestone_count += open_n
+            milestone_count += open_n
         elif left < 0:
             left = 0
-        if issued:
-            active += 1
-            remaining_total += left
-            titles.append(task.title)
+        active += 1
+        remaining_total += left
+        titles.append(task.title)
         tasks.append({"task_id": task.id, "title": task.title, "hint": task.hint,
                       "status": ts.status._value_,
                       "progress": task.count - left if left <= task.count else 0,

@@ -176,109 +176,142 @@ class LevelCatalog:
 
     def _apply(self, results: list[LoadResult], *, full: bool,
                removed_files: Iterable[str] = ()) -> ReloadReport:
-        levels = dict(self._levels)
-        self._levels_next = levels
-        by_file = dict(self._by_file)
-        files = dict(self._files)
-        refused = dict(self._refused)
-        now = time.time()
-        loaded: list[str] = []
-        failed: list[str] = []
-        removed: list[str] = []
-        findings: list[Finding] = []
+        swap = _Swap(dict(self._levels), dict(self._by_file), dict(self._files),
+                     dict(self._refused))
+        self._levels_next = swap.levels
         results = sorted(results, key=lambda r: serving_order(r.path))
         seen_files = {r.path for r in results}
         gone = list(removed_files)
         if full:
-            gone += [f for f in by_file if f not in seen_files]
-            gone += [f for f in files if f not in seen_files and f not in by_file]
-        freed: set[str] = set()
-        for f in gone:
-            files.pop(f, None)
-            refused.pop(f, None)
-            lid = by_file.pop(f, None)
-            if lid is not None and levels.get(lid) is not None and levels[lid].path == f:
-                del levels[lid]
-                freed.add(lid)
+            gone += [f for f in swap.by_file if f not in seen_files]
+            gone += [f for f in swap.files if f not in seen_files and f not in swap.by_file]
+        swap.forget(gone)
         if full:
-            # cold start / full reload: every id goes to the first file offering it (a
-            # file with errors offers the level it serves now)
-            offers: dict[str, str] = {}
-            for r in results:
-                lid = r.level.id if r.level is not None else by_file.get(r.path)
-                if lid is not None and lid not in offers:
-                    offers[lid] = r.path
-            for f, lid in list(by_file.items()):
-                if offers.get(lid, f) != f:  # it loses its id to a file sorting first
-                    del by_file[f]
-                    levels.pop(lid, None)
-        owners = {lid: f for f, lid in by_file.items()}
-        statuses: dict[str, list[Finding]] = {}
+            swap.settle_offers(results)
+        swap.owners = {lid: f for f, lid in swap.by_file.items()}
         for r in results:
-            status_findings = list(r.findings)
-            statuses[r.path] = status_findings
-            if r.level is None:
-                refused.pop(r.path, None)
-                failed.append(r.path)
-                continue
-            lid = r.level.id
-            owner = owners.get(lid)
-            if owner is not None and owner != r.path:
-                refused[r.path] = r
-                status_findings.append(self._duplicate(r, owner))
-                if status_findings[-1].severity is Severity.ERROR:
-                    failed.append(r.path)
-                continue
-            refused.pop(r.path, None)
-            old_lid = by_file.get(r.path)
-            if old_lid is not None and old_lid != lid and old_lid in levels:
-                del levels[old_lid]
-                owners.pop(old_lid, None)
-                freed.add(old_lid)
-            levels[lid] = r.level
-            by_file[r.path] = lid
-            owners[lid] = r.path
-            freed.discard(lid)
-            loaded.append(lid)
-        # an id whose serving file went (deleted, or it took another id): the first
-        # refused copy serves in this same swap
+            self._take(swap, r)
+        promoted = self._promote_freed(swap)
+        findings = self._record_statuses(swap, {**{x.path: x for x in results}, **promoted})
+        self._files = swap.files
+        self._by_file = swap.by_file
+        self._refused = swap.refused
+        self._levels = MappingProxyType(swap.levels)  # the one-assignment swap
+        self.generation += 1
+        self.reloads += 1
+        if swap.failed:
+            self.reload_failures += 1
+        return ReloadReport(tuple(swap.loaded), tuple(swap.failed), tuple(swap.removed),
+                            tuple(findings))
+
+    def _take(self, swap: _Swap, r: LoadResult) -> None:
+        """One loaded file: it serves its id, is refused as a copy, or failed."""
+        status_findings = list(r.findings)
+        swap.statuses[r.path] = status_findings
+        if r.level is None:
+            swap.refused.pop(r.path, None)
+            swap.failed.append(r.path)
+            return
+        lid = r.level.id
+        owner = swap.owners.get(lid)
+        if owner is not None and owner != r.path:
+            swap.refused[r.path] = r
+            status_findings.append(self._duplicate(r, owner))
+            if status_findings[-1].severity is Severity.ERROR:
+                swap.failed.append(r.path)
+            return
+        swap.refused.pop(r.path, None)
+        old_lid = swap.by_file.get(r.path)
+        if old_lid is not None and old_lid != lid and old_lid in swap.levels:
+            del swap.levels[old_lid]
+            swap.owners.pop(old_lid, None)
+            swap.freed.add(old_lid)
+        swap.serve(lid, r)
+        swap.freed.discard(lid)
+
+    def _promote_freed(self, swap: _Swap) -> dict[str, LoadResult]:
+        """An id whose serving file went (deleted, or it took another id): the first
+        refused copy serves in this same swap."""
         promoted: dict[str, LoadResult] = {}
-        for lid in sorted(freed):
-            if lid in levels:
+        for lid in sorted(swap.freed):
+            if lid in swap.levels:
                 continue
-            copies = sorted((f for f, r in refused.items() if r.level_id == lid),
+            copies = sorted((f for f, r in swap.refused.items() if r.level_id == lid),
                             key=serving_order)
             if not copies:
-                removed.append(lid)
+                swap.removed.append(lid)
                 continue
-            r = promoted[copies[0]] = refused.pop(copies[0])
-            assert r.level is not None
-            levels[lid] = r.level
-            by_file[r.path] = lid
-            owners[lid] = r.path
-            loaded.append(lid)
-            statuses[r.path] = list(r.findings)
-            if r.path in failed:
-                failed.remove(r.path)
+            r = promoted[copies[0]] = swap.refused.pop(copies[0])
+            swap.serve(lid, r)
+            swap.statuses[r.path] = list(r.findings)
+            if r.path in swap.failed:
+                swap.failed.remove(r.path)
             # the other copies now name the new owner
             for f in copies[1:]:
-                statuses[f] = [*refused[f].findings, self._duplicate(refused[f], r.path)]
-        by_path = {**{x.path: x for x in results}, **promoted}
-        for path, status_findings in statuses.items():
-            r = by_path.get(path) or refused[path]
-            ok = r.level is not None and path not in refused
-            files[path] = FileStatus(path, r.level_id, ok, tuple(status_findings), now)
+                swap.statuses[f] = [*swap.refused[f].findings,
+                                    self._duplicate(swap.refused[f], r.path)]
+        return promoted
+
+    @staticmethod
+    def _record_statuses(swap: _Swap, by_path: dict[str, LoadResult]) -> list[Finding]:
+        """Each reported file's status into ``swap.files``, its findings logged; all the
+        findings, in order."""
+        now = time.time()
+        findings: list[Finding] = []
+        for path, status_findings in swap.statuses.items():
+            r = by_path.get(path) or swap.refused[path]
+            ok = r.level is not None and path not in swap.refused
+            swap.files[path] = FileStatus(path, r.level_id, ok, tuple(status_findings), now)
             findings.extend(status_findings)
             for finding in status_findings:
                 severity = logging.ERROR if finding.severity is Severity.ERROR else logging.INFO
                 log.log(severity, finding.format(),
                         extra={"file": finding.file, "pointer": finding.pointer})
-        self._files = files
-        self._by_file = by_file
-        self._refused = refused
-        self._levels = MappingProxyType(levels)  # the one-assignment swap
-        self.generation += 1
-        self.reloads += 1
-        if failed:
-            self.reload_failures += 1
-        return ReloadReport(tuple(loaded), tuple(failed), tuple(removed), tuple(findings))
+        return findings
+
+
+@dataclass(slots=True)
+class _Swap:
+    """The working copies one ``_apply`` edits before they replace the catalog's."""
+
+    levels: dict[str, CompiledLevel]
+    by_file: dict[str, str]
+    files: dict[str, FileStatus]
+    refused: dict[str, LoadResult]
+    owners: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, list[Finding]] = field(default_factory=dict)
+    loaded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    freed: set[str] = field(default_factory=set)
+
+    def forget(self, gone: Iterable[str]) -> None:
+        """Files that went: their statuses dropped, the ids they served freed."""
+        for f in gone:
+            self.files.pop(f, None)
+            self.refused.pop(f, None)
+            lid = self.by_file.pop(f, None)
+            if lid is not None and self.levels.get(lid) is not None \
+                    and self.levels[lid].path == f:
+                del self.levels[lid]
+                self.freed.add(lid)
+
+    def settle_offers(self, results: list[LoadResult]) -> None:
+        """Cold start / full reload: every id goes to the first file offering it (a file
+        with errors offers the level it serves now)."""
+        offers: dict[str, str] = {}
+        for r in results:
+            lid = r.level.id if r.level is not None else self.by_file.get(r.path)
+            if lid is not None and lid not in offers:
+                offers[lid] = r.path
+        for f, lid in list(self.by_file.items()):
+            if offers.get(lid, f) != f:  # it loses its id to a file sorting first
+                del self.by_file[f]
+                self.levels.pop(lid, None)
+
+    def serve(self, lid: str, r: LoadResult) -> None:
+        assert r.level is not None
+        self.levels[lid] = r.level
+        self.by_file[r.path] = lid
+        self.owners[lid] = r.path
+        self.loaded.append(lid)

@@ -348,7 +348,6 @@ class LevelCompiler:
         if ttype == "chat":
             self._task_phrases(raw, pointer)
         milestones = self._milestones(raw, task_id, pointer)
-        explicit_sum = sum(m.count for m in milestones)
         milestones, merged_sum = self._conditions(raw, task_id, pointer, milestones)
         total = sum(m.count for m in milestones)
         if raw.count is None:
@@ -357,7 +356,6 @@ class LevelCompiler:
             count = raw.count
             if raw.conditions:
                 count = max(count, merged_sum)
-        del explicit_sum
         tokens = _variants([*_target_values(raw.target), *raw.rule_refs, raw.rule_event])
         for m in milestones:
             tokens |= m.tokens
@@ -581,8 +579,6 @@ class LevelCompiler:
 
     def compile(self, path: str) -> CompiledLevel | None:
         model = self.model
-        known_top = LevelModel.model_fields
-        del known_top
         tasks = self.compile_tasks()
         listeners = self.compile_listeners()
         timers = compile_timers(model.timers, self.rep, self._effects, self._unknown_keys)
@@ -611,49 +607,9 @@ def build_level(
 ) -> CompiledLevel:
     """Index tasks and listeners and freeze the level."""
     model = c.model
-    task_index: dict[tuple[str, str], list[int]] = {}
-    task_wild: dict[str, list[int]] = {}
-    task_phrases: list[tuple[str, int]] = []
-    milestone_by_id: dict[str, tuple[str, int]] = {}
-    for t in tasks:
-        for j, m in enumerate(t.milestones):
-            if m.id in milestone_by_id:
-                c.rep.warning(join_pointer(t.pointer, "milestones", j),
-                              f"milestone id '{m.id}' is used twice in this level",
-                              "give each milestone its own id: milestone_completed and the "
-                              "quest log refer to milestones by id", code="duplicate_id")
-            milestone_by_id.setdefault(m.id, (t.id, m.count))
-        if not t.tokens:
-            if t.type != QUEST_EVENT:
-                task_wild.setdefault(t.type, []).append(t.index)
-            continue
-        for tok in t.tokens:
-            task_index.setdefault((t.type, tok), []).append(t.index)
-            if t.type == "chat":
-                task_phrases.append((tok, t.index))
-    listener_index: dict[str, list[int]] = {}
-    listener_wild: dict[str, list[int]] = {}
-    listener_phrases: list[tuple[str, int]] = []
-    for li in listeners:
-        if not li.tokens:
-            if li.filter_type is not None:
-                listener_wild.setdefault(li.filter_type, []).append(li.index)
-            continue
-        for tok in li.tokens:
-            listener_index.setdefault(tok, []).append(li.index)
-        if li.filter_type in (None, "chat"):
-            # only targets are chat keywords; a quest_event is matched as a token (§4.6)
-            listener_phrases.extend((tok, li.index) for tok in li.phrases)
-    aliases: dict[str, str] = {}
-    for name, npc_id in npc_names(model):
-        for a, b in _npc_aliases(name, npc_id):
-            aliases.setdefault(a, b)
-            aliases.setdefault(b, a)
-    for src, dst in model.aliases.items():  # the level's own aliases win
-        targets = token_variants(dst)
-        if targets:
-            for v in token_variants(src):
-                aliases[v] = targets[0]
+    task_index, task_wild, task_phrases, milestone_by_id = _task_indexes(c, tasks)
+    listener_index, listener_wild, listener_phrases = _listener_indexes(listeners)
+    aliases = _level_aliases(model)
     title = model.title or c.level_id
     summary = model.summary
     return CompiledLevel(
@@ -682,3 +638,65 @@ def build_level(
         text_variables=any("{" in text or "}" in text
                            for _, text, _ in narration(c.rep.source.data)),
     )
+
+
+def _task_indexes(c: LevelCompiler, tasks: list[CompiledTask]) -> tuple[
+        dict[tuple[str, str], list[int]], dict[str, list[int]], list[tuple[str, int]],
+        dict[str, tuple[str, int]]]:
+    """(task index by (type, token), wildcard tasks by type, chat phrases, milestone by
+    id); warns of a milestone id used twice."""
+    task_index: dict[tuple[str, str], list[int]] = {}
+    task_wild: dict[str, list[int]] = {}
+    task_phrases: list[tuple[str, int]] = []
+    milestone_by_id: dict[str, tuple[str, int]] = {}
+    for t in tasks:
+        for j, m in enumerate(t.milestones):
+            if m.id in milestone_by_id:
+                c.rep.warning(join_pointer(t.pointer, "milestones", j),
+                              f"milestone id '{m.id}' is used twice in this level",
+                              "give each milestone its own id: milestone_completed and the "
+                              "quest log refer to milestones by id", code="duplicate_id")
+            milestone_by_id.setdefault(m.id, (t.id, m.count))
+        if not t.tokens:
+            if t.type != QUEST_EVENT:
+                task_wild.setdefault(t.type, []).append(t.index)
+            continue
+        for tok in t.tokens:
+            task_index.setdefault((t.type, tok), []).append(t.index)
+            if t.type == "chat":
+                task_phrases.append((tok, t.index))
+    return task_index, task_wild, task_phrases, milestone_by_id
+
+
+def _listener_indexes(listeners: list[CompiledListener]) -> tuple[
+        dict[str, list[int]], dict[str, list[int]], list[tuple[str, int]]]:
+    """(listener index by token, wildcard listeners by filter type, chat phrases)."""
+    listener_index: dict[str, list[int]] = {}
+    listener_wild: dict[str, list[int]] = {}
+    listener_phrases: list[tuple[str, int]] = []
+    for li in listeners:
+        if not li.tokens:
+            if li.filter_type is not None:
+                listener_wild.setdefault(li.filter_type, []).append(li.index)
+            continue
+        for tok in li.tokens:
+            listener_index.setdefault(tok, []).append(li.index)
+        if li.filter_type in (None, "chat"):
+            # only targets are chat keywords; a quest_event is matched as a token (§4.6)
+            listener_phrases.extend((tok, li.index) for tok in li.phrases)
+    return listener_index, listener_wild, listener_phrases
+
+
+def _level_aliases(model: LevelModel) -> dict[str, str]:
+    """NPC name aliases both ways, then the level's own aliases (which win)."""
+    aliases: dict[str, str] = {}
+    for name, npc_id in npc_names(model):
+        for a, b in _npc_aliases(name, npc_id):
+            aliases.setdefault(a, b)
+            aliases.setdefault(b, a)
+    for src, dst in model.aliases.items():  # the level's own aliases win
+        targets = token_variants(dst)
+        if targets:
+            for v in token_variants(src):
+                aliases[v] = targets[0]
+    return aliases

@@ -28,7 +28,7 @@ from quest_runtime.conditions import CONDITION_TYPES
 from quest_runtime.effects import EFFECT_TYPES
 from quest_runtime.levels.findings import join_pointer
 from quest_runtime.levels.limits import MAX_CONDITION_DEPTH, MAX_EFFECT_DEPTH
-from quest_runtime.levels.model import LevelModel, ListenerModel
+from quest_runtime.levels.model import LevelModel, ListenerModel, TaskModel
 from quest_runtime.levels.source import LevelSource
 from quest_runtime.levels.textvars import text_uses
 from quest_runtime.params import Param
@@ -80,44 +80,8 @@ def level_facts(model: LevelModel, source: LevelSource, level_id: str) -> LevelF
     walk.condition(model.requires, "/requires")
     walk.condition(model.ensures, "/ensures")
     for i, task in enumerate(model.tasks):
-        pointer = join_pointer("/tasks", i)
-        task_id = task.id or f"task_{i + 1:02d}"
-        if task_id in facts.tasks:
-            continue  # a duplicate: the compiler reports it
-        facts.tasks[task_id] = pointer
-        facts.task_types[task_id] = (task.type or "custom").strip().lower() or "custom"
-        if task.issue == "manual":
-            facts.manual_tasks.add(task_id)
-        facts.after[task_id] = [Use(dep, join_pointer(pointer, "after", j), task_id)
-                                for j, dep in enumerate(task.after)]
-        for j, m in enumerate(task.milestones):
-            facts.milestones.add(m if isinstance(m, str)
-                                 else m.id or f"{task_id}_milestone_{j + 1:02d}")
-        for j, c in enumerate(task.conditions):  # merged or not: both ids are accepted
-            facts.milestones.add(c.id or f"{task_id}_condition_{j + 1:02d}")
-        walk.condition(task.requires, join_pointer(pointer, "requires"))
-        walk.condition(task.ensures, join_pointer(pointer, "ensures"))
-        walk.effects(task.on_complete, join_pointer(pointer, "on_complete"))
-        walk.effects(task.on_fail, join_pointer(pointer, "on_fail"))
-        for j, r in enumerate(task.rewards):
-            if not isinstance(r, str) and r.type == "item" and isinstance(r.data.get("id"), str):
-                facts.uses["item_granted"].append(
-                    Use(r.data["id"], join_pointer(pointer, "rewards", j, "data", "id"), "reward"))
-    listeners: list[tuple[str, ListenerModel]] = [
-        (join_pointer("/rule_listeners", i), lm) for i, lm in enumerate(model.rule_listeners)]
-    if model.rules is not None:
-        listeners += [(join_pointer("/rules/listeners", i), lm)
-                      for i, lm in enumerate(model.rules.listeners)]
-    for index, (pointer, lm) in enumerate(listeners):
-        lid = lm.id or lm.metadata.id or f"listener_{index + 1:02d}"
-        facts.listeners.setdefault(lid, pointer)
-        gate = lm.rule_ref or lm.metadata.rule_ref or lm.metadata.ref
-        if gate:
-            where = "rule_ref" if lm.rule_ref else (
-                "metadata/rule_ref" if lm.metadata.rule_ref else "metadata/ref")
-            facts.gates.append(Use(gate, f"{pointer}/{where}", lid))
-        walk.condition(lm.requires, join_pointer(pointer, "requires"))
-        walk.effects(lm.effects, join_pointer(pointer, "effects"))
+        _task_facts(facts, walk, task, i)
+    _listener_facts(facts, walk, model)
     for name, timer in model.timers.items():
         facts.timers.add(name)
         walk.effects(timer.effects, join_pointer("/timers", name, "effects"))
@@ -135,6 +99,52 @@ def level_facts(model: LevelModel, source: LevelSource, level_id: str) -> LevelF
             if isinstance(c, dict) and isinstance(c.get("rule_event"), str):
                 facts.event_types.add(c["rule_event"].strip().lower())
     return facts
+
+
+def _task_facts(facts: LevelFacts, walk: _Walker, task: TaskModel, i: int) -> None:
+    """The facts of the task at ``/tasks/<i>``."""
+    pointer = join_pointer("/tasks", i)
+    task_id = task.id or f"task_{i + 1:02d}"
+    if task_id in facts.tasks:
+        return  # a duplicate: the compiler reports it
+    facts.tasks[task_id] = pointer
+    facts.task_types[task_id] = (task.type or "custom").strip().lower() or "custom"
+    if task.issue == "manual":
+        facts.manual_tasks.add(task_id)
+    facts.after[task_id] = [Use(dep, join_pointer(pointer, "after", j), task_id)
+                            for j, dep in enumerate(task.after)]
+    for j, m in enumerate(task.milestones):
+        facts.milestones.add(m if isinstance(m, str)
+                             else m.id or f"{task_id}_milestone_{j + 1:02d}")
+    for j, c in enumerate(task.conditions):  # merged or not: both ids are accepted
+        facts.milestones.add(c.id or f"{task_id}_condition_{j + 1:02d}")
+    walk.condition(task.requires, join_pointer(pointer, "requires"))
+    walk.condition(task.ensures, join_pointer(pointer, "ensures"))
+    walk.effects(task.on_complete, join_pointer(pointer, "on_complete"))
+    walk.effects(task.on_fail, join_pointer(pointer, "on_fail"))
+    for j, r in enumerate(task.rewards):
+        if not isinstance(r, str) and r.type == "item" and isinstance(r.data.get("id"), str):
+            facts.uses["item_granted"].append(
+                Use(r.data["id"], join_pointer(pointer, "rewards", j, "data", "id"), "reward"))
+
+
+def _listener_facts(facts: LevelFacts, walk: _Walker, model: LevelModel) -> None:
+    """The facts of every listener (``rule_listeners`` then ``rules.listeners``)."""
+    listeners: list[tuple[str, ListenerModel]] = [
+        (join_pointer("/rule_listeners", i), lm) for i, lm in enumerate(model.rule_listeners)]
+    if model.rules is not None:
+        listeners += [(join_pointer("/rules/listeners", i), lm)
+                      for i, lm in enumerate(model.rules.listeners)]
+    for index, (pointer, lm) in enumerate(listeners):
+        lid = lm.id or lm.metadata.id or f"listener_{index + 1:02d}"
+        facts.listeners.setdefault(lid, pointer)
+        gate = lm.rule_ref or lm.metadata.rule_ref or lm.metadata.ref
+        if gate:
+            where = "rule_ref" if lm.rule_ref else (
+                "metadata/rule_ref" if lm.metadata.rule_ref else "metadata/ref")
+            facts.gates.append(Use(gate, f"{pointer}/{where}", lid))
+        walk.condition(lm.requires, join_pointer(pointer, "requires"))
+        walk.effects(lm.effects, join_pointer(pointer, "effects"))
 
 
 class _Walker:

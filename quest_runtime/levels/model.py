@@ -26,8 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-FORMAT_VERSION = 1
-
+from quest_runtime.levels.migrations import CURRENT_FORMAT
 
 #: Conditions and effects are checked by their registries when the level is compiled;
 #: their schema (the ``Condition`` and ``Effect`` unions keyed by ``type``) is generated
@@ -386,7 +385,7 @@ class LevelModel(BaseModel):
                            description="Unique across the folder. Default: the file name.")
     title: str | None = Field(None, title="Title", examples=["Lakeside Lantern"],
                               description="Shown in issue and summary nodes.")
-    format: Int = Field(FORMAT_VERSION, ge=1, le=FORMAT_VERSION, title="Format", examples=[1],
+    format: Int = Field(CURRENT_FORMAT, ge=1, le=CURRENT_FORMAT, title="Format", examples=[1],
                         description="Level-format version; older ones are migrated on load.")
     tasks: list[TaskModel] = Field(default_factory=list, title="Tasks", examples=[[_TASK]],
                                    description="The level's objectives.")

@@ -311,26 +311,33 @@ def _syntax_finding(file: str, text: str, reason: str, pos: int) -> Finding:
     return _finding(file, line, column, f"invalid JSON: {message}", hint)
 
 
+# orjson messages whose finding needs nothing from the text
+_FIXED_EXPLANATIONS: dict[str, tuple[str, str | None]] = {
+    "unexpected character, expected ':' after key": ("expected ':' after the member name", None),
+    "invalid escaped sequence in string": ("invalid escape sequence in a string", (
+        'the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX; '
+        "write a backslash as \\\\"
+    )),
+    "unexpected content after document": ("unexpected text after the end of the JSON value", (
+        "a level file holds exactly one JSON value"
+    )),
+    "number is infinity when parsed as double": ("number is too large", None),
+    "depth limit exceeded": ("nesting is too deep (more than 1024 levels)", None),
+}
+
+
 def _explain(reason: str, text: str, pos: int, lines: list[int]) -> tuple[str, str | None]:
     """(message, hint) for one orjson error message; unknown messages pass through."""
+    fixed = _FIXED_EXPLANATIONS.get(reason)
+    if fixed is not None:
+        return fixed
     here = text[pos : pos + 1]  # "" at the end of the text
     if reason.startswith("trailing comma"):
         after = _end(_WS, text, pos + 1)  # orjson points at the comma itself
         what = "array item" if text[after : after + 1] == "]" else "object member"
         return f"a ',' after the last {what}", "a trailing comma is not allowed in JSON; remove it"
     if reason == "unexpected end of data":
-        opener = _innermost_unclosed(text)
-        if opener is None:
-            return "the file ends too early", None
-        char, at = opener
-        if char == '"':
-            return "the file ends inside a string", (
-                f"the string starting at {_where(lines, at)} is never closed; add the closing '\"'"
-            )
-        kind, closer = ("an object", "}") if char == "{" else ("an array", "]")
-        return f"the file ends inside {kind}", (
-            f"the '{char}' at {_where(lines, at)} is never closed; add a '{closer}'"
-        )
+        return _explain_early_end(text, lines)
     if reason.startswith("unexpected character, expected ','"):
         closer = reason[-2]  # "... expected ',' or '}'"
         what = "an object member" if closer == "}" else "an array item"
@@ -342,36 +349,42 @@ def _explain(reason: str, text: str, pos: int, lines: list[int]) -> tuple[str, s
         if here == ",":
             return "expected a member name", "there is one ',' too many"
         return "expected a member name in double quotes", _bad_value_hint(text, pos, "member names")
-    if reason == "unexpected character, expected ':' after key":
-        return "expected ':' after the member name", None
     if reason == "unexpected control character in string":
-        if here in ("\r", "\n"):
-            return "a string is not closed before the end of the line", (
-                "add the closing '\"'; a line break inside a string is written \\n"
-            )
-        if here == "\t":
-            return "a tab character inside a string", "write a tab as \\t"
-        return f"a control character (U+{ord(here):04X}) inside a string", (
-            f"write it as the escape \\u{ord(here):04X}"
-        )
-    if reason == "invalid escaped sequence in string":
-        return "invalid escape sequence in a string", (
-            'the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX; '
-            "write a backslash as \\\\"
-        )
-    if reason == "unexpected content after document":
-        return "unexpected text after the end of the JSON value", (
-            "a level file holds exactly one JSON value"
-        )
+        return _explain_control(here)
     if reason.startswith("invalid literal, expected"):
         return f"misspelled literal, expected {reason.rsplit(' ', 1)[1]}", None
-    if reason == "number is infinity when parsed as double":
-        return "number is too large", None
     if "surrogate" in reason and "UTF-8" not in reason:
         return "a \\u escape is half of a surrogate pair", "pair it, or write the character itself"
-    if reason == "depth limit exceeded":
-        return "nesting is too deep (more than 1024 levels)", None
     return reason, None
+
+
+def _explain_early_end(text: str, lines: list[int]) -> tuple[str, str | None]:
+    """The text ends early: name the innermost string, object or array left open."""
+    opener = _innermost_unclosed(text)
+    if opener is None:
+        return "the file ends too early", None
+    char, at = opener
+    if char == '"':
+        return "the file ends inside a string", (
+            f"the string starting at {_where(lines, at)} is never closed; add the closing '\"'"
+        )
+    kind, closer = ("an object", "}") if char == "{" else ("an array", "]")
+    return f"the file ends inside {kind}", (
+        f"the '{char}' at {_where(lines, at)} is never closed; add a '{closer}'"
+    )
+
+
+def _explain_control(here: str) -> tuple[str, str | None]:
+    """A control character ``here`` inside a string."""
+    if here in ("\r", "\n"):
+        return "a string is not closed before the end of the line", (
+            "add the closing '\"'; a line break inside a string is written \\n"
+        )
+    if here == "\t":
+        return "a tab character inside a string", "write a tab as \\t"
+    return f"a control character (U+{ord(here):04X}) inside a string", (
+        f"write it as the escape \\u{ord(here):04X}"
+    )
 
 
 def _where(lines: list[int], offset: int) -> str:

@@ -39,23 +39,41 @@ def narration(data: Any) -> Iterator[tuple[str, str, bool]]:
     if isinstance(summary, Mapping):
         yield from _strings(summary, ("title", "text"), "/summary")
     for i, task in _items(data.get("tasks"), "/tasks"):
-        yield from _strings(task, "title", i, name=True)
-        yield from _strings(task, "hint", i)
-        dialogue = task.get("dialogue")
-        if isinstance(dialogue, str):
-            yield join_pointer(i, "dialogue"), dialogue, False
-        elif isinstance(dialogue, Mapping):
-            yield from _strings(dialogue, ("on_issue", "on_progress", "on_complete"),
-                                join_pointer(i, "dialogue"))
-        for m, milestone in _items(task.get("milestones"), join_pointer(i, "milestones")):
-            yield from _strings(milestone, "title", m, name=True)
-            yield from _strings(milestone, "hint", m)
-        reward = task.get("reward")
-        if isinstance(reward, Mapping):
-            yield from _node(reward.get("npc_dialogue"), join_pointer(i, "reward", "npc_dialogue"))
-            yield from _patch(reward.get("world_patch"), join_pointer(i, "reward", "world_patch"))
-        for key in ("on_complete", "on_fail"):
-            yield from _effects(task.get(key), join_pointer(i, key))
+        yield from _task_narration(task, i)
+    yield from _listener_narration(data)
+    timers = data.get("timers")
+    for name, timer in timers.items() if isinstance(timers, Mapping) else ():
+        if isinstance(timer, Mapping):
+            yield from _effects(timer.get("effects"), join_pointer("/timers", name, "effects"))
+    dialogues = data.get("dialogues")
+    for did, program in dialogues.items() if isinstance(dialogues, Mapping) else ():
+        if isinstance(program, Mapping):
+            yield from _dialogue_narration(program, join_pointer("/dialogues", did))
+
+
+def _task_narration(task: Mapping[str, Any], i: str) -> Iterator[tuple[str, str, bool]]:
+    """The narration of the task at pointer ``i``."""
+    yield from _strings(task, "title", i, name=True)
+    yield from _strings(task, "hint", i)
+    dialogue = task.get("dialogue")
+    if isinstance(dialogue, str):
+        yield join_pointer(i, "dialogue"), dialogue, False
+    elif isinstance(dialogue, Mapping):
+        yield from _strings(dialogue, ("on_issue", "on_progress", "on_complete"),
+                            join_pointer(i, "dialogue"))
+    for m, milestone in _items(task.get("milestones"), join_pointer(i, "milestones")):
+        yield from _strings(milestone, "title", m, name=True)
+        yield from _strings(milestone, "hint", m)
+    reward = task.get("reward")
+    if isinstance(reward, Mapping):
+        yield from _node(reward.get("npc_dialogue"), join_pointer(i, "reward", "npc_dialogue"))
+        yield from _patch(reward.get("world_patch"), join_pointer(i, "reward", "world_patch"))
+    for key in ("on_complete", "on_fail"):
+        yield from _effects(task.get(key), join_pointer(i, key))
+
+
+def _listener_narration(data: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
+    """The narration of every listener (``rule_listeners`` then ``rules.listeners``)."""
     rules = data.get("rules")
     listeners = [*_items(data.get("rule_listeners"), "/rule_listeners"),
                  *(_items(rules.get("listeners"), "/rules/listeners")
@@ -69,27 +87,22 @@ def narration(data: Any) -> Iterator[tuple[str, str, bool]]:
             yield from _strings(meta, "blocked_text", join_pointer(i, "metadata"))
             yield from _patch(meta.get("world_patch"), join_pointer(i, "metadata", "world_patch"))
         yield from _effects(listener.get("effects"), join_pointer(i, "effects"))
-    timers = data.get("timers")
-    for name, timer in timers.items() if isinstance(timers, Mapping) else ():
-        if isinstance(timer, Mapping):
-            yield from _effects(timer.get("effects"), join_pointer("/timers", name, "effects"))
-    dialogues = data.get("dialogues")
-    for did, program in dialogues.items() if isinstance(dialogues, Mapping) else ():
-        if not isinstance(program, Mapping):
+
+
+def _dialogue_narration(program: Mapping[str, Any], p: str) -> Iterator[tuple[str, str, bool]]:
+    """The narration of the dialogue program at pointer ``p``."""
+    yield from _strings(program, "npc", p, name=True)
+    nodes = program.get("nodes")
+    for nid, node in nodes.items() if isinstance(nodes, Mapping) else ():
+        if not isinstance(node, Mapping):
             continue
-        p = join_pointer("/dialogues", did)
-        yield from _strings(program, "npc", p, name=True)
-        nodes = program.get("nodes")
-        for nid, node in nodes.items() if isinstance(nodes, Mapping) else ():
-            if not isinstance(node, Mapping):
-                continue
-            np = join_pointer(p, "nodes", nid)
-            yield from _strings(node, "speaker", np, name=True)
-            yield from _text_or_lines(node.get("text"), join_pointer(np, "text"))
-            yield from _effects(node.get("effects"), join_pointer(np, "effects"))
-            for o, option in _items(node.get("options"), join_pointer(np, "options")):
-                yield from _strings(option, "text", o)
-                yield from _effects(option.get("effects"), join_pointer(o, "effects"))
+        np = join_pointer(p, "nodes", nid)
+        yield from _strings(node, "speaker", np, name=True)
+        yield from _text_or_lines(node.get("text"), join_pointer(np, "text"))
+        yield from _effects(node.get("effects"), join_pointer(np, "effects"))
+        for o, option in _items(node.get("options"), join_pointer(np, "options")):
+            yield from _strings(option, "text", o)
+            yield from _effects(option.get("effects"), join_pointer(o, "effects"))
 
 
 def _items(value: Any, pointer: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -181,6 +181,19 @@ def build_map(file: str, doc: Any, findings: Iterable[Finding] = ()) -> dict[str
                  plain(doc.get("title")) if doc.get("title") else None)
     effect_sources: list[tuple[str, str, Any]] = []  # (element id, pointer, effects)
     tasks = as_list(doc.get("tasks"))
+    task_ids = _tasks(m, tasks, effect_sources)
+    _task_edges(m, tasks, task_ids)
+    _listeners(m, doc, effect_sources)
+    _dialogues(m, doc, effect_sources)
+    _timers(m, doc, effect_sources)
+    _effect_edges(m, effect_sources, task_ids)
+    m.attach(findings)
+    return m.to_dict()
+
+
+def _tasks(m: LevelMap, tasks: list[Any],
+           effect_sources: list[tuple[str, str, Any]]) -> dict[str, str]:
+    """A node per task; the task id -> node id of each (the first task with an id)."""
     task_ids: dict[str, str] = {}
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
@@ -203,6 +216,11 @@ def build_map(file: str, doc: Any, findings: Iterable[Finding] = ()) -> dict[str
                                                                 list) else 0)
         for key in ("on_complete", "on_fail"):
             effect_sources.append((ident, _ptr("tasks", i, key), task.get(key)))
+    return task_ids
+
+
+def _task_edges(m: LevelMap, tasks: list[Any], task_ids: dict[str, str]) -> None:
+    """The ``after`` and ``requires: task_completed`` edges between tasks."""
     for i, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
@@ -215,8 +233,11 @@ def build_map(file: str, doc: Any, findings: Iterable[Finding] = ()) -> dict[str
             if cond.get("type") == "task_completed" and str(cond.get("task")) in task_ids:
                 m.edge(task_ids[str(cond["task"])], ident, "requires", "requires",
                        _ptr("tasks", i, "requires"))
-    _listeners(m, doc, effect_sources)
-    _dialogues(m, doc, effect_sources)
+
+
+def _timers(m: LevelMap, doc: dict[str, Any],
+            effect_sources: list[tuple[str, str, Any]]) -> None:
+    """A node per timer."""
     timers = as_dict(doc.get("timers"))
     for name, timer in timers.items():
         if not isinstance(timer, dict):
@@ -226,6 +247,11 @@ def build_map(file: str, doc: Any, findings: Iterable[Finding] = ()) -> dict[str
         label = f"timer {name} ({delay} s" + (f", every {repeat} s)" if repeat else ")")
         ident = m.node(f"timer:{name}", "timer", label, _ptr("timers", name), timer=name)
         effect_sources.append((ident, _ptr("timers", name, "effects"), timer.get("effects")))
+
+
+def _effect_edges(m: LevelMap, effect_sources: list[tuple[str, str, Any]],
+                  task_ids: dict[str, str]) -> None:
+    """An edge from each element to the task, dialogue or timer its effects name."""
     for source, pointer, effects in effect_sources:
         for effect in _walk_effects(effects):
             found = _EFFECT_EDGES.get(str(effect.get("type")))
@@ -241,8 +267,6 @@ def build_map(file: str, doc: Any, findings: Iterable[Finding] = ()) -> dict[str
                 target = f"timer:{arg}"
             if target is not None:
                 m.edge(source, target, edge, edge, pointer)
-    m.attach(findings)
-    return m.to_dict()
 
 
 def _listeners(m: LevelMap, doc: dict[str, Any],

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -549,21 +549,9 @@ class PluginModel:
             if isinstance(node, dict):
                 self._deliver_node(state, node, shown)
         # 6., 7. toasts, once per id per player for ever
-        for seen, prefix, values in ((state.toasted_tasks, TASK_TOAST, completed),
-                                     (state.toasted_milestones, MILESTONE_TOAST, milestones)):
-            for value in values or ():
-                ident = bridge_string(value)
-                if ident is not None and ident not in seen:
-                    seen.add(ident)
-                    shown.say(prefix + ident)
+        _toasts(state, completed, milestones, shown)
         # 8. console commands
-        for value in commands or ():
-            command = bridge_string(value)
-            if command is None or _is_blank(command):
-                continue
-            for placeholder in ("{player}", "%player%", "@player"):
-                command = command.replace(placeholder, player)
-            shown.commands.append(command)
+        _console_commands(player, commands, shown)
         # 9. exit notice
         if exit_ready:
             shown.exit_ready = True
@@ -913,77 +901,104 @@ class PluginModel:
     def _operations(self, state: ClientState, ops: dict[str, Any], shown: Shown,
                     where: str) -> None:
         """``WorldPatchExecutor.processOperationMap``, in its order."""
-        def apply(key: str, value: Any, *lines: str) -> None:
-            shown.applied.append((key, value))
-            for line in lines:
-                shown.say(line)
-
-        def objects(key: str) -> list[dict[str, Any]]:
-            value = ops[key]
-            if isinstance(value, dict):
-                return [value]
-            if isinstance(value, list):
-                return [v for v in value if isinstance(v, dict)]
-            shown.dropped.append(f"{where}.{key} is neither an object nor a list")
-            return []
-
-        tell = ops.get("tell")
-        if isinstance(tell, str):
-            apply("tell", tell, TELL_PREFIX + tell)
-        elif isinstance(tell, list):
-            apply("tell", tell, *(TELL_PREFIX + java_str(t) for t in tell if t is not None))
-        elif tell is not None:
-            shown.dropped.append(f"{where}.tell is neither a string nor a list")
-        if "weather" in ops:
-            apply("weather", ops["weather"], *_weather_lines(ops["weather"]))
-        if "weather_transition" in ops:
-            apply("weather_transition", ops["weather_transition"],
-                  *_weather_transition_lines(ops["weather_transition"]))
-        if "time" in ops:
-            apply("time", ops["time"], _TIME_LINE)
-        if "lighting_shift" in ops:
-            apply("lighting_shift", ops["lighting_shift"],
-                  *_lighting_lines(ops["lighting_shift"]))
-        if "music" in ops:
-            apply("music", ops["music"], *_music_lines(ops["music"]))
+        _tell_op(ops, shown, where)
+        for key, lines in _AMBIENCE_OPS:
+            if key in ops:
+                _apply_op(shown, key, ops[key], *lines(ops[key]))
         teleport = ops.get("teleport")
         if "teleport" in ops and not isinstance(teleport, dict):
             shown.dropped.append(f"{where}.teleport is not an object")
         if "trigger_zones" in ops:
-            apply("trigger_zones", ops["trigger_zones"])
+            _apply_op(shown, "trigger_zones", ops["trigger_zones"])
         for key in ("build", "spawn"):
             if key in ops:
-                for spec in objects(key):
-                    apply(key, spec, _build_line(spec) if key == "build" else _spawn_line(spec))
+                for spec in _op_objects(ops, key, shown, where):
+                    _apply_op(shown, key, spec,
+                              _build_line(spec) if key == "build" else _spawn_line(spec))
             if f"{key}_multi" in ops:
-                apply(f"{key}_multi", ops[f"{key}_multi"])
+                _apply_op(shown, f"{key}_multi", ops[f"{key}_multi"])
         if isinstance(teleport, dict):
             shown.applied.append(("teleport", teleport))
             state.pending.append(_Scheduled("world", "chat", text=_TELEPORT_LINE))
         for key in OBJECT_ONLY_OPS:
-            if key not in ops:
-                continue
-            value = ops[key]
-            if not isinstance(value, dict):
-                kind = "a list" if isinstance(value, list) else "not an object"
-                shown.dropped.append(f"{where}.{key} is {kind}")
-            elif key == "effect":
-                effect = _java_string(value.get("type"), "SPEED")
-                apply(key, value, f"✧ 你的状态被「{effect}」轻轻改变。")
-            elif key == "particle":
-                apply(key, value, _PARTICLE_LINE)
-            elif key == "title":
-                apply(key, value)
-                shown.titles.append((_java_string(value.get("main"), ""),
-                                     _java_string(value.get("sub"), "")))
-            else:
-                apply(key, value)
+            if key in ops:
+                _object_only_op(key, ops[key], shown, where)
         if "actionbar" in ops:
             if isinstance(ops["actionbar"], str):
-                apply("actionbar", ops["actionbar"])
+                _apply_op(shown, "actionbar", ops["actionbar"])
                 shown.actionbar.append(_COLOUR_CODE.sub("", ops["actionbar"]))
             else:
                 shown.dropped.append(f"{where}.actionbar is not a string")
+
+
+def _toasts(state: ClientState, completed: list[Any] | None, milestones: list[Any] | None,
+            shown: Shown) -> None:
+    """Steps 6 and 7 of a rule event: a toast per completed task and milestone, once per
+    id per player for ever."""
+    for seen, prefix, values in ((state.toasted_tasks, TASK_TOAST, completed),
+                                 (state.toasted_milestones, MILESTONE_TOAST, milestones)):
+        for value in values or ():
+            ident = bridge_string(value)
+            if ident is not None and ident not in seen:
+                seen.add(ident)
+                shown.say(prefix + ident)
+
+
+def _console_commands(player: str, commands: list[Any] | None, shown: Shown) -> None:
+    """Step 8 of a rule event: the console commands, the player's name filled in."""
+    for value in commands or ():
+        command = bridge_string(value)
+        if command is None or _is_blank(command):
+            continue
+        for placeholder in ("{player}", "%player%", "@player"):
+            command = command.replace(placeholder, player)
+        shown.commands.append(command)
+
+
+def _apply_op(shown: Shown, key: str, value: Any, *lines: str) -> None:
+    """One world-patch operation applied, with the chat lines it shows."""
+    shown.applied.append((key, value))
+    for line in lines:
+        shown.say(line)
+
+
+def _op_objects(ops: dict[str, Any], key: str, shown: Shown, where: str) -> list[dict[str, Any]]:
+    """An operation given as one object or a list of them (other list items skipped)."""
+    value = ops[key]
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    shown.dropped.append(f"{where}.{key} is neither an object nor a list")
+    return []
+
+
+def _tell_op(ops: dict[str, Any], shown: Shown, where: str) -> None:
+    tell = ops.get("tell")
+    if isinstance(tell, str):
+        _apply_op(shown, "tell", tell, TELL_PREFIX + tell)
+    elif isinstance(tell, list):
+        _apply_op(shown, "tell", tell, *(TELL_PREFIX + java_str(t) for t in tell if t is not None))
+    elif tell is not None:
+        shown.dropped.append(f"{where}.tell is neither a string nor a list")
+
+
+def _object_only_op(key: str, value: Any, shown: Shown, where: str) -> None:
+    """One of ``OBJECT_ONLY_OPS``: applied when it is an object, dropped otherwise."""
+    if not isinstance(value, dict):
+        kind = "a list" if isinstance(value, list) else "not an object"
+        shown.dropped.append(f"{where}.{key} is {kind}")
+    elif key == "effect":
+        effect = _java_string(value.get("type"), "SPEED")
+        _apply_op(shown, key, value, f"✧ 你的状态被「{effect}」轻轻改变。")
+    elif key == "particle":
+        _apply_op(shown, key, value, _PARTICLE_LINE)
+    elif key == "title":
+        _apply_op(shown, key, value)
+        shown.titles.append((_java_string(value.get("main"), ""),
+                             _java_string(value.get("sub"), "")))
+    else:
+        _apply_op(shown, key, value)
 
 
 # -- quest log rendering ----------------------------------------------------------------
@@ -1197,3 +1212,17 @@ def _spawn_line(spec: Mapping[str, Any]) -> str:
     name = _java_string(spec.get("name"), "")
     kind = _java_string(spec.get("type"), "ARMOR_STAND").upper()
     return "✧ 世界召唤了一个存在：" + (name or kind)
+
+
+def _time_lines(value: Any) -> list[str]:
+    return [_TIME_LINE]
+
+
+#: The ambience operations, in the executor's order, with the chat lines each shows.
+_AMBIENCE_OPS: tuple[tuple[str, Callable[[Any], list[str]]], ...] = (
+    ("weather", _weather_lines),
+    ("weather_transition", _weather_transition_lines),
+    ("time", _time_lines),
+    ("lighting_shift", _lighting_lines),
+    ("music", _music_lines),
+)

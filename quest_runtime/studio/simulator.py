@@ -204,47 +204,59 @@ def palette(doc: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {"npcs": [], "blocks": [], "quest_events": [], "chat": []}
     if not isinstance(doc, dict):
         return out
-    scene = as_dict(doc.get("scene"))
+    out["npcs"] = _scene_npcs(as_dict(doc.get("scene")))
+    for task in as_list(doc.get("tasks")):
+        if isinstance(task, dict):
+            _task_wants(out, task)
+    for li in as_list(doc.get("rule_listeners")):
+        if isinstance(li, dict) and isinstance(li.get("targets"), list):
+            for target in li["targets"]:
+                _want(out, str(li.get("type", "")), target)
+    return out
+
+
+def _scene_npcs(scene: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scene's NPCs that have a name or an id, with their locations."""
+    npcs: list[dict[str, Any]] = []
     for npc in as_list(scene.get("npcs")):
         if isinstance(npc, dict) and (npc.get("name") or npc.get("id")):
             location = {"world": str(scene.get("world", "world")),
                         **{k: float(npc[k]) for k in ("x", "y", "z")
                            if isinstance(npc.get(k), int | float)}}
-            out["npcs"].append({"id": str(npc.get("id", "")),
-                                "name": str(npc.get("name") or npc.get("id")),
-                                "entity_type": str(npc.get("entity_type", "villager")),
-                                "location": location})
+            npcs.append({"id": str(npc.get("id", "")),
+                         "name": str(npc.get("name") or npc.get("id")),
+                         "entity_type": str(npc.get("entity_type", "villager")),
+                         "location": location})
+    return npcs
 
-    def add(key: str, value: str) -> None:
-        if value and value not in out[key]:
-            out[key].append(value)
 
-    def wanted(kind: str, token: Any) -> None:
-        if not isinstance(token, str):
-            return
-        if token.startswith("interact_block_"):
-            add("blocks", token.removeprefix("interact_block_"))
-        elif kind == "interact_block":
-            add("blocks", token)
-        elif kind == "chat":
-            add("chat", token)
-        elif kind == "quest_event" and not token.startswith(("near_", "interact_entity_")):
-            add("quest_events", token)
+def _task_wants(out: dict[str, Any], task: dict[str, Any]) -> None:
+    """What one task and its milestones wait for, into the palette ``out``."""
+    kind = str(task.get("type", ""))
+    _want(out, kind, task.get("target"))
+    for milestone in as_list(task.get("milestones")):
+        if isinstance(milestone, str):
+            _want(out, kind, milestone)
+        elif isinstance(milestone, dict):
+            _want(out, kind, milestone.get("target"))
+            for alternate in as_list(milestone.get("alternates")):
+                _want(out, "quest_event", alternate)
 
-    for task in as_list(doc.get("tasks")):
-        if not isinstance(task, dict):
-            continue
-        kind = str(task.get("type", ""))
-        wanted(kind, task.get("target"))
-        for milestone in as_list(task.get("milestones")):
-            if isinstance(milestone, str):
-                wanted(kind, milestone)
-            elif isinstance(milestone, dict):
-                wanted(kind, milestone.get("target"))
-                for alternate in as_list(milestone.get("alternates")):
-                    wanted("quest_event", alternate)
-    for li in as_list(doc.get("rule_listeners")):
-        if isinstance(li, dict) and isinstance(li.get("targets"), list):
-            for target in li["targets"]:
-                wanted(str(li.get("type", "")), target)
-    return out
+
+def _want(out: dict[str, Any], kind: str, token: Any) -> None:
+    """A target a ``kind`` element waits for, under the palette key it is clicked by."""
+    if not isinstance(token, str):
+        return
+    if token.startswith("interact_block_"):
+        _add(out, "blocks", token.removeprefix("interact_block_"))
+    elif kind == "interact_block":
+        _add(out, "blocks", token)
+    elif kind == "chat":
+        _add(out, "chat", token)
+    elif kind == "quest_event" and not token.startswith(("near_", "interact_entity_")):
+        _add(out, "quest_events", token)
+
+
+def _add(out: dict[str, Any], key: str, value: str) -> None:
+    if value and value not in out[key]:
+        out[key].append(value)
