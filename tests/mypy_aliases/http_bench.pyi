@@ -1,2 +1,3 @@
-# For mypy only: `import http_bench` (top-level at run time, its folder is on sys.path) is bench.http_bench.
+# For mypy only: code imports `http_bench` top-level (its folder is on sys.path at run
+# time); mypy checks it as bench.http_bench.
 from bench.http_bench import *

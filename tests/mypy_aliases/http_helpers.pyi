@@ -1,2 +1,3 @@
-# For mypy only: `import http_helpers` (top-level at run time, its folder is on sys.path) is tests.server.http_helpers.
+# For mypy only: code imports `http_helpers` top-level (its folder is on sys.path at run
+# time); mypy checks it as tests.server.http_helpers.
 from tests.server.http_helpers import *

@@ -1,2 +1,3 @@
-# For mypy only: `import mended_level` (top-level at run time, its folder is on sys.path) is tests.designer.mended_level.
+# For mypy only: code imports `mended_level` top-level (its folder is on sys.path at run
+# time); mypy checks it as tests.designer.mended_level.
 from tests.designer.mended_level import *

@@ -1,2 +1,3 @@
-# For mypy only: `import player` (top-level at run time, its folder is on sys.path) is tests.compat.player.
+# For mypy only: code imports `player` top-level (its folder is on sys.path at run
+# time); mypy checks it as tests.compat.player.
 from tests.compat.player import *

@@ -1,2 +1,3 @@
-# For mypy only: `import plugin_model` (top-level at run time, its folder is on sys.path) is tests.compat.plugin_model.
+# For mypy only: code imports `plugin_model` top-level (its folder is on sys.path at run
+# time); mypy checks it as tests.compat.plugin_model.
 from tests.compat.plugin_model import *

@@ -1,2 +1,3 @@
-# For mypy only: `import store_faults` (top-level at run time, its folder is on sys.path) is tests.store_faults.
+# For mypy only: code imports `store_faults` top-level (its folder is on sys.path at run
+# time); mypy checks it as tests.store_faults.
 from tests.store_faults import *
