@@ -284,7 +284,7 @@ def test_merge_never_mutates_its_sources() -> None:
     other = {"mc": {"tell": ["b"], "title": {"sub": "B"}, "particle": {"type": "y"},
                     "_scene": {"focus": "B"}}}
     before = copy.deepcopy((level_patch, other))
-    out: dict = {}
+    out: dict[str, Any] = {}
     merge_patch(out, level_patch)
     merge_patch(out, other)
     merge_patch(out, level_patch)
@@ -302,7 +302,7 @@ def test_merge_never_mutates_its_sources_with_mc_layers() -> None:
     results: merging shares their values but never changes one of them."""
     import copy
 
-    sources = [
+    sources: list[dict[str, Any]] = [
         {"mc": [{"tell": "a", "sound": {"type": "A"}}, {"particle": {"type": "a"}}]},
         {"sound": {"type": "T"}, "mc": {"tell": ["b"], "sound": {"type": "B"},
                                         "_scene": {"theme": "B"}}},
