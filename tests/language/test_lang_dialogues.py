@@ -45,8 +45,8 @@ TOMAS = {"event_type": "interact_entity",
          "payload": {"interaction": "right_click", "entity_type": "villager",
                      "entity_name": "§eTomas", "quest_event": "interact_entity_villager",
                      "location": LOCATION}}
-TO_TOMAS = [LOAD, GREET, READY, TOMAS]
-TO_TOMAS_BRAVE = [LOAD, GREET, READY, TRAPS, TOMAS]
+TO_TOMAS: list[dict[str, Any]] = [LOAD, GREET, READY, TOMAS]
+TO_TOMAS_BRAVE: list[dict[str, Any]] = [LOAD, GREET, READY, TRAPS, TOMAS]
 
 
 def pick(option: str, dialogue: str = "tomas_fog", **extra: Any) -> dict[str, Any]:
@@ -75,7 +75,8 @@ def choice_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
     assert len(folded) + len(alone) <= 1, nodes
     if alone:
         assert dialogue_node(result) is None, "a story_choice next to dialogue lines"
-    return (folded or alone or [None])[0]
+    node: dict[str, Any] | None = (folded or alone or [None])[0]
+    return node
 
 
 def choices(result: dict[str, Any] | None) -> list[str] | None:
@@ -103,7 +104,8 @@ def spoken(result: dict[str, Any] | None) -> list[tuple[str | None, str]]:
 
 
 def stack(t: Any, player: str = "Steve") -> list[dict[str, Any]]:
-    return t.state(player)["session"]["dialogue"]["stack"]
+    frames: list[dict[str, Any]] = t.state(player)["session"]["dialogue"]["stack"]
+    return frames
 
 
 TOMAS_LANTERN = ("The lantern? Still hanging in the boathouse, past the pier. There's lamp "
@@ -141,7 +143,8 @@ def test_each_path_of_the_demo_conversation(play: Any, answers: list[str], repli
     opening = t.results[len(TO_TOMAS_BRAVE) - 1]
     # the task's reward line, then the program's two lines: one node, Tomas speaking
     assert spoken(opening) == [("Tomas", TOMAS_LANTERN), ("Tomas", FOG[0]), ("Tomas", FOG[1])]
-    assert dialogue_node(opening)["dialogue_id"] == "tomas_fog"
+    node = dialogue_node(opening)
+    assert node is not None and node["dialogue_id"] == "tomas_fog"
     assert choices(opening) == ["careful", "brave", "story"]
     answered = t.results[len(TO_TOMAS_BRAVE):]
     for result, reply in zip(answered, replies, strict=True):
@@ -585,6 +588,7 @@ def test_a_program_whose_node_was_removed_ends_cleanly_on_reload(tmp_path: Path)
         reply = await rt.handle("Steve", "chat", {"text": "1"})
         view = await views.state_view(rt, "Steve")
         await rt.close()
+        assert view is not None
         return report, reply.result, view
 
     report, result, view = asyncio.run(go())
