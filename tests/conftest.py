@@ -139,7 +139,7 @@ def run_transcript(folder: Path, levels: dict[str, Any] | Iterable[dict[str, Any
         prepared.append(Step(n, n, data))
     runner = ScenarioRunner(catalog, default_level=default_level)
     players = list(dict.fromkeys(
-        s.data.get("player", s.data.get("player_id")) for s in prepared
+        s.data["player"] if "player" in s.data else s.data["player_id"] for s in prepared
         if "advance_seconds" not in s.data))
 
     async def go() -> Transcript:
