@@ -40,7 +40,7 @@ def _app_routes(settings: Settings) -> set[tuple[str, str]]:
     app = create_app(settings)
     out: set[tuple[str, str]] = set()
 
-    def walk(router) -> None:  # type: ignore[no-untyped-def]
+    def walk(router: web.UrlDispatcher) -> None:
         for resource in router.resources():
             sub = getattr(resource, "_app", None)
             if sub is not None:  # the /admin sub-application (its paths carry the prefix)
