@@ -26,9 +26,16 @@ Request path (``POST /world/story/rule-event``)
    ``textvars.py`` fills the narration's text variables (``{player}``, ``{var:x}``, ...)
    once, from the player's state; ``engine/commands.py`` fills commands' ``{player}``;
 7. ``runtime.py``: the transaction — ``_apply`` runs the engine call on the cached state,
-   ``_step`` encodes the state document and the journal entry, ``_commit`` stores them
+   ``_step`` encodes the journal entry and the state as a core document plus the storage
+   parts that changed (``PlayerState.storage``: one per task session, listener mark and
+   the levels history; the engine marks what it changes), ``_commit`` stores them
    (group-committed by ``store/sqlite.py``) and is awaited, then ``server/routes.py``
-   answers with orjson bytes. A batch applies every event, then commits once.
+   answers with orjson bytes. A batch (``handle_batch``) looks up all its event_ids at
+   once, applies every event, then commits once (``store.commit_many``: one request, one
+   transaction, one coalesced write of parts per player).
+
+Reads (``GET …/state``, ``…/quest-log``, ``…/journal``): ``views.py`` over
+``Runtime.peek``, which shows committed state only.
 
 ``POST /world/story/explain`` takes the same body and runs ``designer/explain.py`` on a copy
 of the player's state (steps 3–6 as a dry run, nothing committed): what would fire, and
@@ -43,13 +50,14 @@ The DriftSystem plugin's own calls (PLUGIN.md §2; ``server/plugin_routes.py``)
 2. ``GET /world/state/{player}`` and ``POST /world/story/end`` carry the level's ``exit``
    (``plugin.exit_profile``/``exit_patch``); ``POST /story/advance/{player}`` runs
    ``Runtime.advance`` (check and load under the player's lock);
-3. ``…/debug/tasks`` lists ``designer/explain.task_listing``; ``…/recommendations`` the
-   levels whose ``requires`` hold.
+3. ``…/debug/tasks`` (``views.debug_tasks``) lists ``designer/explain.task_listing``;
+   ``…/recommendations`` (``views.recommendations``) the levels whose ``requires`` hold.
 
 Timer path (results nobody asked for, SPEC §4.7)
 1. ``scheduler.py``: one task sleeps until the earliest due time across players
-   (``timer_index.TimerIndex``, rebuilt from the store at start-up, so overdue timers
-   fire once after a restart);
+   (``timer_index.TimerIndex``, rebuilt at start-up from the store's wakeup index — the
+   players with a timer due or undelivered results, no document read — so overdue
+   timers fire once after a restart);
 2. ``runtime.fire_timers``: under the player's lock, ``Engine.fire_due`` runs each due
    firing as its own Turn and result (effects, then tasks it made eligible) into the
    outbox (``engine/outbox.py``); one transaction like a rule event's;

@@ -16,10 +16,17 @@ What the plugin does not read from a load answer still reaches the player:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from quest_runtime.engine.merger import merge_patch
+from quest_runtime.engine.shapes import (
+    Node,
+    QuestLog,
+    QuestLogTask,
+    QuestLogUpcoming,
+    Result,
+    WorldPatch,
+)
 from quest_runtime.levels.compiled import CompiledLevel
 
 #: Calls of DriftSystem's AI story, tutorial and minimap features: not quest features.
@@ -27,7 +34,7 @@ OUTSIDE_PREFIXES = ("/story/inject", "/story/state", "/ai/", "/world/apply", "/t
                     "/minimap/")
 
 
-def card_lines(nodes: list[dict[str, Any]]) -> list[str]:
+def card_lines(nodes: list[Node]) -> list[str]:
     """``task`` issue nodes as chat lines: "【任务】 title", then the hint or text."""
     lines: list[str] = []
     for node in nodes:
@@ -41,10 +48,12 @@ def card_lines(nodes: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def bootstrap_patch(result: Mapping[str, Any]) -> dict[str, Any]:
+def bootstrap_patch(result: Result | None) -> WorldPatch:
     """The entry world patch, plus the issue cards as ``tell`` lines, all under ``mc``:
     the plugin's ``/level`` runs only ``mc`` when it is an object, so operations at the
-    patch's top level are moved into it."""
+    patch's top level are moved into it. Empty for a null result."""
+    if result is None:
+        return {}
     entry = result.get("world_patch") or {}
     patch = merge_patch({}, {"mc": entry["mc"]} if "mc" in entry else {})
     top = {k: v for k, v in entry.items() if k != "mc"}
@@ -56,11 +65,11 @@ def bootstrap_patch(result: Mapping[str, Any]) -> dict[str, Any]:
     return patch
 
 
-def plugin_rest(result: Mapping[str, Any]) -> dict[str, Any] | None:
+def plugin_rest(result: Result) -> Result | None:
     """What of a load result the plugin's load handler drops: delivered later through the
     outbox. None when nothing is left (the world patch and the cards went out already)."""
     nodes = [n for n in result.get("nodes") or () if n.get("type") != "task"]
-    rest: dict[str, Any] = {"world_patch": {}, "nodes": nodes,
+    rest: Result = {"world_patch": {}, "nodes": nodes,
             "completed_tasks": list(result.get("completed_tasks") or ()),
             "milestones": list(result.get("milestones") or ()),
             "commands": list(result.get("commands") or ()),
@@ -109,11 +118,11 @@ def next_level_of(level: CompiledLevel) -> str | None:
     return level.exit.next_level or (level.next_levels[0] if level.next_levels else None)
 
 
-def what_is_left(level: CompiledLevel, quest_log: Mapping[str, Any] | None) -> str:
+def what_is_left(level: CompiledLevel, quest_log: QuestLog | None) -> str:
     """The advance node's text for a level that is not complete yet: the open tasks
     first, then the ones still waiting."""
-    log_view = quest_log or {}
-    tasks = [*(log_view.get("tasks") or ()), *(log_view.get("upcoming") or ())]
+    tasks: list[QuestLogTask | QuestLogUpcoming] = [] if quest_log is None else [
+        *(quest_log.get("tasks") or ()), *(quest_log.get("upcoming") or ())]
     if not tasks:
         return f"{level.title} is not complete yet."
     names = ", ".join(str(t.get("title")) for t in tasks[:5])

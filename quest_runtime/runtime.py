@@ -35,6 +35,7 @@ from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.engine.core import Engine, Outcome
 from quest_runtime.engine.outbox import keep as keep_results
 from quest_runtime.engine.questlog import snapshot
+from quest_runtime.engine.shapes import EnsuresFailure, OutboxEntry, Result
 from quest_runtime.engine.state import PlayerState, load_state
 from quest_runtime.engine.timers import next_due
 from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
@@ -61,10 +62,10 @@ STORE_LOG_INTERVAL = 5.0
 class Reply:
     """A processed rule event: the result object and its exact JSON bytes."""
 
-    result: dict[str, Any] | None
+    result: Result | None
     raw: bytes
     replayed: bool = False
-    ensures_failures: tuple[dict[str, Any], ...] = ()
+    ensures_failures: tuple[EnsuresFailure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class Step:
 
 T = TypeVar("T")
 
-Push = Callable[[str, list[dict[str, Any]]], Awaitable[int]]
+Push = Callable[[str, list[Result]], Awaitable[int]]
 """Sends a player's pushed results, in order, on the stream; returns how many (from the
 first) were delivered."""
 
@@ -88,8 +89,8 @@ class TimerReply:
     """What ``fire_timers`` did: the outbox entries delivered by the push, and the
     contract failures of the firings."""
 
-    delivered: list[dict[str, Any]]
-    ensures_failures: tuple[dict[str, Any], ...] = ()
+    delivered: list[OutboxEntry]
+    ensures_failures: tuple[EnsuresFailure, ...] = ()
 
 
 def journal_entry(player_id: str, event_id: str | None, event_type: str, now: float,
@@ -495,7 +496,7 @@ class Runtime:
                 await self._commit([self._step(state, version, "timer", None, now, outcome,
                                                raw)], [player_id])
                 state, version = self._states[player_id]
-            delivered: list[dict[str, Any]] = []
+            delivered: list[OutboxEntry] = []
             if push is not None and state.outbox:
                 try:
                     sent = await push(player_id, [e["result"] for e in state.outbox])

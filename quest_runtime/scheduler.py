@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from quest_runtime.engine.shapes import EnsuresFailure, OutboxEntry, Result
 from quest_runtime.errors import Unavailable
 from quest_runtime.runtime import Push, Runtime
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 #: A firing that failed (store unavailable) is tried again this much later.
 RETRY_SECONDS = 1.0
 
-Pushed = tuple[float, str, dict[str, Any]]
+Pushed = tuple[float, str, Result]
 """(due time, player id, result) of one delivered pushed result."""
 
 
@@ -40,7 +41,7 @@ class Scheduler:
 
     def __init__(self, runtime: Runtime, push: Push | None = None, *,
                  concurrency: int = 32, max_sleep: float = 5.0,
-                 on_ensures: Callable[[tuple[dict[str, Any], ...]], None] | None = None,
+                 on_ensures: Callable[[tuple[EnsuresFailure, ...]], None] | None = None,
                  ) -> None:
         self.runtime = runtime
         self.push = push
@@ -124,7 +125,7 @@ class Scheduler:
         gate = asyncio.Semaphore(self.concurrency)
         runtime = self.runtime
 
-        async def one(player: str) -> list[dict[str, Any]]:
+        async def one(player: str) -> list[OutboxEntry]:
             async with gate:
                 try:
                     reply = await runtime.fire_timers(player, self.push)
@@ -149,7 +150,7 @@ class Scheduler:
 
         done = await asyncio.gather(*(one(p) for p in players))
         self.fired_players += len(players)
-        pushed: list[tuple[float, int, str, dict[str, Any]]] = []
+        pushed: list[tuple[float, int, str, Result]] = []
         for order, (player, entries) in enumerate(zip(players, done, strict=True)):
             pushed.extend((float(e["at"]), order, player, e["result"]) for e in entries)
         pushed.sort(key=lambda p: (p[0], p[1]))

@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from quest_runtime.engine.shapes import Node, QuestLog, QuestLogTask
 from quest_runtime.suggest import did_you_mean
 
 KINDS = ("var", "item", "flag")
@@ -142,13 +143,13 @@ def fill(text: str, values: Values) -> str:
 Fill = Callable[[str], str]
 
 
-def fillers(values: Values) -> tuple[Callable[[Mapping[str, Any]], dict[str, Any]],
+def fillers(values: Values) -> tuple[Callable[[Node], Node],
                                      Callable[[Mapping[str, Any]], Mapping[str, Any]]]:
     """The node and world-patch rewriters ``ResultBuilder.fill_texts`` takes."""
     def text(s: str) -> str:
         return fill(s, values)
 
-    return (lambda node: fill_node(node, text)), (lambda patch: fill_patch(patch, text))
+    return (lambda node: cast(Node, fill_node(node, text))), (lambda patch: fill_patch(patch, text))
 
 
 def fill_node(node: Mapping[str, Any], text: Fill) -> dict[str, Any]:
@@ -209,14 +210,15 @@ def _braced(value: Any) -> bool:
     return False
 
 
-def fill_quest_log(log: dict[str, Any] | None, values: Values) -> dict[str, Any] | None:
+def fill_quest_log(log: QuestLog | None, values: Values) -> QuestLog | None:
     """A quest-log snapshot with each task's ``hint`` filled (titles are names)."""
     if log is None or not any("{" in (t.get("hint") or "") or "}" in (t.get("hint") or "")
                               for t in log.get("tasks") or ()):
         return log
-    tasks = [{**t, "hint": fill(t["hint"], values)} if t.get("hint") else t
-             for t in log["tasks"]]
-    return {**log, "tasks": tasks}
+    tasks: list[QuestLogTask] = [{**t, "hint": fill(hint, values)} if (hint := t.get("hint"))
+                                 else t for t in log["tasks"]]
+    filled: QuestLog = {**log, "tasks": tasks}
+    return filled
 
 
 def _fill_tell(value: Any, text: Fill) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 from quest_runtime.conditions import EvalContext
 from quest_runtime.designer.explain import task_listing
 from quest_runtime.engine.questlog import snapshot
+from quest_runtime.engine.shapes import QuestLog
 from quest_runtime.engine.state import PlayerState
 from quest_runtime.runtime import Runtime
 from quest_runtime.store.base import StoreError
@@ -31,7 +32,7 @@ async def state_view(runtime: Runtime, player_id: str) -> dict[str, Any] | None:
     return doc
 
 
-async def quest_log(runtime: Runtime, player_id: str) -> dict[str, Any] | None:
+async def quest_log(runtime: Runtime, player_id: str) -> QuestLog | None:
     """The quest log of the player's level (SPEC §4.10), its texts filled."""
     state, level = await runtime.current_level(player_id)
     if state is None or state.session is None or level is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from quest_runtime.conditions import (
+from quest_runtime.conditions.core import (
     Condition,
     ConditionType,
     EvalContext,

@@ -15,7 +15,7 @@ listener that did not fire, the reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,7 +211,8 @@ def _operation(op: str, value: Any) -> Text:
     return mc_text(orjson.dumps(value).decode())
 
 
-def quest_log_table(active: dict[str, Any]) -> Table:
+def quest_log_table(active: Mapping[str, Any]) -> Table:
+    """A quest log (``QuestLog``, or one read back from JSON) as a table."""
     table = Table(title=f"quest log · {active.get('level_title', '')}", title_justify="left",
                   show_edge=False, pad_edge=False, expand=False)
     for column in ("task", "status", "progress"):

@@ -47,6 +47,7 @@ from quest_runtime.effects import Effect
 from quest_runtime.engine import gates
 from quest_runtime.engine.core import Engine, Outcome, sync_session
 from quest_runtime.engine.dialogue import waiting
+from quest_runtime.engine.shapes import Result
 from quest_runtime.engine.state import (
     PlayerState,
     TaskSession,
@@ -67,7 +68,7 @@ def _not_fired(kind: str, ident: str, reason: str, message: str, pointer: str,
 
 def _explanation(player_id: str, level_id: str | None, event_type: str,
                  atoms: list[tuple[str, str]], chat_text: str | None,
-                 fired: dict[str, list[str]], result: dict[str, Any] | None,
+                 fired: dict[str, list[str]], result: Result | None,
                  not_fired: list[NotFired], note: str | None = None,
                  dialogue: DialogueExplanation | None = None) -> Explanation:
     """The protocol's ``Explanation``; the result is the engine's own dict, kept as it is

@@ -25,6 +25,7 @@ import orjson
 
 from quest_runtime.clock import FakeClock
 from quest_runtime.engine.merger import merge_results
+from quest_runtime.engine.shapes import EnsuresFailure, Result
 from quest_runtime.errors import QuestError
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
@@ -48,7 +49,7 @@ class StepOutcome:
     step: Step
     output: dict[str, Any]
     mismatches: list[str] = field(default_factory=list)
-    ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+    ensures_failures: list[EnsuresFailure] = field(default_factory=list)
 
 
 def parse_script(text: str, name: str) -> list[Step]:
@@ -149,7 +150,7 @@ class ScenarioRunner:
                                default_level=default_level)
         #: Timer firings of an ``advance_seconds`` step: every pushed result is
         #: delivered (printed), no background task.
-        self._timer_failures: list[dict[str, Any]] = []
+        self._timer_failures: list[EnsuresFailure] = []
         self.scheduler = Scheduler(self.runtime, _deliver_all,
                                    on_ensures=self._timer_failures.extend)
 
@@ -211,7 +212,7 @@ class ScenarioRunner:
         return outcome
 
 
-async def _deliver_all(player_id: str, results: list[dict[str, Any]]) -> int:
+async def _deliver_all(player_id: str, results: list[Result]) -> int:
     return len(results)  # the preview prints them: delivered
 
 

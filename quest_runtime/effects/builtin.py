@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from quest_runtime.effects import Effect, EffectContext, EffectType, run_effects
+from quest_runtime.effects.core import Effect, EffectContext, EffectType, run_effects
+from quest_runtime.engine.shapes import Node
 from quest_runtime.params import Param
 
 _NUM = (int, float)
@@ -91,7 +92,7 @@ def fire_timer(e: Effect, ctx: EffectContext) -> None:
 
 
 def say(e: Effect, ctx: EffectContext) -> None:
-    node: dict[str, Any] = {"type": e.args.get("node_type", "npc_dialogue"), "text": e.args["text"]}
+    node: Node = {"type": e.args.get("node_type", "npc_dialogue"), "text": e.args["text"]}
     if "title" in e.args:
         node["title"] = e.args["title"]
     ctx.out.node(ctx.section, node)

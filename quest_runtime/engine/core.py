@@ -41,6 +41,7 @@ from quest_runtime.engine import dialogue, outbox, timers
 from quest_runtime.engine.commands import substitute
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import snapshot
+from quest_runtime.engine.shapes import EnsuresFailure, Result
 from quest_runtime.engine.state import (
     InternalKind,
     InternalTimer,
@@ -67,19 +68,19 @@ MAX_FIRINGS = 1000
 class Outcome:
     """What one engine call produced: the wire result and what to journal."""
 
-    result: dict[str, Any] | None
+    result: Result | None
     journal: dict[str, list[Any]] = field(default_factory=dict)
-    ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+    ensures_failures: list[EnsuresFailure] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class Fired:
     """What one ``fire_due`` pass did."""
 
-    results: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    results: list[tuple[float, Result]] = field(default_factory=list)
     """(due, result) of each firing that touched something, in due order."""
     journal: dict[str, list[Any]] = field(default_factory=dict)
-    ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+    ensures_failures: list[EnsuresFailure] = field(default_factory=list)
     count: int = 0
     """Firings run (with or without a result)."""
 

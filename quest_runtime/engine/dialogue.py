@@ -48,10 +48,17 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from quest_runtime.atoms import clean
 from quest_runtime.engine.merger import Section
+from quest_runtime.engine.shapes import (
+    DialogueFrame,
+    DialogueMark,
+    DialogueState,
+    Node,
+    ScriptEntry,
+)
 from quest_runtime.levels.dialogues import (
     CompiledDialogue,
     DialogueBook,
@@ -62,9 +69,27 @@ from quest_runtime.textvars import Values, fill
 
 if TYPE_CHECKING:
     from quest_runtime.atoms import NormalisedEvent
-    from quest_runtime.engine.state import LevelSession
-    from quest_runtime.engine.turn import Turn
+    from quest_runtime.conditions import Condition
+    from quest_runtime.effects import Effect
+    from quest_runtime.engine.merger import ResultBuilder
+    from quest_runtime.engine.state import LevelSession, PlayerState
     from quest_runtime.levels.compiled import CompiledLevel
+
+
+class Turn(Protocol):
+    """What a dialogue program needs of the turn running it (``engine/turn.Turn``), so
+    this module does not import the turn that calls it."""
+
+    state: PlayerState
+    session: LevelSession
+    level: CompiledLevel
+    now: float
+    out: ResultBuilder
+    dialogue_pumping: bool
+
+    def holds(self, cond: Condition | None) -> bool: ...
+
+    def run(self, effects: tuple[Effect, ...], section: Section) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +111,7 @@ class Answer(Enum):
 # -- state -------------------------------------------------------------------------------
 
 
-def _state(session: LevelSession) -> dict[str, Any]:
+def _state(session: LevelSession) -> DialogueState:
     d = session.dialogue
     if d is None:
         d = session.dialogue = {"stack": [], "history": []}
@@ -96,9 +121,8 @@ def _state(session: LevelSession) -> dict[str, Any]:
     return d
 
 
-def _stack(session: LevelSession) -> list[dict[str, Any]]:
-    stack: list[dict[str, Any]] = _state(session)["stack"]
-    return stack
+def _stack(session: LevelSession) -> list[DialogueFrame]:
+    return _state(session)["stack"]
 
 
 def waiting(session: LevelSession) -> tuple[str, str] | None:
@@ -110,8 +134,8 @@ def waiting(session: LevelSession) -> tuple[str, str] | None:
     return str(top["program"]), str(top["node"])
 
 
-def _remember(turn: Turn, entry: dict[str, Any]) -> None:
-    history: list[dict[str, Any]] = _state(turn.session)["history"]
+def _remember(turn: Turn, entry: DialogueMark) -> None:
+    history = _state(turn.session)["history"]
     entry["at"] = turn.now
     history.append(entry)
     if len(history) > MAX_HISTORY:
@@ -124,7 +148,8 @@ def _remember(turn: Turn, entry: dict[str, Any]) -> None:
 def _say(turn: Turn, program: CompiledDialogue, node: DialogueNode) -> None:
     """Add a line node's lines to the open script of this program, or open one."""
     speaker = node.speaker or program.npc or ""
-    entries = [{"op": "npc_say", "npc": speaker, "text": text} for text in node.lines]
+    entries: list[ScriptEntry] = [{"op": "npc_say", "npc": speaker, "text": text}
+                                  for text in node.lines]
     last = turn.out.last_node(Section.DIALOGUES)
     if (last is not None and last.get("type") == "npc_dialogue"
             and last.get("dialogue_id") == program.id and "script" in last):
@@ -132,7 +157,7 @@ def _say(turn: Turn, program: CompiledDialogue, node: DialogueNode) -> None:
         last["text"] = "\n".join(e["text"] for e in last["script"])
         return
     title = program.npc or speaker
-    out: dict[str, Any] = {"type": "npc_dialogue"}
+    out: Node = {"type": "npc_dialogue"}
     if title:
         out["title"] = title
     out["text"] = "\n".join(node.lines)
@@ -149,7 +174,7 @@ def shown_options(turn: Turn, node: DialogueNode) -> list[DialogueOption]:
 def _show_choice(turn: Turn, program: CompiledDialogue, node: DialogueNode,
                  shown: list[DialogueOption]) -> None:
     prompt = node.prompt
-    out: dict[str, Any] = {"type": "story_choice"}
+    out: Node = {"type": "story_choice"}
     title = prompt or program.npc
     if title:
         out["title"] = title
@@ -162,8 +187,9 @@ def _show_choice(turn: Turn, program: CompiledDialogue, node: DialogueNode,
     last = turn.out.last_node(Section.DIALOGUES)
     if (last is not None and last.get("type") == "story_choice"
             and last.get("dialogue_id") == program.id and last.get("node_id") == node.id):
-        last.clear()  # shown again with nothing said since (a restart): one panel, updated
-        last.update(out)
+        panel = cast(dict[str, Any], last)  # the same dict, cleared and refilled
+        panel.clear()  # shown again with nothing said since (a restart): one panel, updated
+        panel.update(out)
         return
     turn.out.node(Section.DIALOGUES, out)
 

@@ -69,7 +69,17 @@ import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
+
+from quest_runtime.engine.shapes import (
+    Behaviour,
+    Node,
+    QuestLog,
+    Result,
+    ScriptEntry,
+    Summary,
+    WorldPatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +174,11 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def script_of(node: Mapping[str, Any]) -> list[dict[str, Any]]:
+def script_of(node: Mapping[str, Any]) -> list[ScriptEntry]:
     """A dialogue node's lines as plugin script entries, speakers kept."""
     speaker = _text(node.get("title")).strip()
     script = node.get("script")
-    out: list[dict[str, Any]] = []
+    out: list[ScriptEntry] = []
     if isinstance(script, list):
         for entry in script:
             if isinstance(entry, Mapping):
@@ -192,7 +202,7 @@ def script_of(node: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def playable_nodes(nodes: list[dict[str, Any]], fallback_title: str) -> list[dict[str, Any]]:
+def playable_nodes(nodes: list[Node], fallback_title: str) -> list[Node]:
     """The nodes as the plugin can show all of them (the rules in the module docstring)."""
     dialogues = [i for i, n in enumerate(nodes) if n.get("type") == "npc_dialogue"]
     choices = [i for i, n in enumerate(nodes) if n.get("type") == "story_choice"]
@@ -201,10 +211,11 @@ def playable_nodes(nodes: list[dict[str, Any]], fallback_title: str) -> list[dic
     if len(dialogues) == 1 and not choices:
         return [_titled(n, fallback_title) for n in nodes]
     sources = [nodes[i] for i in dialogues]
-    script: list[dict[str, Any]] = []
+    script: list[ScriptEntry] = []
     for source in sources:
         script.extend(script_of(source))
     title = next((t for s in sources if (t := _text(s.get("title")).strip())), fallback_title)
+    #: Open while level keys are copied in (a level-authored node may carry its own).
     merged: dict[str, Any] = {"type": "npc_dialogue", "title": title or fallback_title,
                               "text": "\n".join(e["text"] for e in script), "script": script}
     for source in sources:
@@ -213,7 +224,7 @@ def playable_nodes(nodes: list[dict[str, Any]], fallback_title: str) -> list[dic
                 merged[key] = value
     folded: set[int] = set()
     if choices:
-        choice = nodes[choices[-1]]
+        choice: Mapping[str, Any] = nodes[choices[-1]]  # level keys read by name below
         folded.update(choices)
         if len(choices) > 1:
             log.debug("several story_choice nodes in one result: the last one is shown")
@@ -223,17 +234,17 @@ def playable_nodes(nodes: list[dict[str, Any]], fallback_title: str) -> list[dic
             if key in choice:
                 merged[key] = choice[key]
     at = min(dialogues[0], *folded) if folded else dialogues[0]
-    out: list[dict[str, Any]] = []
+    out: list[Node] = []
     for i, node in enumerate(nodes):
         if i == at:
-            out.append(merged)
+            out.append(cast(Node, merged))
         if i in folded or node.get("type") == "npc_dialogue":
             continue
         out.append(_titled(node, fallback_title))
     return out
 
 
-def _titled(node: dict[str, Any], fallback: str) -> dict[str, Any]:
+def _titled(node: Node, fallback: str) -> Node:
     """The node with a headline the plugin can print (a copy when one is added)."""
     if node.get("type") == "npc_dialogue":
         if _text(node.get("title")).strip() or not fallback:
@@ -264,7 +275,7 @@ class ResultBuilder:
     )
 
     def __init__(self) -> None:
-        self._nodes: list[list[dict[str, Any]]] = [[], [], [], [], []]
+        self._nodes: list[list[Node]] = [[], [], [], [], []]
         self._commands: list[list[str]] = [[], [], [], [], []]
         self._completed: dict[str, None] = {}
         #: Task indices of the section-2 nodes, which ``issued`` keeps in file order.
@@ -277,8 +288,8 @@ class ResultBuilder:
         self._built: set[int] = set()
         self._summary_built = False
         self.exit_ready = False
-        self.summary: dict[str, Any] | None = None
-        self.behaviors: list[dict[str, Any]] = []
+        self.summary: Summary | None = None
+        self.behaviors: list[Behaviour] = []
         #: Task state changed: the result carries an ``active_tasks`` snapshot.
         self.quest_log_dirty = False
         #: Something happened at all (else the result is ``null``).
@@ -290,16 +301,16 @@ class ResultBuilder:
         """Record a state change for the journal entry of this rule event."""
         self.journal.setdefault(kind, []).append(value)
 
-    def node(self, section: Section, node: dict[str, Any]) -> None:
+    def node(self, section: Section, node: Node) -> None:
         self._nodes[section].append(node)
         self.touched = True
 
-    def last_node(self, section: Section) -> dict[str, Any] | None:
+    def last_node(self, section: Section) -> Node | None:
         """The latest node of a section (a dialogue script grows while nothing follows)."""
         nodes = self._nodes[section]
         return nodes[-1] if nodes else None
 
-    def issued(self, task_index: int, node: dict[str, Any]) -> None:
+    def issued(self, task_index: int, node: Node) -> None:
         """A ``task`` node (section 2). Tasks become eligible in several passes of one
         event (after the tasks, after the listeners), so the node is put in its task's
         file-order place rather than appended."""
@@ -318,14 +329,14 @@ class ResultBuilder:
             self.touched = True
 
     @property
-    def world_patch(self) -> dict[str, Any]:
+    def world_patch(self) -> WorldPatch:
         """Every patch so far, merged (a new dict each time)."""
-        merged: dict[str, Any] = {}
+        merged: WorldPatch = {}
         for patch, _ in self._patches:
             merge_patch(merged, patch)
         return merged
 
-    def fill_texts(self, node: Callable[[dict[str, Any]], dict[str, Any]],
+    def fill_texts(self, node: Callable[[Node], Node],
                    patch: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> None:
         """Rewrite what this builder's own sources produced (text variables,
         ``quest_runtime/textvars.py``); parts of absorbed results were filled when their
@@ -337,7 +348,7 @@ class ResultBuilder:
                     nodes[i] = node(n)
         self._patches = [(p, True) if done else (patch(p), True) for p, done in self._patches]
         if self.summary is not None and not self._summary_built:
-            self.summary = node(self.summary)
+            self.summary = cast(Summary, node(cast(Node, self.summary)))
             self._summary_built = True
 
     def completed(self, task_id: str) -> None:
@@ -360,7 +371,7 @@ class ResultBuilder:
     def commands(self) -> list[str]:
         return [c for section in self._commands for c in section]
 
-    def absorb(self, other: dict[str, Any], section: Section) -> None:
+    def absorb(self, other: Result, section: Section) -> None:
         """Merge an already built result (a load result, a pushed timer result)."""
         self.patch(other.get("world_patch") or {}, built=True)
         for node in other.get("nodes") or ():
@@ -381,10 +392,10 @@ class ResultBuilder:
             self.quest_log_dirty = True
         self.touched = True
 
-    def build(self, commands: list[str], active_tasks: dict[str, Any] | None,
-              title: str = "") -> dict[str, Any]:
+    def build(self, commands: list[str], active_tasks: QuestLog | None,
+              title: str = "") -> Result:
         """The result dict; ``title`` (the level's) heads nodes that have no headline."""
-        result: dict[str, Any] = {
+        result: Result = {
             "world_patch": self.world_patch,
             "nodes": playable_nodes([n for section in self._nodes for n in section], title),
             "completed_tasks": list(self._completed),
@@ -399,11 +410,11 @@ class ResultBuilder:
         return result
 
 
-def merge_results(results: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+def merge_results(results: Iterable[Result | None]) -> Result | None:
     """Several results as one, in order (§4.8 rules; nodes and commands concatenated,
     ``active_tasks`` from the last result that has one). None when there are none."""
     out = ResultBuilder()
-    active: dict[str, Any] | None = None
+    active: QuestLog | None = None
     any_result = False
     for result in results:
         if result is None:

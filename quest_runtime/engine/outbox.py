@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import cast
 
 from quest_runtime.engine.merger import ResultBuilder, Section, merge_results
+from quest_runtime.engine.shapes import Result
 from quest_runtime.engine.state import PlayerState
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,15 @@ log = logging.getLogger(__name__)
 MAX_OUTBOX = 100
 
 
-def keep(state: PlayerState, results: Iterable[tuple[float, dict[str, Any]]]) -> None:
+def keep(state: PlayerState, results: Iterable[tuple[float, Result]]) -> None:
     """Add ``(at, result)`` pairs to the player's outbox (bounded: the oldest merged)."""
     outbox = state.outbox
     outbox.extend({"at": at, "result": result} for at, result in results)
     while len(outbox) > MAX_OUTBOX:
         first, second = outbox[0], outbox[1]
         merged = merge_results([first["result"], second["result"]])
-        outbox[0:2] = [{"at": first["at"], "result": merged}]
+        # two results in, so one out: never None
+        outbox[0:2] = [{"at": first["at"], "result": cast(Result, merged)}]
         log.warning("outbox full: the two oldest undelivered results were merged",
                     extra={"player_id": state.player_id})
 
@@ -48,7 +50,7 @@ def take(state: PlayerState, out: ResultBuilder) -> None:
     state.outbox = []
 
 
-def deliver_rest(state: PlayerState, result: dict[str, Any] | None) -> dict[str, Any] | None:
+def deliver_rest(state: PlayerState, result: Result | None) -> Result | None:
     """For a rule event whose result was built without the outbox (no level session):
     the outbox is appended to it, once."""
     if not state.outbox:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from quest_runtime.engine.shapes import (
+    QuestLog,
+    QuestLogCooldown,
+    QuestLogMilestone,
+    QuestLogTask,
+    QuestLogUpcoming,
+)
 from quest_runtime.engine.state import LevelSession, TaskStatus
 from quest_runtime.levels.compiled import CompiledLevel, CompiledTask
 
@@ -15,7 +20,7 @@ def remaining(task: CompiledTask, progress: int, milestones: dict[str, int]) -> 
 
 
 def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
-             now: float | None = None) -> dict[str, Any] | None:
+             now: float | None = None) -> QuestLog | None:
     """The open (issued) tasks in file order, as the plugin can draw them truthfully
     (it ignores ``status``, so a pending task in ``tasks`` would read as one to do now);
     tasks still waiting for ``after``/``requires`` are listed apart in ``upcoming``, and
@@ -32,11 +37,11 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
     issued_status = TaskStatus.ISSUED
     completed_status = TaskStatus.COMPLETED
     stasks = session.tasks
-    tasks: list[dict[str, Any]] = []
-    upcoming: list[dict[str, Any]] = []
+    tasks: list[QuestLogTask] = []
+    upcoming: list[QuestLogUpcoming] = []
     titles: list[str] = []
     names: list[str] = []
-    cooldowns: list[dict[str, Any]] = []
+    cooldowns: list[QuestLogCooldown] = []
     active = remaining_total = milestone_count = closed = 0
     for task in level.tasks:
         ts = stasks.get(task.id)
@@ -58,7 +63,7 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
                 closed += 1  # failed: no longer to do, but the level is not done
             continue
         left = task.count - ts.progress
-        milestones: list[dict[str, Any]] = []
+        milestones: list[QuestLogMilestone] = []
         if task.milestones:
             done_map = ts.milestones
             open_n = 0

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from quest_runtime.engine.shapes import Behaviour, DialogueState, OutboxEntry
+
 DOC_VERSION = 2
 """2: the engine's own timers are typed (``SessionTimers.limits``/``cooldowns``/``gates``)
 instead of ``"internal": {"limit:<task>": due}`` keys parsed back by slicing."""
@@ -214,11 +216,11 @@ class LevelSession:
     tasks: dict[str, TaskSession] = field(default_factory=dict)
     refs: set[str] = field(default_factory=set)
     listeners: dict[str, ListenerMark] = field(default_factory=dict)
-    behaviors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    behaviors: dict[str, Behaviour] = field(default_factory=dict)
     summary_emitted: bool = False
     exit_ready: bool = False
     #: The dialogue programs running, innermost last (``engine/dialogue.py``).
-    dialogue: dict[str, Any] | None = None
+    dialogue: DialogueState | None = None
     #: Level timers and the engine's own (``engine/timers.py``); ended with the session.
     timers: SessionTimers = field(default_factory=SessionTimers)
     #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
@@ -278,7 +280,7 @@ class PlayerState:
     #: Pushed results the stream has not delivered yet, oldest first: ``{"at": due,
     #: "result": R}``; merged into the next rule-event result once (SPEC §4.12.1). Kept
     #: per player, not per session: a timer that ends the level must still be heard.
-    outbox: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[OutboxEntry] = field(default_factory=list)
     #: Storage parts changed since the last commit (``storage``), named by ``part_key``;
     #: None: everything (a new player, a new or ended session, a reloaded level). Not
     #: part of the document; the engine marks what it changes (``touch``).

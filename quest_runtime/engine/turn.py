@@ -8,7 +8,7 @@ writes outputs to a ``ResultBuilder`` (see ``merger.py`` for the order).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from quest_runtime.atoms import NormalisedEvent
 from quest_runtime.conditions import Condition
@@ -16,6 +16,7 @@ from quest_runtime.effects import Effect, EffectContext, run_effects
 from quest_runtime.engine import dialogue, gates, timers
 from quest_runtime.engine.merger import ResultBuilder, Section
 from quest_runtime.engine.questlog import remaining
+from quest_runtime.engine.shapes import EnsuresFailure, Node
 from quest_runtime.engine.state import (
     LEVELS_PART,
     MARK_PART,
@@ -57,7 +58,7 @@ class Turn:
         self.meta = meta
         self.out = out if out is not None else ResultBuilder()
         self.end_requested: tuple[bool, str | None] = (False, None)
-        self.ensures_failures: list[dict[str, Any]] = []
+        self.ensures_failures: list[EnsuresFailure] = []
         self._depth = 0
         #: A dialogue program is running: ``start_dialogue`` only pushes (``dialogue.py``).
         self.dialogue_pumping = False
@@ -96,8 +97,8 @@ class Turn:
         timers.task_issued(self.session, task, self.now)
         if self.session.issuable is not None:
             self.session.issuable.discard(task.id)
-        node: dict[str, Any] = {"type": "task", "task_id": task.id, "title": task.title,
-                                "text": task.on_issue or task.hint or task.title}
+        node: Node = {"type": "task", "task_id": task.id, "title": task.title,
+                      "text": task.on_issue or task.hint or task.title}
         if task.hint:
             node["hint"] = task.hint
         self.out.issued(task.index, node)
@@ -174,9 +175,9 @@ class Turn:
         self.out.note("tasks_progressed", task.id)
         if hit is not None:
             self.out.milestone(hit.id)
-            node: dict[str, Any] = {"type": "task_milestone", "task_id": task.id,
-                                    "milestone_id": hit.id, "title": hit.title,
-                                    "text": hit.hint or hit.title}
+            node: Node = {"type": "task_milestone", "task_id": task.id,
+                          "milestone_id": hit.id, "title": hit.title,
+                          "text": hit.hint or hit.title}
             self.out.node(Section.TASKS, node)
         all_done = all(ts.milestones.get(m.id, 0) >= m.count for m in task.milestones)
         if ts.progress >= task.count and all_done:
@@ -218,7 +219,7 @@ class Turn:
             if reward.world_patch:
                 self.out.patch(reward.world_patch)
             if reward.npc_dialogue is not None:
-                self.out.node(Section.TASKS, dict(reward.npc_dialogue))
+                self.out.node(Section.TASKS, cast(Node, dict(reward.npc_dialogue)))
             for cmd in reward.commands:
                 self.out.command(Section.TASKS, cmd)
             for item, amount in reward.items:
@@ -249,7 +250,7 @@ class Turn:
         if cond.holds(ctx):
             return
         failing = cond.failing(ctx) or cond
-        failure = {"level": self.level.id, "file": self.level.path, "what": what,
+        failure: EnsuresFailure = {"level": self.level.id, "file": self.level.path, "what": what,
                    "pointer": failing.pointer, "condition": failing.describe()}
         self.ensures_failures.append(failure)
         log.warning("ensures violated: %s: %s: %s [%s]", failure["file"], what,
@@ -311,7 +312,7 @@ class Turn:
         self.out.note("listeners_fired", listener.id)
         self.out.touched = True
         if listener.dialogue is not None:
-            self.out.node(Section.LISTENERS, dict(listener.dialogue))
+            self.out.node(Section.LISTENERS, cast(Node, dict(listener.dialogue)))
         if listener.world_patch:
             self.out.patch(listener.world_patch)
         for cmd in listener.commands:

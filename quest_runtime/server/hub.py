@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from aiohttp import WSCloseCode, web
 from prometheus_client import Counter
+
+from quest_runtime.engine.shapes import Result
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class StreamHub:
     def remove(self, client: _Client) -> None:
         self.clients.discard(client)
 
-    async def push(self, player_id: str, results: list[dict[str, Any]]) -> int:
+    async def push(self, player_id: str, results: list[Result]) -> int:
         """Send ``results`` in order to every client that wants the player; stop at the
         first one no client took. Returns how many were delivered."""
         delivered = 0

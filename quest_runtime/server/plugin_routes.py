@@ -69,9 +69,8 @@ async def story_load(request: web.Request) -> web.Response:
                       "error": exc.to_dict(), "result": None})
     level = request.app[CATALOG].get(level_id)
     title = level.title if level is not None else level_id
-    result = reply.result or {}
     return _json({"status": "ok", "msg": f"{title} loaded", "level_id": level_id,
-                  "bootstrap_patch": bootstrap_patch(result), "result": reply.result})
+                  "bootstrap_patch": bootstrap_patch(reply.result), "result": reply.result})
 
 
 @routes.get("/world/state/{player_id}")

@@ -3,11 +3,14 @@
 How a commit travels:
 
 1. ``commit()`` (on the event loop) serialises the journal effects, puts the commit and
-   a future on a queue and awaits the future.
+   a future on a queue and awaits the future; ``commit_many()`` (a rule-event batch)
+   puts all its commits as one queue item with one future for their outcomes.
 2. The writer thread takes everything queued, i.e. every commit that arrived while it
-   ran the previous transaction, and writes it in ONE transaction (group commit). Each
-   commit runs inside its own SAVEPOINT, so a commit that breaks a rule (version
-   conflict, repeated ``event_id``) fails alone and the rest of the batch goes on.
+   ran the previous transaction, and writes it in ONE transaction (group commit): one
+   ``executemany`` per statement, and each player's changed document parts coalesced
+   into one write (``_plan``). If a commit breaks a rule (version conflict, repeated
+   ``event_id``) the batch is rolled back and redone commit by commit, each inside its
+   own SAVEPOINT, so that commit fails alone and the rest of the batch goes on.
 3. After COMMIT (and its fsync, per ``synchronous``) the writer hands all outcomes back
    to the loop in one ``call_soon_threadsafe``; each caller's await returns its new row
    version or raises ``StoreError``. If the transaction itself fails (disk I/O, disk
@@ -23,8 +26,14 @@ Reads use a second connection owned by the event-loop thread and run right there
 they are index lookups of a few µs that WAL never makes wait for the writer (a thread
 hop cost more than the read, measured), and they see every commit whose await returned.
 
-The schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS`` lists one step per
-version, and ``open()`` applies the missing ones in one transaction.
+Tables: ``players`` (the core document, its row version, the next timer due and an
+undelivered-results mark, in a partial index read at start-up: ``wakeups``),
+``player_parts`` (a document's parts: one row per task session, listener mark and the
+levels history; ``read_player`` joins them back, store/base.py "Parts") and
+``journal`` (per-player entries, ``event_id`` unique per player, the last
+``journal_limit`` kept). The schema is versioned with ``PRAGMA user_version``;
+``MIGRATIONS`` lists one step per version, and ``open()`` applies the missing ones in
+one transaction.
 """
 
 from __future__ import annotations

@@ -1,18 +1,25 @@
-"""No import cycles among the level path's modules (issue 11, Deliver 2).
+"""Guards that keep the structure (issue 11, Deliver 7): no import cycle among the
+product's modules, and every module imports alone.
 
-Imports are read from the source (``TYPE_CHECKING`` imports count too: a cycle through
-them is still two modules that need each other). The product-wide guard is issue 11's
-Deliver 7; this one keeps ``quest_runtime/levels`` acyclic meanwhile.
+Imports are read from the source, the ones inside functions and under ``TYPE_CHECKING``
+included: a cycle through them is still two modules that need each other. ``make lint``
+and CI run this file with the rest of the suite.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import bridge_protocol
 import quest_runtime
 
 PACKAGE = Path(quest_runtime.__file__).parent
+PACKAGES = (PACKAGE, Path(bridge_protocol.__file__).parent)
 
 
 def _module(path: Path, root: Path) -> str:
@@ -20,9 +27,14 @@ def _module(path: Path, root: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+def modules(*roots: Path) -> dict[str, Path]:
+    """Every module of the packages at ``roots``: dotted name → file."""
+    return {_module(p, root): p for root in roots for p in root.rglob("*.py")}
+
+
+def import_graph(*roots: Path) -> dict[str, set[str]]:
     """Module → the product modules it imports (``from pkg import mod`` included)."""
-    files = {_module(p, root): p for p in root.rglob("*.py")}
+    files = modules(*(roots or PACKAGES))
     graph: dict[str, set[str]] = {m: set() for m in files}
     for module, path in files.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -77,10 +89,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_no_import_cycle_runs_through_the_level_modules() -> None:
-    through_levels = [c for c in cycles(import_graph())
-                      if any(m.startswith("quest_runtime.levels") for m in c)]
-    assert through_levels == []
+def test_no_import_cycle_among_the_product_modules() -> None:
+    assert cycles(import_graph()) == []
 
 
 def test_the_check_finds_a_cycle_when_there_is_one(tmp_path: Path) -> None:
@@ -93,3 +103,27 @@ def test_the_check_finds_a_cycle_when_there_is_one(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
         "    from quest_runtime.levels.a import x\n")
     assert cycles(import_graph(pkg)) == [["quest_runtime.levels.a", "quest_runtime.levels.b"]]
+
+
+def _import_alone(module: str) -> tuple[str, int, str]:
+    done = subprocess.run([sys.executable, "-W", "error", "-c", f"import {module}"],
+                          capture_output=True, text=True, timeout=60)
+    return module, done.returncode, (done.stderr.strip().splitlines()[-1:] and \
+        done.stderr.strip().splitlines()[-1]) or ""
+
+
+def test_every_module_imports_alone_without_warnings() -> None:
+    """``python -W error -c "import m"`` for each module in a fresh interpreter: no
+    module depends on another having been imported first, none warns on import."""
+    names = sorted(m for m in modules(*PACKAGES) if not m.endswith("__main__"))  # entry points
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        failed = [(m, err) for m, code, err in pool.map(_import_alone, names) if code]
+    assert failed == [], failed
+    assert len(names) > 90
+
+
+def test_the_import_check_reports_a_failing_module() -> None:
+    """The check sees a module that fails alone (here: one that does not exist)."""
+    assert _import_alone("quest_runtime.engine.state")[1] == 0
+    _, code, err = _import_alone("quest_runtime.no_such_module")
+    assert code != 0 and "ModuleNotFoundError" in err
