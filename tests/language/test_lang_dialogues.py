@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +60,14 @@ def chat(text: str) -> dict[str, Any]:
     return {"event_type": "chat", "payload": {"text": text}}
 
 
-def dialogue_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
+def dialogue_node(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The result's one ``npc_dialogue`` node (never more than one), None without one."""
     found = [n for n in (result or {}).get("nodes", []) if n["type"] == "npc_dialogue"]
     assert len(found) <= 1, f"several npc_dialogue nodes in one result: {found}"
     return found[0] if found else None
 
 
-def choice_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
+def choice_node(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The node that shows the result's choice: the ``npc_dialogue`` node it is folded
     into (after lines), or a ``story_choice`` node (no line leads to it); never both."""
     nodes = (result or {}).get("nodes", [])
@@ -79,19 +80,19 @@ def choice_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return node
 
 
-def choices(result: dict[str, Any] | None) -> list[str] | None:
+def choices(result: Mapping[str, Any] | None) -> list[str] | None:
     """Option ids of the result's choice, None without one."""
     node = choice_node(result)
     return [c["id"] for c in node["choices"]] if node else None
 
 
-def dialogue_text(result: dict[str, Any] | None) -> str | None:
+def dialogue_text(result: Mapping[str, Any] | None) -> str | None:
     """All lines of the result's ``npc_dialogue`` node, joined by newlines."""
     node = dialogue_node(result)
     return None if node is None else node["text"]
 
 
-def spoken(result: dict[str, Any] | None) -> list[tuple[str | None, str]]:
+def spoken(result: Mapping[str, Any] | None) -> list[tuple[str | None, str]]:
     """``(speaker, line)`` of the result's ``npc_dialogue`` node (None: narration)."""
     node = dialogue_node(result)
     if node is None:
