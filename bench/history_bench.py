@@ -150,13 +150,16 @@ async def run(args: argparse.Namespace) -> int:
         root = Path(tmp)
         print("building worlds ...", file=sys.stderr, flush=True)
         n = 1000 if args.quick else 10_000
-        worlds = [
-            await build("smallest", root),
-            await build(f"fired listeners {n + NPCS:,}", root, listeners=n + NPCS),
-            await build(f"completed levels {n // 10:,}", root, completed=n // 10),
-            await build("tasks 100", root, tasks=100),
-            await build(f"journal {n:,}", root, journal=n),
-        ]
+        builds = {
+            "smallest": lambda: build("smallest", root),
+            "listeners": lambda: build(f"fired listeners {n + NPCS:,}", root,
+                                       listeners=n + NPCS),
+            "levels": lambda: build(f"completed levels {n // 10:,}", root, completed=n // 10),
+            "tasks": lambda: build("tasks 100", root, tasks=100),
+            "journal": lambda: build(f"journal {n:,}", root, journal=n),
+        }
+        worlds = [await builds[k]() for k in builds if k == "smallest" or not args.only
+                  or k in args.only]
         rates: dict[str, list[float]] = {w.name: [] for w in worlds}
         for w in worlds:  # warm-up: every player's state cached
             await measure(w, 0.5)
@@ -187,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--quick", action="store_true", help="smaller history, 1 repeat of 1 s")
+    ap.add_argument("--only", nargs="*", choices=["listeners", "levels", "tasks", "journal"],
+                    help="measure these settings only (with the smallest)")
     args = ap.parse_args(argv)
     if args.quick:
         args.repeat, args.seconds = 1, 1.0
