@@ -17,7 +17,8 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy quest_runtime bridge_protocol
+	$(VENV)/bin/mypy quest_runtime bridge_protocol tests bench tools
+	$(VENV)/bin/pytest -q tests/test_structure.py
 
 bench: $(VENV)/.installed
 	$(PY) bench/engine_bench.py

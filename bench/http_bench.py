@@ -61,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def pinner(cpu: int | None):
+def pinner(cpu: int | None) -> Callable[[], None] | None:
     """A preexec_fn pinning the child (and every thread it starts) to one CPU."""
     if cpu is None:
         return None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import os
 import random
 import sqlite3
 import statistics
@@ -51,7 +52,8 @@ def level() -> dict[str, Any]:
 
 
 def document(player: str, timer: bool) -> bytes:
-    tasks = {f"reach_npc_{k}": ["issued", 0, 0, 0.0, None, {}] for k in range(hb.NPCS)}
+    tasks: dict[str, list[Any]] = {f"reach_npc_{k}": ["issued", 0, 0, 0.0, None, {}]
+                                   for k in range(hb.NPCS)}
     session: dict[str, Any] = {
         "level_id": hb.LEVEL_ID, "level_version": "", "started_at": 0.0, "tasks": tasks,
         "refs": [], "listeners": {}, "behaviors": {}, "summary_emitted": False,
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args(argv)
     wrk = hb.ensure_wrk()
-    server_cpu, wrk_cpu = (0, 1) if len(hb.os.sched_getaffinity(0)) > 1 else (None, None)
+    server_cpu, wrk_cpu = (0, 1) if len(os.sched_getaffinity(0)) > 1 else (None, None)
     with tempfile.TemporaryDirectory(prefix="qr-million-") as tmp:
         root = Path(tmp)
         levels = root / "levels"

@@ -39,6 +39,7 @@ from store_faults import small_disk as mount_small_disk
 from quest_runtime import views
 from quest_runtime.designer.replay import expectation_diff
 from quest_runtime.designer.scenario import ScenarioRunner, Step, subset_mismatches
+from quest_runtime.engine.shapes import EnsuresFailure
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.findings import Severity
 from quest_runtime.levels.loader import LoadResult, load_level_bytes
@@ -81,7 +82,7 @@ class Transcript:
     """One ``{"step": N, "result": ..., "error"?: ...}`` per step, as the preview prints."""
     states: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Each player's state (as ``GET /state`` shows it) after the last step."""
-    ensures_failures: list[dict[str, Any]] = field(default_factory=list)
+    ensures_failures: list[EnsuresFailure] = field(default_factory=list)
 
     @property
     def results(self) -> list[Any]:
@@ -139,7 +140,7 @@ def run_transcript(folder: Path, levels: dict[str, Any] | Iterable[dict[str, Any
         prepared.append(Step(n, n, data))
     runner = ScenarioRunner(catalog, default_level=default_level)
     players = list(dict.fromkeys(
-        s.data.get("player", s.data.get("player_id")) for s in prepared
+        s.data["player"] if "player" in s.data else s.data["player_id"] for s in prepared
         if "advance_seconds" not in s.data))
 
     async def go() -> Transcript:

@@ -409,9 +409,9 @@ def test_direct_construction_is_validated() -> None:
 def test_frozen() -> None:
     settings = Settings()
     with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.port = 1  # type: ignore[misc]
+        settings.port = 1  # type: ignore[misc]  # deliberate: the write must be refused
     with pytest.raises((AttributeError, TypeError)):
-        settings.new_attribute = 1  # type: ignore[attr-defined]
+        settings.new_attribute = 1  # type: ignore[attr-defined]  # deliberate: refused
 
 
 def test_describe_masks_tokens() -> None:

@@ -50,7 +50,7 @@ tables; `GET /openapi.json` on a service without a token lists no 401.
 
 def _type(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
-        return "`" + prop["$ref"].rsplit("/", 1)[-1] + "`"
+        return f"`{prop['$ref'].rsplit('/', 1)[-1]}`"
     if "anyOf" in prop:
         return " or ".join(_type(p) for p in prop["anyOf"])
     t = prop.get("type", "any")
@@ -92,7 +92,8 @@ def _endpoints() -> str:
             responses = op["responses"]
             ok = next(iter(responses))
             content = responses[ok].get("content", {})
-            schema = next(iter(content.values()), {}).get("schema", {}) if content else {}
+            first: dict[str, Any] = next(iter(content.values()), {}) if content else {}
+            schema = first.get("schema", {})
             frames = responses[ok].get("x-websocket-message", {}).get("$ref", "")
             name = (schema.get("$ref") or frames).rsplit("/", 1)[-1]
             response = f"{ok} `{name}`" if name else f"{ok} {next(iter(content), '')}".strip()

@@ -23,6 +23,7 @@ from quest_runtime.cli import main
 from quest_runtime.designer.interactive import CommandError, step_for
 from quest_runtime.designer.replay import expectation_diff
 from quest_runtime.designer.scenario import ScenarioRunner, Step, load_catalog, subset_mismatches
+from quest_runtime.engine.shapes import QuestLog
 
 REPO = Path(__file__).resolve().parents[2]
 LOAD = {"player": "Steve", "load": "meadow"}
@@ -208,7 +209,7 @@ def test_a_cooling_down_task_stays_in_the_quest_log_with_its_time_left(levels: P
 def test_the_quest_log_request_counts_the_time_left(levels: Path) -> None:
     runner = ScenarioRunner(load_catalog(levels))
 
-    async def go() -> dict[str, Any] | None:
+    async def go() -> QuestLog | None:
         await runner.runtime.open()
         try:
             for n, step in enumerate([LOAD, m.water(), {"advance_seconds": 600}], 1):

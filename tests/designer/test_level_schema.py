@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bridge_protocol.schema import schemas
-from quest_runtime.levels.catalog import level_files
+from quest_runtime.levels.files import level_files
 from quest_runtime.levels.schema import level_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,6 +117,6 @@ def test_the_foreign_near_misses_validate_are_declared_in_the_schema() -> None:
         assert keys <= set(defs[models[kind]]["properties"]), kind
     if CORPUS.is_dir():
         corpus = "\n".join(p.read_text(encoding="utf-8") for p in level_files(CORPUS))
-        for keys in FOREIGN_KEYS.values():
-            for key in keys:
+        for foreign in FOREIGN_KEYS.values():
+            for key in foreign:
                 assert f'"{key}"' in corpus, key

@@ -223,4 +223,4 @@ def test_a_blocked_load_names_the_player(play: Any) -> None:
                         "on_complete": [{"type": "gain_item", "item": "key"}]}]}
     t = play(level, [{"load": "gate"}])
     assert t.error(0) is not None
-    assert t.error(0)["message"] == "Not yet, Steve: 0 keys of 3."  # type: ignore[index]
+    assert t.error(0)["message"] == "Not yet, Steve: 0 keys of 3."

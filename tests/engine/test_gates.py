@@ -70,7 +70,9 @@ def test_a_changed_task_rule_changes_the_engine_and_explain(
     found = explain(engine, state, *NEAR_MIA, 1.0)                        # explain
     [wave] = [n for n in found.not_fired if n.id == "wave"]
     assert wave.reason == "not_issued" and "after 'the_harvest'" in wave.message
-    listing = {t["task_id"]: t for t in task_listing(engine.levels("shared"), state, 1.0)}
+    compiled = engine.levels("shared")
+    assert compiled is not None
+    listing = {t["task_id"]: t for t in task_listing(compiled, state, 1.0)}
     assert "after 'the_harvest'" in listing["wave"]["why"]               # /debug/tasks
 
 
@@ -100,7 +102,8 @@ def test_a_repeatable_task_in_cooldown_is_one_rule_for_both(tmp_path: Path) -> N
     engine.load(state, "daily", 0.0)
     engine.handle(state, "near", {"target": "well"}, 10.0)
     assert state.session is not None
-    assert state.session.tasks["chore"].status is TaskStatus.COMPLETED
+    status = state.session.tasks["chore"].status  # a name: the check below reads it anew
+    assert status is TaskStatus.COMPLETED
     found = explain(engine, state, "near", {"target": "well"}, 40.0)
     [chore] = [n for n in found.not_fired if n.id == "chore"]
     assert chore.reason == "closed" and "re-issued in 30 s" in chore.message

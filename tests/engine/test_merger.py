@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -24,6 +24,7 @@ from quest_runtime.engine.merger import (
     merge_patch,
     playable_nodes,
 )
+from quest_runtime.engine.shapes import Node
 
 WORKED_EXAMPLES = [
     pytest.param({"mc": {"tell": "a"}}, {"mc": {"tell": "b"}}, {"mc": {"tell": ["a", "b"]}},
@@ -284,7 +285,7 @@ def test_merge_never_mutates_its_sources() -> None:
     other = {"mc": {"tell": ["b"], "title": {"sub": "B"}, "particle": {"type": "y"},
                     "_scene": {"focus": "B"}}}
     before = copy.deepcopy((level_patch, other))
-    out: dict = {}
+    out: dict[str, Any] = {}
     merge_patch(out, level_patch)
     merge_patch(out, other)
     merge_patch(out, level_patch)
@@ -302,7 +303,7 @@ def test_merge_never_mutates_its_sources_with_mc_layers() -> None:
     results: merging shares their values but never changes one of them."""
     import copy
 
-    sources = [
+    sources: list[dict[str, Any]] = [
         {"mc": [{"tell": "a", "sound": {"type": "A"}}, {"particle": {"type": "a"}}]},
         {"sound": {"type": "T"}, "mc": {"tell": ["b"], "sound": {"type": "B"},
                                         "_scene": {"theme": "B"}}},
@@ -333,8 +334,13 @@ def test_merge_never_mutates_its_sources_with_mc_layers() -> None:
 
 # -- playable nodes (PLUGIN.md §4) -------------------------------------------------------
 
-C = [{"id": "yes", "label": "Yes", "rule_event": "choice__q__yes"},
-     {"id": "no", "label": "No", "rule_event": "choice__q__no"}]
+C: list[Any] = [{"id": "yes", "label": "Yes", "rule_event": "choice__q__yes"},
+                {"id": "no", "label": "No", "rule_event": "choice__q__no"}]
+
+
+def as_nodes(nodes: list[dict[str, Any]]) -> list[Node]:
+    """The test's plain dicts as the engine's ``Node`` list (no copy, no check)."""
+    return cast(list[Node], nodes)
 
 
 def dialogue(**fields: Any) -> dict[str, Any]:
@@ -375,10 +381,10 @@ PLAYABLE_EXAMPLES = [
 def test_playable_nodes_worked_examples(nodes: list[dict[str, Any]],
                                         expected: list[dict[str, Any]]) -> None:
     before = copy_of(nodes)
-    assert playable_nodes(nodes, "") == expected
+    assert playable_nodes(as_nodes(nodes), "") == expected
     assert nodes == before  # the sources are not changed
     # with a level title, only nodes without any headline change: they take it
-    assert playable_nodes(nodes, "Lakeside") == [
+    assert playable_nodes(as_nodes(nodes), "Lakeside") == [
         n if n.get("title") or (n.get("text") and n["type"] != "npc_dialogue")
         else {**n, "title": "Lakeside"} for n in expected]
 
@@ -404,7 +410,7 @@ def test_a_folded_choice_keeps_its_ids_and_the_node_comes_before_what_followed()
              story_choice(title="Tomas", prompt="Answer?", choices=C, dialogue_id="talk",
                           node_id="ask"),
              dialogue(text="The fog thickens.")]
-    out = playable_nodes(nodes, "Lakeside")
+    out = playable_nodes(as_nodes(nodes), "Lakeside")
     assert [n["type"] for n in out] == ["task", "npc_dialogue"]
     node = out[1]
     assert node["title"] == "Tomas"
@@ -424,6 +430,6 @@ def test_a_folded_choice_keeps_its_ids_and_the_node_comes_before_what_followed()
 )
 def test_an_untitled_dialogue_takes_the_level_title(nodes: list[dict[str, Any]],
                                                     title: str) -> None:
-    out = playable_nodes(nodes, "Lakeside")
+    out = playable_nodes(as_nodes(nodes), "Lakeside")
     assert [(n["type"], n["title"]) for n in out] == [("npc_dialogue", title)]
     assert "title" not in nodes[0]  # a copy got the title

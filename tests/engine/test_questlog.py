@@ -15,13 +15,14 @@ from typing import Any
 
 from quest_runtime import views
 from quest_runtime.designer.scenario import ScenarioRunner, Step
+from quest_runtime.engine.shapes import QuestLog
 from quest_runtime.levels.catalog import LevelCatalog
 
 PLAYER = "Steve"
 
 
 def quest_log_after(folder: Path, level: dict[str, Any],
-                    steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+                    steps: list[dict[str, Any]]) -> QuestLog | None:
     """The snapshot ``GET …/quest-log`` shows after ``steps`` (played by Steve)."""
     folder.mkdir(parents=True)
     (folder / f"{level['id']}.json").write_text(json.dumps(level), encoding="utf-8")
@@ -29,7 +30,7 @@ def quest_log_after(folder: Path, level: dict[str, Any],
     catalog.load_all()
     runner = ScenarioRunner(catalog)
 
-    async def go() -> dict[str, Any] | None:
+    async def go() -> QuestLog | None:
         await runner.runtime.open()
         try:
             for n, step in enumerate(steps, start=1):

@@ -55,7 +55,8 @@ def test_every_wire_result_model_has_a_typeddict() -> None:
               if isinstance(v, type) and issubclass(v, BaseModel)
               and v.__module__ == wire.__name__ and not v.__name__.startswith("_")}
     # envelopes around a result, not shapes the engine builds
-    envelopes = {wire.RuleEventResponse, wire.StreamMessage, wire.BatchResponse}
+    envelopes: set[type[BaseModel]] = {wire.RuleEventResponse, wire.StreamMessage,
+                                       wire.BatchResponse}
     assert models - envelopes - mirrored == set()
 
 

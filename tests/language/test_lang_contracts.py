@@ -34,7 +34,7 @@ FORGE = {
              {"type": "has_item", "item": "hammer"}]}},
     ],
 }
-STEPS = [
+STEPS: list[dict[str, Any]] = [
     {"player": "Steve", "load": "forge"},
     {"player": "Steve", "event_type": "near", "payload": {"target": "anvil"},
      "expect": {"completed_tasks": ["light_forge"], "exit_ready": True}},

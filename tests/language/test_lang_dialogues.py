@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,8 @@ TOMAS = {"event_type": "interact_entity",
          "payload": {"interaction": "right_click", "entity_type": "villager",
                      "entity_name": "§eTomas", "quest_event": "interact_entity_villager",
                      "location": LOCATION}}
-TO_TOMAS = [LOAD, GREET, READY, TOMAS]
-TO_TOMAS_BRAVE = [LOAD, GREET, READY, TRAPS, TOMAS]
+TO_TOMAS: list[dict[str, Any]] = [LOAD, GREET, READY, TOMAS]
+TO_TOMAS_BRAVE: list[dict[str, Any]] = [LOAD, GREET, READY, TRAPS, TOMAS]
 
 
 def pick(option: str, dialogue: str = "tomas_fog", **extra: Any) -> dict[str, Any]:
@@ -59,14 +60,14 @@ def chat(text: str) -> dict[str, Any]:
     return {"event_type": "chat", "payload": {"text": text}}
 
 
-def dialogue_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
+def dialogue_node(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The result's one ``npc_dialogue`` node (never more than one), None without one."""
     found = [n for n in (result or {}).get("nodes", []) if n["type"] == "npc_dialogue"]
     assert len(found) <= 1, f"several npc_dialogue nodes in one result: {found}"
     return found[0] if found else None
 
 
-def choice_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
+def choice_node(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The node that shows the result's choice: the ``npc_dialogue`` node it is folded
     into (after lines), or a ``story_choice`` node (no line leads to it); never both."""
     nodes = (result or {}).get("nodes", [])
@@ -75,22 +76,23 @@ def choice_node(result: dict[str, Any] | None) -> dict[str, Any] | None:
     assert len(folded) + len(alone) <= 1, nodes
     if alone:
         assert dialogue_node(result) is None, "a story_choice next to dialogue lines"
-    return (folded or alone or [None])[0]
+    node: dict[str, Any] | None = (folded or alone or [None])[0]
+    return node
 
 
-def choices(result: dict[str, Any] | None) -> list[str] | None:
+def choices(result: Mapping[str, Any] | None) -> list[str] | None:
     """Option ids of the result's choice, None without one."""
     node = choice_node(result)
     return [c["id"] for c in node["choices"]] if node else None
 
 
-def dialogue_text(result: dict[str, Any] | None) -> str | None:
+def dialogue_text(result: Mapping[str, Any] | None) -> str | None:
     """All lines of the result's ``npc_dialogue`` node, joined by newlines."""
     node = dialogue_node(result)
     return None if node is None else node["text"]
 
 
-def spoken(result: dict[str, Any] | None) -> list[tuple[str | None, str]]:
+def spoken(result: Mapping[str, Any] | None) -> list[tuple[str | None, str]]:
     """``(speaker, line)`` of the result's ``npc_dialogue`` node (None: narration)."""
     node = dialogue_node(result)
     if node is None:
@@ -103,7 +105,8 @@ def spoken(result: dict[str, Any] | None) -> list[tuple[str | None, str]]:
 
 
 def stack(t: Any, player: str = "Steve") -> list[dict[str, Any]]:
-    return t.state(player)["session"]["dialogue"]["stack"]
+    frames: list[dict[str, Any]] = t.state(player)["session"]["dialogue"]["stack"]
+    return frames
 
 
 TOMAS_LANTERN = ("The lantern? Still hanging in the boathouse, past the pier. There's lamp "
@@ -141,7 +144,8 @@ def test_each_path_of_the_demo_conversation(play: Any, answers: list[str], repli
     opening = t.results[len(TO_TOMAS_BRAVE) - 1]
     # the task's reward line, then the program's two lines: one node, Tomas speaking
     assert spoken(opening) == [("Tomas", TOMAS_LANTERN), ("Tomas", FOG[0]), ("Tomas", FOG[1])]
-    assert dialogue_node(opening)["dialogue_id"] == "tomas_fog"
+    node = dialogue_node(opening)
+    assert node is not None and node["dialogue_id"] == "tomas_fog"
     assert choices(opening) == ["careful", "brave", "story"]
     answered = t.results[len(TO_TOMAS_BRAVE):]
     for result, reply in zip(answered, replies, strict=True):
@@ -585,6 +589,7 @@ def test_a_program_whose_node_was_removed_ends_cleanly_on_reload(tmp_path: Path)
         reply = await rt.handle("Steve", "chat", {"text": "1"})
         view = await views.state_view(rt, "Steve")
         await rt.close()
+        assert view is not None
         return report, reply.result, view
 
     report, result, view = asyncio.run(go())

@@ -194,9 +194,10 @@ CASES = [
 @pytest.mark.parametrize(("effect", "prep", "probe", "before", "after"), CASES)
 def test_effect(tmp_path: Path, effect: dict[str, Any], prep: list[dict[str, Any]],
                 probe: Probe, before: Any, after: Any) -> None:
-    steps = [{"load": "quest"},
-             {"event_type": "quest_event", "payload": {"quest_event": "prep"}},
-             {"event_type": "quest_event", "payload": {"quest_event": "act"}}]
+    steps: list[dict[str, Any]] = [
+        {"load": "quest"},
+        {"event_type": "quest_event", "payload": {"quest_event": "prep"}},
+        {"event_type": "quest_event", "payload": {"quest_event": "act"}}]
     played = play_states(tmp_path / "levels", [quest(effect, prep), NEXT], steps)
     (prep_result, prep_state), (act_result, act_state) = played[1], played[2]
     assert probe(prep_state, None if probe is node_texts else prep_result) == before

@@ -91,7 +91,7 @@ def test_to_dict_is_json_ready() -> None:
 
 def test_finding_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        finding().line = 2  # type: ignore[misc]
+        finding().line = 2  # type: ignore[misc]  # deliberate: the write must be refused
 
 
 def test_severity_is_a_plain_string() -> None:

@@ -141,8 +141,9 @@ def test_a_long_target_that_is_not_a_chat_phrase_is_fine(compile_level: Compile)
 
 def test_a_timer_repeating_faster_than_the_minimum_is_an_error_finding(
         compile_level: Compile) -> None:
-    level = {"tasks": [], "timers": {"tick": {"delay_seconds": 1, "repeat_seconds": 0.001,
-                                              "effects": [{"type": "say", "text": "t"}]}}}
+    level: dict[str, Any] = {"tasks": [], "timers": {"tick": {
+        "delay_seconds": 1, "repeat_seconds": 0.001,
+        "effects": [{"type": "say", "text": "t"}]}}}
     result = compile_level(level)
     [finding] = errors(result)
     assert (finding.code, finding.pointer) == ("short_period", "/timers/tick/repeat_seconds")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from quest_runtime.levels.catalog import level_files
+from quest_runtime.levels.files import level_files
 from quest_runtime.levels.loader import load_level
 
 REPO = Path(__file__).resolve().parents[2]

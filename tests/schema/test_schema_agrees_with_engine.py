@@ -35,7 +35,7 @@ REFERENCE_CODES = frozenset({"unknown_task", "unknown_milestone", "unknown_dialo
                              "unknown_timer", "unknown_node"})
 
 #: Values of every JSON type, with the policy's edge cases.
-VALUES = st.one_of(
+VALUES: st.SearchStrategy[Any] = st.one_of(
     st.sampled_from([None, True, False, 0, 1, -1, 3.0, 2.5, "3", "yes", "true", "",
                      [], {}, [1], [None]]),
     st.integers(-3, 5), st.floats(-3, 5, allow_nan=False), st.text(max_size=3),

@@ -52,18 +52,19 @@ def test_a_quoted_number_or_a_boolean_word_is_refused_by_both(
 def test_once_takes_true_false_session_or_player_in_both() -> None:
     for once, expected in ((True, "session"), (False, None), ("session", "session"),
                            ("player", "player")):
-        level = {"rule_listeners": [{"id": "l", "targets": ["mia"], "once": once}]}
+        level: dict[str, Any] = {"rule_listeners": [{"id": "l", "targets": ["mia"],
+                                                     "once": once}]}
         result = load(level)
         assert result.ok and result.level is not None
         assert result.level.listeners[0].once == expected
         assert VALIDATOR.is_valid(level)
-    for once in ("false", "yes", 1, None):
-        level = {"rule_listeners": [{"id": "l", "targets": ["mia"], "once": once}]}
-        assert not load(level).ok and not VALIDATOR.is_valid(level), once
+    for bad in ("false", "yes", 1, None):
+        level = {"rule_listeners": [{"id": "l", "targets": ["mia"], "once": bad}]}
+        assert not load(level).ok and not VALIDATOR.is_valid(level), bad
 
 
 def test_an_integral_float_is_an_integer_in_both() -> None:
-    level = {"format": 1.0, "tasks": [{**TASK, "count": 2.0, "on_complete": [
+    level: dict[str, Any] = {"format": 1.0, "tasks": [{**TASK, "count": 2.0, "on_complete": [
         {"type": "gain_item", "item": "lantern", "count": 3.0}]}]}
     result = load(level)
     assert result.ok and result.level is not None

@@ -146,19 +146,22 @@ class Running:
         status, body = await self.post("/world/story/rule-event", event, **kw)
         assert status == 200, (status, body[:500])
         validate_ok(body)
-        return orjson.loads(body)["result"]  # type: ignore[no-any-return]
+        result: dict[str, Any] | None = orjson.loads(body)["result"]
+        return result
 
     async def load(self, player: str, level_id: str, **kw: Any) -> dict[str, Any] | None:
         status, body = await self.post("/world/story/load",
                                        {"player_id": player, "level_id": level_id}, **kw)
         assert status == 200, (status, body[:500])
         validate_ok(body)
-        return orjson.loads(body)["result"]  # type: ignore[no-any-return]
+        result: dict[str, Any] | None = orjson.loads(body)["result"]
+        return result
 
     async def state(self, player: str, **kw: Any) -> dict[str, Any]:
         status, body = await self.get(f"/world/story/{player}/state", **kw)
         assert status == 200, (status, body[:500])
-        return orjson.loads(body)["state"]  # type: ignore[no-any-return]
+        state: dict[str, Any] = orjson.loads(body)["state"]
+        return state
 
     async def progress(self, player: str, task: str = "tally") -> int:
         session = (await self.state(player))["session"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -329,7 +330,7 @@ async def test_body_over_the_limit_is_413(serve: Serve) -> None:
     assert validate_error(body).error.code == "payload_too_large"
 
     # chunked (no Content-Length): the limit holds while reading
-    async def chunks():
+    async def chunks() -> AsyncIterator[bytes]:
         data = orjson.dumps(big)
         for i in range(0, len(data), 8192):
             yield data[i:i + 8192]

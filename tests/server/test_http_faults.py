@@ -279,7 +279,8 @@ async def test_timer_failures_log_one_line_per_episode(
     faults.commit_errors = 10_000
     await asyncio.sleep(2.6)  # the first firing and two retries, for six players
     scheduler = srv.app[SCHEDULER]
-    assert scheduler.store_failing and scheduler.store_failures >= 12
+    failing, failures = scheduler.store_failing, scheduler.store_failures  # read again below
+    assert failing and failures >= 12
     status, body = await srv.get("/ready")
     assert status == 503 and orjson.loads(body)["store_failing"] is True
     faults.commit_errors = 0

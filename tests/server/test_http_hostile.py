@@ -28,7 +28,8 @@ def deep_level_text(depth: int, level_id: str = "deep") -> str:
 
 def findings_of(levels: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     [entry] = [lv for lv in levels if lv["file"].endswith("/" + name)]
-    return entry["findings"]  # type: ignore[no-any-return]
+    findings: list[dict[str, Any]] = entry["findings"]
+    return findings
 
 
 @contextlib.asynccontextmanager

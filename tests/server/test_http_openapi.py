@@ -16,9 +16,11 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
 from http_helpers import Serve, Spawn
 
 from bridge_protocol.openapi import described
@@ -38,7 +40,7 @@ def _app_routes(settings: Settings) -> set[tuple[str, str]]:
     app = create_app(settings)
     out: set[tuple[str, str]] = set()
 
-    def walk(router) -> None:  # type: ignore[no-untyped-def]
+    def walk(router: web.UrlDispatcher) -> None:
         for resource in router.resources():
             sub = getattr(resource, "_app", None)
             if sub is not None:  # the /admin sub-application (its paths carry the prefix)
@@ -64,7 +66,7 @@ def test_the_document_lists_exactly_the_routes_the_app_serves(tmp_path: Path) ->
 
 def test_every_route_of_the_tables_is_documented_but_the_foreign_calls() -> None:
     undocumented = {route.path for _, table in tables() for route in table
-                    if described(route.handler) is None}  # type: ignore[union-attr]
+                    if isinstance(route, web.RouteDef) and described(route.handler) is None}
     assert undocumented == {"/story/inject", "/story/state/{tail:.*}", "/ai/{tail:.*}",
                             "/world/apply", "/world/apply/{tail:.*}", "/tutorial/{tail:.*}",
                             "/minimap/{tail:.*}"}
@@ -99,7 +101,7 @@ def test_bounds_parameters_and_statuses_are_declared(tmp_path: Path) -> None:
 
 
 def test_security_follows_the_token_settings(tmp_path: Path) -> None:
-    base = {"levels": tmp_path, "db": tmp_path / "s.db"}
+    base: dict[str, Any] = {"levels": tmp_path, "db": tmp_path / "s.db"}
     open_doc = document(Settings(**base))
     closed = document(Settings(**base, token="t"))
     admin_only = document(Settings(**base, admin_token="a"))

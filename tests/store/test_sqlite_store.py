@@ -56,6 +56,7 @@ async def writer_held(store: SQLiteStore) -> AsyncIterator[None]:
         release.wait(timeout=10)
         finish(conn)
 
+    # deliberate: the test swaps the store's method for a stand-in (it restores itself)
     store._finish_transaction = held_finish  # type: ignore[method-assign]
     [hold] = await queued(store, [commit("holder", 0)])
     try:
@@ -127,6 +128,7 @@ async def test_a_failed_transaction_fails_its_batch_and_the_store_recovers(
         store._finish_transaction = finish  # type: ignore[method-assign]
         raise sqlite3.OperationalError("disk I/O error")
 
+    # deliberate: the test swaps the store's method for a stand-in (it restores itself)
     store._finish_transaction = broken_disk  # type: ignore[method-assign]
     outcomes = await asyncio.gather(
         *(store.commit(commit(f"p{i}", 0, "e")) for i in range(10)), return_exceptions=True
@@ -348,4 +350,4 @@ def test_failing_step_leaves_the_file_unchanged(tmp_path: Path) -> None:
 )
 def test_bad_settings_name_the_setting(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        SQLiteStore("unused.db", **options)  # type: ignore[arg-type]
+        SQLiteStore("unused.db", **options)  # type: ignore[arg-type]  # deliberately bad values

@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from studio_helpers import CHROMIUM, CHROMIUM_ARGS, Studio, copy_levels, start_studio
+
+if TYPE_CHECKING:  # Playwright is imported in the browser fixture, when a test needs one
+    from playwright.sync_api import Browser, Page
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
@@ -41,8 +45,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})  # type: ignore[attr-defined]
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(15000)
     try:

@@ -12,6 +12,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Playwright is imported where a browser is started
+    from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tmp" / "studio-screenshots"
@@ -55,8 +59,8 @@ def start_studio(levels: Path, cwd: Path) -> Studio:
 
 
 
-def shot(page: object, name: str) -> Path:
+def shot(page: Page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     target = SHOTS / f"{name}.png"
-    page.screenshot(path=str(target))  # type: ignore[attr-defined]
+    page.screenshot(path=str(target))
     return target

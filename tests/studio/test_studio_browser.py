@@ -13,23 +13,31 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio_helpers import QUEST_RUNTIME, Studio, shot
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 DEMO = Path(__file__).resolve().parents[2] / "levels" / "lakeside.json"
 
 
-def open_map(page, studio: Studio) -> None:
+def open_map(page: Page, studio: Studio) -> None:
     page.goto(studio.url + "#map")
     page.wait_for_function("window.studio && window.studio.mapReady")
 
 
-def node_ids(page, kind: str) -> list[str]:
-    return page.evaluate(f"window.studio.cy.nodes('[kind=\"{kind}\"]').map(n => n.id())")
+def node_ids(page: Page, kind: str) -> list[str]:
+    ids: list[str] = page.evaluate(
+        f"window.studio.cy.nodes('[kind=\"{kind}\"]').map(n => n.id())")
+    return ids
 
 
-def test_the_map_shows_the_demo_tasks_listeners_and_dialogue_graphs(page, studio):
+def test_the_map_shows_the_demo_tasks_listeners_and_dialogue_graphs(
+        page: Page, studio: Studio) -> None:
     demo = json.loads(DEMO.read_text(encoding="utf-8"))
     open_map(page, studio)
     tasks = node_ids(page, "task")
@@ -65,7 +73,7 @@ def test_the_map_shows_the_demo_tasks_listeners_and_dialogue_graphs(page, studio
     shot(page, "map")
 
 
-def acted(page, do) -> None:
+def acted(page: Page, do: Callable[[], None]) -> None:
     """Run ``do`` (a click) and wait until the page has shown the action whole."""
     before = page.evaluate("window.studio.acts || 0")
     do()
@@ -73,15 +81,16 @@ def acted(page, do) -> None:
     assert page.locator('[data-testid="refused"]').count() == 0
 
 
-def click(page, testid: str) -> None:
+def click(page: Page, testid: str) -> None:
     acted(page, page.get_by_test_id(testid).click)
 
 
-def latest(page) -> str:
+def latest(page: Page) -> str:
     return page.locator('[data-testid="entry"]').first.inner_text()
 
 
-def test_play_the_demo_to_exit_ready_by_clicking_and_replay_the_saved_scenario(page, studio):
+def test_play_the_demo_to_exit_ready_by_clicking_and_replay_the_saved_scenario(
+        page: Page, studio: Studio) -> None:
     page.goto(studio.url + "#play")
     page.wait_for_function("window.studio && window.studio.mapReady")
     page.wait_for_selector('[data-testid="near-mia_npc"]')
@@ -137,14 +146,15 @@ def test_play_the_demo_to_exit_ready_by_clicking_and_replay_the_saved_scenario(p
     assert f"{len(steps)} steps: {len(steps)} passed, 0 failed" in replay.stdout
 
 
-def wait_generation(page, past: int, limit: float) -> float:
+def wait_generation(page: Page, past: int, limit: float) -> float:
     started = time.monotonic()
     page.wait_for_function(f"Number(document.body.dataset.generation) > {past}",
                            timeout=limit * 1000)
     return time.monotonic() - started
 
 
-def test_a_saved_edit_shows_within_a_second_and_a_broken_one_on_its_element(page, studio):
+def test_a_saved_edit_shows_within_a_second_and_a_broken_one_on_its_element(
+        page: Page, studio: Studio) -> None:
     open_map(page, studio)
     page.locator('#outline li[data-id="task:say_ready"]').first.click()
     generation = page.evaluate("window.studio.generation")

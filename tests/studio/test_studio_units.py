@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import orjson
@@ -15,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from studio_helpers import ROOT, copy_levels
 
 from quest_runtime.designer.scenario import ScenarioRunner, load_catalog, parse_script
+from quest_runtime.levels.findings import Finding
 from quest_runtime.levels.loader import load_level
 from quest_runtime.store.base import Commit, JournalEntry
 from quest_runtime.store.memory import MemoryStore
@@ -48,7 +50,7 @@ async def test_plugin_view_shows_the_demo_as_the_test_model_does():
     assert product.answer_choice("Steve", "1") is None  # no panel left open
 
 
-def _findings(path: Path):
+def _findings(path: Path) -> tuple[Finding, ...]:
     return load_level(path, str(path)).findings
 
 
@@ -153,7 +155,7 @@ class GatedStore(MemoryStore):
         return await super().journal(player_id, limit)
 
 
-def entry(player: str, effects: dict, at: float, n: int) -> Commit:
+def entry(player: str, effects: dict[str, Any], at: float, n: int) -> Commit:
     return Commit(player, b"{}", n, JournalEntry(player, None, "chat", at, effects, b"",
                                                  f"d{player}{n}"))
 

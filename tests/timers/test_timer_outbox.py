@@ -19,6 +19,7 @@ from timer_helpers import storm_level, texts
 from quest_runtime import views
 from quest_runtime.clock import FakeClock
 from quest_runtime.engine import outbox as outbox_module
+from quest_runtime.engine.shapes import Result
 from quest_runtime.engine.state import load_state
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
@@ -54,7 +55,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Runtime, FakeClock]]:
         await runtime.close()
 
 
-async def never(player_id: str, results: list[dict[str, Any]]) -> int:
+async def never(player_id: str, results: list[Result]) -> int:
     return 0  # no stream client
 
 
@@ -117,7 +118,7 @@ async def test_delivered_results_leave_the_outbox(world: tuple[Runtime, FakeCloc
     runtime, clock = world
     sent: list[tuple[str, list[str]]] = []
 
-    async def one_at_a_time(player_id: str, results: list[dict[str, Any]]) -> int:
+    async def one_at_a_time(player_id: str, results: list[Result]) -> int:
         sent.append((player_id, [texts(r)[0] for r in results]))
         return 1
 
@@ -216,7 +217,8 @@ async def test_a_reload_moves_time_limits_and_drops_removed_timers(tmp_path: Pat
         assert state.session.timers.to_doc() == {"limits": {"bell": 200.0}}
         clock.advance(50)
         reply = await runtime.handle(P, "near", near("nothing"))
-        assert [n["type"] for n in (reply.result or {})["nodes"]] == ["task_failed"]
+        assert reply.result is not None
+        assert [n["type"] for n in reply.result["nodes"]] == ["task_failed"]
         journal = await views.journal(runtime, P)
         assert journal[-2]["effects"]["timers_dropped"] == ["storm"]
     finally:

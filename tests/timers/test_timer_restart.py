@@ -58,7 +58,8 @@ async def test_an_overdue_timer_fires_exactly_once_after_sigkill_and_restart(
         async def check_fired_once() -> dict[str, Any]:
             [entry] = await timer_entries(session, proc)
             assert entry["effects"]["timers_fired"] == ["storm"]
-            state = (await call(session, proc, "GET", "/world/story/Steve/state"))["state"]
+            state: dict[str, Any] = (
+                await call(session, proc, "GET", "/world/story/Steve/state"))["state"]
             assert state["vars"]["storms"] == 1
             assert state["session"]["timers"] == {"fired": ["storm"]}
             assert len(state["outbox"]) == 1  # nobody was listening
