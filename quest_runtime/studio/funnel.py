@@ -48,6 +48,10 @@ from quest_runtime.store.base import Commit, StateStore, Wakeup
 log = logging.getLogger(__name__)
 
 
+#: Players read between two yields to the event loop while the funnel is rebuilt.
+REBUILD_YIELD_EVERY = 100
+
+
 @dataclass(slots=True)
 class TaskStats:
     issued: set[str] = field(default_factory=set)
@@ -191,7 +195,12 @@ class Funnel:
         try:
             players = await store.players()
             self.players_to_read = len(players)
-            for player_id in players:
+            for n, player_id in enumerate(players):
+                if n % REBUILD_YIELD_EVERY == 0:
+                    # the store's reads run on the loop and never suspend: without this the
+                    # rebuild held the loop for its whole length (8 s at 1,000,000
+                    # players: no /ready, no rule event until it finished)
+                    await asyncio.sleep(0)
                 entries = await store.journal(player_id, limit)
                 pending = self._pending.pop(player_id, [])
                 held = Counter((digest, at) for _, at, digest in pending)
