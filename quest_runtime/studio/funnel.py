@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quest_runtime.store.base import Commit, StateStore, Wakeup
+from quest_runtime.store.base import Commit, StateStore, StoreError, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -309,8 +309,33 @@ class ObservedStore:
         self.funnel.live(entry.player_id, entry.effects, entry.received_at, entry.digest)
         return version
 
+    async def commit_many(self, commits: list[Commit]) -> list[int | StoreError]:
+        """A batch's commits: told to the funnel like single ones, each that succeeded."""
+        marks = [(c.journal.player_id, (c.journal.digest, c.journal.received_at))
+                 for c in commits if c.journal is not None]
+        for player_id, mark in marks:
+            self.funnel.in_flight.setdefault(player_id, []).append(mark)
+        try:
+            outcomes = await self.inner.commit_many(commits)
+        finally:
+            for player_id, mark in marks:
+                flight = self.funnel.in_flight.get(player_id, [])
+                if mark in flight:
+                    flight.remove(mark)
+                if not flight:
+                    self.funnel.in_flight.pop(player_id, None)
+        for commit, outcome in zip(commits, outcomes, strict=True):
+            entry = commit.journal
+            if entry is not None and not isinstance(outcome, StoreError):
+                self.funnel.live(entry.player_id, entry.effects, entry.received_at,
+                                 entry.digest)
+        return outcomes
+
     async def find_result(self, player_id: str, event_id: str) -> bytes | None:
         return await self.inner.find_result(player_id, event_id)
+
+    async def find_results(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        return await self.inner.find_results(keys)
 
     async def journal(self, player_id: str, limit: int) -> list[dict[str, Any]]:
         return await self.inner.journal(player_id, limit)

@@ -35,3 +35,33 @@ async def test_the_rebuild_lets_other_work_run() -> None:
     await other
     assert read == players
     assert ticks >= 10, ticks  # the ticker ran while the journals were read
+
+
+async def test_a_batch_is_counted_like_single_events() -> None:
+    """Rule-event batches commit through ``commit_many``: the funnel counts them too."""
+    from quest_runtime.studio.funnel import ObservedStore
+
+    def entries(player: str) -> list[Commit]:
+        effects = [{"levels_loaded": ["lake"], "tasks_issued": ["greet"]},
+                   {"tasks_completed": ["greet"]}]
+        return [Commit(player, b'{"player_id": "%s"}' % player.encode(), v,
+                       JournalEntry(player, None, "near", 10.0 * (v + 1), e, b"", f"d{v}"))
+                for v, e in enumerate(effects)]
+
+    reports = []
+    for batched in (False, True):
+        funnel = Funnel()
+        store = ObservedStore(MemoryStore(), funnel, 200)
+        await store.open()
+        assert store.rebuilt is not None
+        await store.rebuilt
+        for player in ("a", "b"):
+            if batched:
+                assert all(isinstance(v, int) for v in await store.commit_many(entries(player)))
+            else:
+                for c in entries(player):
+                    await store.commit(c)
+        reports.append(funnel.report())
+        await store.close()
+    assert reports[0] == reports[1]
+    assert "greet" in str(reports[1])
