@@ -204,8 +204,9 @@ def _write_parts(conn: sqlite3.Connection,
 
 
 #: The writer connection's page cache (KiB). Each commit touches a few pages per player
-#: (its row, its changed parts, both ends of its journal); SQLite's 2 MiB default made
-#: a long journal cost ~1.4x per event (bench/history_bench.py --only journal).
+#: (its row, its changed parts, both ends of its journal). Against SQLite's 2 MiB default
+#: it took a 10,000-entry journal from 1.56x to 1.47x the cost of a short one
+#: (bench/history_bench.py --only journal, one quiet run): a gain, not the whole answer.
 WRITER_CACHE_KIB = 65536
 
 #: ``(player_id, event_id)`` pairs per ``find_results`` query (two variables each).
