@@ -5,9 +5,9 @@ in order, action bar, titles), what the plugin ran (console commands, world-patc
 operations), what it dropped without a word, and what it would send back next (choice
 answers, the events of PLUGIN.md §6 with the bridge's de-duplication). The simulator
 (``studio/simulator.py``) renders results through it; the page only draws
-``Shown.to_dict()``. It was derived from PLUGIN.md and the test suite's model of the
-plugin (``tests/compat/plugin_model.py``); ``tests/studio/test_plugin_view.py`` checks
-both agree on the demo.
+``Shown.to_dict()``. It was derived from PLUGIN.md; it is also the plugin model the
+compatibility tests play every level through (``tests/compat/``), pinned on hand-written
+answers in ``tests/compat/test_plugin_model.py``.
 
 The behaviour follows the plugin's own classes (``system/mc_plugin`` of the public
 DriftSystem project), re-expressed in Python:

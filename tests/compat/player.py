@@ -2,8 +2,8 @@
 
 ``PluginPlayer`` posts with the plugin's paths and bodies (``POST /story/load/{p}/{l}``
 with ``{}``, rule events without ``event_id``, ``application/json; charset=utf-8``) and
-feeds every answer to the plugin model (``plugin_model.py``). ``check`` asserts the plugin rules
-of issue 8 on each answer: nothing dropped, no dialogue line lost, no script op the
+feeds every answer to the plugin model (``studio/plugin_view.py``). ``check`` asserts
+the plugin rules of issue 8 on each answer: nothing dropped, no dialogue line lost, no script op the
 plugin cannot draw, every dialogue line of the answer shown, no blank headline.
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 from http_helpers import Running
-from plugin_model import PluginModel, Shown, render_quest_log
+
+from quest_runtime.studio.plugin_view import PluginModel, Shown, render_quest_log
 
 HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 

@@ -1,4 +1,4 @@
-"""Pins the plugin model (``plugin_model.py``, PLUGIN.md §3–§6) on hand-written answers.
+"""Pins the plugin model (``studio/plugin_view.py``, PLUGIN.md §3–§6) on hand-written answers.
 
 Each test feeds one or two response bodies to ``PluginModel`` and checks what the player
 would see, what the plugin drops, and what it would send back.
@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from plugin_model import (
+
+from quest_runtime.studio.plugin_view import (
     EXIT_READY_NOTICE,
     PluginModel,
     Shown,

@@ -1,7 +1,7 @@
 """Play the demo and DriftSystem corpus levels as the real plugin would (issue 8).
 
 Over a real HTTP server, with the plugin's exact paths and request shapes, every answer
-goes through the plugin model (``plugin_model.py``) and ``PluginPlayer.check``: no
+goes through the plugin model (``studio/plugin_view.py``) and ``PluginPlayer.check``: no
 list where the plugin needs an object, no dialogue line cancelled, every dialogue line of
 the answer shown, no blank headline, no progress that reads finished while a task is open.
 A merger that breaks one of those rules fails these tests.
@@ -16,13 +16,13 @@ from typing import Any
 import orjson
 import pytest
 from player import PluginPlayer
-from plugin_model import block_event as block
-from plugin_model import chat_event as chat
-from plugin_model import entity_event as entity
-from plugin_model import near_event as near
-from plugin_model import npc_trigger_event as npc_click
 
 from quest_runtime.clock import FakeClock
+from quest_runtime.studio.plugin_view import block_event as block
+from quest_runtime.studio.plugin_view import chat_event as chat
+from quest_runtime.studio.plugin_view import entity_event as entity
+from quest_runtime.studio.plugin_view import near_event as near
+from quest_runtime.studio.plugin_view import npc_trigger_event as npc_click
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "levels"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import orjson
 from aiohttp.test_utils import TestServer
 from studio_helpers import ROOT, copy_levels
 
-from quest_runtime.designer.scenario import ScenarioRunner, load_catalog, parse_script
 from quest_runtime.levels.findings import Finding
 from quest_runtime.levels.loader import load_level
 from quest_runtime.store.base import Commit, JournalEntry
@@ -23,31 +21,6 @@ from quest_runtime.store.memory import MemoryStore
 from quest_runtime.studio.app import create_studio_app
 from quest_runtime.studio.funnel import Funnel, ObservedStore
 from quest_runtime.studio.levelmap import build_map
-from quest_runtime.studio.plugin_view import PluginModel
-
-sys.path.insert(0, str(ROOT / "tests" / "compat"))
-import plugin_model
-
-
-async def test_plugin_view_shows_the_demo_as_the_test_model_does():
-    steps = parse_script((ROOT / "levels" / "lakeside.scenario.jsonl").read_text(), "demo")
-    runner = ScenarioRunner(load_catalog(ROOT / "levels"))
-    product, model = PluginModel(), plugin_model.PluginModel()
-    await runner.runtime.open()
-    try:
-        seen = 0
-        for step in steps:
-            body = {"result": (await runner.run_step(step)).output["result"]}
-            ours = product.apply_rule_event_response("Steve", body)
-            theirs = model.apply_rule_event_response("Steve", body)
-            assert ours.chat == theirs.chat and ours.commands == theirs.commands
-            assert ours.titles == theirs.titles and ours.dropped == theirs.dropped
-            assert (ours.choice is None) == (theirs.choice is None)
-            seen += len(ours.chat)
-    finally:
-        await runner.runtime.close()
-    assert seen > 50
-    assert product.answer_choice("Steve", "1") is None  # no panel left open
 
 
 def _findings(path: Path) -> tuple[Finding, ...]:
