@@ -67,7 +67,8 @@ Timer path (results nobody asked for, SPEC §4.7)
 Level reload path
 1. ``server/reload.py``: watchfiles reports changed ``*.json`` under the levels folder
    (or SIGHUP, installed by ``server/main.py``, / ``POST /admin/reload`` asks for all of
-   them); ``levels/files.py`` says which paths are level files and which may be read
+   them; the loop is ``levels/watch.FolderWatcher``, shared with the studio);
+   ``levels/files.py`` says which paths are level files and which may be read
    (links inside the folder only, never a FIFO or a device);
 2. ``levels/loader.load_level`` → ``levels/source.read_source`` (the service's catalog and
    ``quest-runtime validate`` load a file through this one function): read the bytes once,

@@ -6,7 +6,7 @@ runs (each file's findings, then the cross-file registry's), and builds each fil
 readable version, so the page keeps what the designer was looking at and shows the
 finding on the level. The engine's ``LevelCatalog`` (the one the simulator plays) is
 reloaded from the same changes. ``watch`` runs ``refresh`` after each save (watchfiles,
-and the service's folder expansion ``server.reload.expand``) and bumps ``generation``;
+the service's own loop, ``levels/watch.FolderWatcher``) and bumps ``generation``;
 the page waits on ``changed`` (``GET /api/changes``).
 """
 
@@ -19,23 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import watchfiles
 
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.files import level_files, refusal
 from quest_runtime.levels.findings import Finding, sort_findings
 from quest_runtime.levels.loader import LoadResult, load_level
 from quest_runtime.levels.registry import registry_findings
-from quest_runtime.server.reload import expand
+from quest_runtime.levels.watch import FolderWatcher
 from quest_runtime.studio.levelmap import build_map
 
 log = logging.getLogger(__name__)
-
-
-def _level_change(change: watchfiles.Change, path: str) -> bool:
-    """Level files and folders (a new folder's files may be written before it is watched;
-    ``expand`` turns a folder into its files), never hidden ones."""
-    return "/." not in path and (path.endswith(".json") or "." not in Path(path).name)
 
 
 def display_name(path: Path) -> str:
@@ -59,8 +52,8 @@ class Workspace:
         self.findings: list[Finding] = []
         self._docs: dict[str, Any] = {}  # file -> last readable JSON
         self._changed = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._watcher = FolderWatcher(folder, self.catalog, self._changed_files,
+                                      name="studio-watcher", debounce=100)
 
     def refresh(self, changed: list[Path] | None = None) -> None:
         """Re-read the folder (``changed``: the files a save touched, for the catalog)."""
@@ -129,24 +122,10 @@ class Workspace:
         return self.generation
 
     def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._watch(), name="studio-watcher")
+        self._watcher.start()
 
     async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._watcher.stop()
 
-    async def _watch(self) -> None:
-        async for changes in watchfiles.awatch(
-            self.folder, watch_filter=_level_change, debounce=100, step=30,
-            stop_event=self._stop, recursive=True,
-        ):
-            paths = expand(self.catalog, sorted({Path(p) for _, p in changes}))
-            try:
-                self.refresh(paths)
-            except Exception:  # a bad save never stops the watcher
-                log.exception("studio refresh failed")
+    async def _changed_files(self, paths: list[Path]) -> None:
+        self.refresh(paths)
