@@ -1,39 +1,51 @@
 """``SQLiteStore``: the embedded default state store (SPEC §5.2), one SQLite file in WAL mode.
 
-How a commit travels:
+How a commit travels (``writer="loop"``, the default):
 
-1. ``commit()`` (on the event loop) serialises the journal effects, puts the commit and
-   a future on a queue and awaits the future; ``commit_many()`` (a rule-event batch)
-   puts all its commits as one queue item with one future for their outcomes.
-2. The writer thread takes everything queued, i.e. every commit that arrived while it
-   ran the previous transaction, and writes it in ONE transaction (group commit): one
-   ``executemany`` per statement, and each player's changed document parts coalesced
-   into one write (``_plan``). If a commit breaks a rule (version conflict, repeated
-   ``event_id``) the batch is rolled back and redone commit by commit, each inside its
-   own SAVEPOINT, so that commit fails alone and the rest of the batch goes on.
-3. After COMMIT (and its fsync, per ``synchronous``) the writer hands all outcomes back
-   to the loop in one ``call_soon_threadsafe``; each caller's await returns its new row
+1. ``commit()`` (on the event loop) serialises the journal effects, appends the commit
+   and a future to the group being collected and awaits the future; the first commit of
+   a group schedules its flush with ``loop.call_soon``, so every commit made while the
+   callbacks ready in this loop iteration run joins it. ``commit_many()`` (a rule-event
+   batch) appends all its commits with one future for their outcomes.
+2. The flush, on the loop thread itself, writes the group in ONE transaction (group
+   commit): one ``executemany`` per statement, and each player's changed document parts
+   coalesced into one write (``_plan``). If a commit breaks a rule (version conflict,
+   repeated ``event_id``) the group is rolled back and redone commit by commit, each
+   inside its own SAVEPOINT, so that commit fails alone and the rest of the group goes on.
+3. After COMMIT the flush settles the futures; each caller's await returns its new row
    version or raises ``StoreError``. If the transaction itself fails (disk I/O, disk
-   full) it is rolled back, every commit of the batch gets ``StoreError`` and the next
-   batch tries again on the same connection (a ROLLBACK that failed too is repeated
+   full) it is rolled back, every commit of the group gets ``StoreError`` and the next
+   group tries again on the same connection (a ROLLBACK that failed too is repeated
    before the next BEGIN), so the store resumes by itself once the fault is gone.
-   SQLite's own checkpoints never lose data when they fail: the WAL keeps every
-   committed frame until a checkpoint succeeds (or the next open recovers it).
 
-Only the writer thread touches the writer connection, so fsyncs and WAL checkpoints
-(``wal_autocheckpoint``, run by SQLite as part of a COMMIT) never block the event loop.
-Reads use a second connection owned by the event-loop thread and run right there:
-they are index lookups of a few µs that WAL never makes wait for the writer (a thread
-hop cost more than the read, measured), and they see every commit whose await returned.
+Why on the loop: a WAL commit with ``synchronous=NORMAL`` is a few writes to the -wal
+file (no fsync), microseconds; handing it to a thread cost more (the loop waited for the
+thread to get the GIL, a switch interval at a time). What a WAL commit must not do on
+the loop is checkpoint: the loop's connection has ``wal_autocheckpoint = 0`` and
+``sqlite_checkpoint.Checkpointer`` copies the WAL into the database file from a thread
+with its own connection (PASSIVE, TRUNCATE when the -wal file grows past 64 MiB). A
+failed checkpoint never loses data: the WAL keeps every committed frame until a
+checkpoint succeeds (or the next open recovers it). With ``synchronous=FULL`` each
+COMMIT fsyncs on the loop too (measured against the thread: bench/store_bench.py).
+
+``writer="thread"`` (or ``QUEST_RUNTIME_SQLITE_WRITER=thread`` for stores built without
+``writer=``) keeps the previous design for comparison: a writer thread takes every
+queued commit, i.e. all that arrived while it ran the previous transaction, writes them
+as in 2., hands the outcomes back in one ``call_soon_threadsafe``, and SQLite's own
+checkpoints (``wal_autocheckpoint``) run inside its COMMITs, off the loop.
+
+Reads use a connection owned by the event-loop thread and run right there: they are
+index lookups of a few µs that WAL never makes wait for the writer (a thread hop cost
+more than the read, measured), and they see every commit whose await returned.
 
 Tables: ``players`` (the core document, its row version, the next timer due and an
 undelivered-results mark, in a partial index read at start-up: ``wakeups``),
 ``player_parts`` (a document's parts: one row per task session, listener mark and the
 levels history; ``read_player`` joins them back, store/base.py "Parts") and
-``journal`` (per-player entries, ``event_id`` unique per player, the last
-``journal_limit`` kept). The schema is versioned with ``PRAGMA user_version``;
-``MIGRATIONS`` lists one step per version, and ``open()`` applies the missing ones in
-one transaction.
+``journal`` (per-player entries, ``event_id`` unique per player, at least the last
+``journal_limit`` kept and at most ``journal_limit // 16`` more: ``_trim_to``). The
+schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS`` lists one step per
+version, and ``open()`` applies the missing ones in one transaction.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -54,6 +67,7 @@ from typing import Any, Literal
 import orjson
 
 from quest_runtime.store.base import Commit, StoreError, Wakeup, join_parts
+from quest_runtime.store.sqlite_checkpoint import Checkpointer
 
 # -- schema ---------------------------------------------------------------------------
 
@@ -209,6 +223,12 @@ def _write_parts(conn: sqlite3.Connection,
 #: (bench/history_bench.py --only journal, one quiet run): a gain, not the whole answer.
 WRITER_CACHE_KIB = 65536
 
+#: Retention deletes a player's oldest journal entries ``journal_limit // 16 + 1`` at a
+#: time (store/sqlite.py ``_trim_to``): deleting one entry per commit dirtied the pages
+#: at the far, old end of the journal's two indexes on every commit, which a long journal
+#: (10,000 entries) paid for in every event.
+TRIM_CHUNK_DIVISOR = 16
+
 #: ``(player_id, event_id)`` pairs per ``find_results`` query (two variables each).
 _KEYS_PER_QUERY = 400
 
@@ -267,6 +287,26 @@ _STOP = object()
 
 _Outcome = int | StoreError
 
+Writer = Literal["loop", "thread"]
+"""Where group transactions run: on the event loop (checkpoints on their own thread) or
+on a writer thread (SQLite's own checkpoints inside its COMMITs)."""
+
+DEFAULT_WRITER: Writer = "loop"
+
+#: Overrides ``DEFAULT_WRITER`` for stores built without ``writer=`` (the service's): how
+#: the benchmarks and an operator compare the two writers on one machine.
+WRITER_ENV = "QUEST_RUNTIME_SQLITE_WRITER"
+
+
+def _default_writer() -> Writer:
+    raw = os.environ.get(WRITER_ENV, "").strip().lower() or DEFAULT_WRITER
+    if raw == "loop":
+        return "loop"
+    if raw == "thread":
+        return "thread"
+    raise ValueError(f"environment variable {WRITER_ENV}={raw!r}: the SQLite writer must be "
+                     "'loop' or 'thread'")
+
 
 def _settle(requests: list[_Request], outcomes: list[_Outcome]) -> None:
     """On the loop: hand each waiting caller its outcome (cancelled callers are gone); a
@@ -308,6 +348,7 @@ class SQLiteStore:
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         journal_limit: int = 200,
         wal_autocheckpoint: int = 1000,
+        writer: Writer | None = None,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
@@ -315,9 +356,15 @@ class SQLiteStore:
             raise ValueError(f"journal_limit must be at least 1, got {journal_limit!r}")
         if wal_autocheckpoint < 0:
             raise ValueError(f"wal_autocheckpoint must be >= 0, got {wal_autocheckpoint!r}")
+        if writer is None:
+            writer = _default_writer()
+        elif writer not in ("loop", "thread"):
+            raise ValueError(f"writer must be 'loop' or 'thread', got {writer!r}")
         self.path = str(path)
+        self.writer: Writer = writer
         self.synchronous = synchronous
         self.journal_limit = journal_limit
+        self._trim_chunk = journal_limit // TRIM_CHUNK_DIVISOR
         self.wal_autocheckpoint = wal_autocheckpoint
         self.transactions = 0
         self.committed = 0
@@ -328,6 +375,12 @@ class SQLiteStore:
         self._writer_done: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._read_conn: sqlite3.Connection | None = None
         self._closed = asyncio.Event()
+        # writer="loop": the writer connection, the commits of the group being collected
+        # and whether its flush is scheduled, the checkpointer thread
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[_Request] = []
+        self._flush_scheduled = False
+        self._checkpointer: Checkpointer | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -345,6 +398,9 @@ class SQLiteStore:
             )
         self._state = "open"
         self._loop = asyncio.get_running_loop()
+        if self.writer == "loop":
+            await self._open_loop_writer()
+            return
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         writer = threading.Thread(
             target=self._run_writer, args=(ready,), name="quest-store-writer", daemon=True
@@ -356,6 +412,20 @@ class SQLiteStore:
         except BaseException:
             await self.close()
             raise
+
+    async def _open_loop_writer(self) -> None:
+        """writer="loop": open (and migrate) the writer connection in a worker thread,
+        so a locked file never stalls the loop, then the reader and the checkpointer."""
+        try:
+            self._conn = await asyncio.to_thread(self._connect_writer, False)
+            self._read_conn = self._connect_reader()
+        except BaseException:
+            await self.close()
+            raise
+        self._checkpointer = Checkpointer(
+            self.path, self._connect_checkpointer,
+            pages=self.wal_autocheckpoint or 1000)
+        self._checkpointer.start()
 
     async def close(self) -> None:
         """Commit everything already queued, stop the writer, close both connections.
@@ -369,13 +439,22 @@ class SQLiteStore:
         was_open = self._state == "open"
         self._state = "closing"
         try:
-            if was_open:
+            if was_open and self.writer == "thread":
                 self._queue.put(_STOP)
                 await asyncio.wrap_future(self._writer_done)
+            elif was_open:
+                self._flush()  # the group being collected, now
         finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
             if self._read_conn is not None:
                 self._read_conn.close()
                 self._read_conn = None
+            if self._checkpointer is not None:  # closes last: the closing checkpoint
+                await asyncio.wrap_future(self._checkpointer.stop())
+                self._checkpointer.join()
+                self._checkpointer = None
             self._state = "closed"
             self._closed.set()
 
@@ -394,7 +473,12 @@ class SQLiteStore:
         if self._state != "open" or self._loop is None:
             raise StoreError(f"{self.path}: the store is {self._state}, cannot commit")
         future: asyncio.Future[int] = self._loop.create_future()
-        self._queue.put(_Request(commit, _journal_row(commit), future))
+        request = _Request(commit, _journal_row(commit), future)
+        if self.writer == "loop":
+            self._pending.append(request)
+            self._schedule_flush()
+        else:
+            self._queue.put(request)
         return await future
 
     async def commit_many(self, commits: list[Commit]) -> list[int | StoreError]:
@@ -405,9 +489,35 @@ class SQLiteStore:
         rows = [_journal_row(c) for c in commits]
         future: asyncio.Future[list[_Outcome]] = self._loop.create_future()
         group = _Group(future, len(commits))
-        self._queue.put([_Request(c, row, None, group, i)
-                         for i, (c, row) in enumerate(zip(commits, rows, strict=True))])
+        requests = [_Request(c, row, None, group, i)
+                    for i, (c, row) in enumerate(zip(commits, rows, strict=True))]
+        if self.writer == "loop":
+            self._pending.extend(requests)
+            self._schedule_flush()
+        else:
+            self._queue.put(requests)
         return await future
+
+    # -- the writer on the loop (writer="loop") ------------------------------------------
+
+    def _schedule_flush(self) -> None:
+        """The first commit of a group schedules its flush: it runs once the callbacks
+        ready now have run, so every commit made during this loop iteration joins."""
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """On the loop: write the collected group in one transaction, settle its futures
+        and tell the checkpointer how much was written."""
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, []
+        conn = self._conn
+        if not batch or conn is None:
+            return
+        _settle(batch, self._write_batch(conn, batch))
+        if self._checkpointer is not None:
+            self._checkpointer.changes = conn.total_changes
 
     # -- reads (on the loop thread) ------------------------------------------------------
 
@@ -494,10 +604,11 @@ class SQLiteStore:
 
     # -- connections --------------------------------------------------------------------
 
-    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float, same_thread: bool = True) -> sqlite3.Connection:
         """A connection in autocommit mode (transactions are explicit), WAL, synchronous."""
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout,
-                               factory=self.connection_factory)
+                               factory=self.connection_factory,
+                               check_same_thread=same_thread)
         try:
             (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode != "wal":
@@ -518,14 +629,19 @@ class SQLiteStore:
         conn.execute("PRAGMA query_only = ON")
         return conn
 
-    def _connect_writer(self) -> sqlite3.Connection:
-        """The writer thread's connection; creates or migrates the schema."""
+    def _connect_writer(self, same_thread: bool = True) -> sqlite3.Connection:
+        """The writer's connection; creates or migrates the schema. On the loop
+        (``same_thread=False``: opened in a worker thread, used on the loop) SQLite never
+        checkpoints inside a COMMIT (the checkpointer does) and a lock held by another
+        process is waited for 2 s at most (the loop waits with it), not 10."""
+        on_loop = not same_thread
         try:
-            conn = self._connect(busy_timeout=10.0)
+            conn = self._connect(busy_timeout=2.0 if on_loop else 10.0, same_thread=same_thread)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open: {exc}") from exc
         try:
-            conn.execute(f"PRAGMA wal_autocheckpoint = {self.wal_autocheckpoint:d}")
+            autocheckpoint = 0 if on_loop else self.wal_autocheckpoint
+            conn.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint:d}")
             conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB:d}")
             migrate(conn, self.path)
         except sqlite3.Error as exc:
@@ -535,6 +651,12 @@ class SQLiteStore:
             conn.close()
             raise
         return conn
+
+    def _connect_checkpointer(self) -> sqlite3.Connection:
+        """The checkpointer thread's connection (writer="loop"). A short busy timeout: a
+        TRUNCATE checkpoint holds the write lock while it waits for readers, and the
+        loop's next BEGIN waits as long."""
+        return self._connect(busy_timeout=0.05)
 
     # -- the writer thread --------------------------------------------------------------
 
@@ -564,7 +686,7 @@ class SQLiteStore:
                     except queue.Empty:
                         break
                 if batch:
-                    self._write_batch(conn, batch)
+                    self._settle_on_loop(batch, self._write_batch(conn, batch))
         finally:
             conn.close()
             self._writer_done.set_result(None)
@@ -617,9 +739,18 @@ class SQLiteStore:
             if request.journal is not None:
                 seq = self._next_seq(conn, plan.seqs, pid)
                 plan.entries.append((pid, seq, *request.journal))
-                if seq > self.journal_limit:  # retention: exactly the last journal_limit
-                    plan.trims.append((pid, seq - self.journal_limit))
+                trim = self._trim_to(seq)
+                if trim:
+                    plan.trims.append((pid, trim))
         return plan
+
+    def _trim_to(self, seq: int) -> int:
+        """Retention in chunks: the entry numbered ``seq`` deletes every entry up to the
+        returned seq (0: none). A player keeps at least the last ``journal_limit`` entries
+        and at most ``_trim_chunk`` more; the oldest ones go ``_trim_chunk + 1`` at a time,
+        in one range delete every that many commits, not one per commit."""
+        over = seq - self.journal_limit
+        return over if over > 0 and over % (self._trim_chunk + 1) == 0 else 0
 
     def _next_seq(self, conn: sqlite3.Connection, seqs: dict[str, int], pid: str) -> int:
         last = seqs.get(pid)
@@ -631,8 +762,8 @@ class SQLiteStore:
         seqs[pid] = last + 1
         return last + 1
 
-    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
-        """Write ``batch`` in one transaction and hand the outcomes to the loop."""
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Request]) -> list[_Outcome]:
+        """Write ``batch`` in one transaction; each commit's outcome, in order."""
         outcomes: list[_Outcome]
         try:
             if conn.in_transaction:
@@ -643,8 +774,7 @@ class SQLiteStore:
             if fast is not None:
                 self.transactions += 1
                 self.committed += len(batch)
-                self._settle_on_loop(batch, fast)
-                return
+                return fast
             # a commit broke a rule: redo the batch commit by commit, so only it fails
             log.debug("group commit of %d rejected a commit; retrying one by one", len(batch))
             for request in batch:  # the careful path reads sequences from the table
@@ -669,7 +799,7 @@ class SQLiteStore:
         else:
             self.transactions += 1
             self.committed += sum(1 for outcome in outcomes if isinstance(outcome, int))
-        self._settle_on_loop(batch, outcomes)
+        return outcomes
 
     def _settle_on_loop(self, batch: list[_Request], outcomes: list[_Outcome]) -> None:
         loop = self._loop
@@ -724,8 +854,9 @@ class SQLiteStore:
             ((last,),) = conn.execute(_LAST_SEQ, (commit.player_id,)).fetchall()
             seq = (last or 0) + 1
             conn.execute(_INSERT_JOURNAL, (commit.player_id, seq, *row))
-            if seq > self.journal_limit:
-                conn.execute(_TRIM_JOURNAL, (commit.player_id, seq - self.journal_limit))
+            trim = self._trim_to(seq)
+            if trim:
+                conn.execute(_TRIM_JOURNAL, (commit.player_id, trim))
         return commit.version + 1
 
     def _commit_error(self, commit: Commit, exc: Exception) -> StoreError:

@@ -2,10 +2,14 @@
 
 The funnel is an aggregate, never a scan of the players on a page view:
 
-1. ``ObservedStore`` wraps the service's store. Once the store is open, ``Funnel.rebuild``
-   reads each stored player's journal once, oldest entry first, in the background (the
-   service does not wait for it; the page says how far it got). A player's entries
-   committed meanwhile are held back until their older ones are folded in;
+1. ``ObservedStore`` wraps the service's store. ``Funnel.rebuild`` reads each stored
+   player's journal once, oldest entry first, in the background (the service does not
+   wait for it; the page says how far it got). A player's entries committed meanwhile
+   are held back until their older ones are folded in. The service's funnel
+   (``lazy=True``) starts that rebuild when the funnel is first asked for (the page or
+   its JSON), not at start-up: reading a million journals cost every rule event of the
+   first minutes 2.6x its price (bench/million_players.py), for a page few open.
+   Until then a committed entry is not folded in (the rebuild reads it from the journal);
 2. after that, ``ObservedStore.commit`` hands each committed journal entry to
    ``Funnel.observe`` right after the commit succeeded, so the counts follow every rule
    event, load and timer firing;
@@ -27,8 +31,9 @@ once per task, the first time; a repeatable task's later rounds are not counted 
 Per level: ``started`` (players who loaded it), ``completed`` (players who completed it),
 ``in_progress`` (started, latest session not complete).
 
-The journal keeps each player's last ``journal_limit`` entries, so a rebuild after a
-restart sees no further back than that; the live aggregate misses nothing.
+The journal keeps each player's last ``journal_limit`` entries, so a rebuild sees no
+further back than that at the time it runs (after a restart, or the service's first view
+of the funnel); from then on the live aggregate misses nothing.
 """
 
 from __future__ import annotations
@@ -98,7 +103,9 @@ class Funnel:
         self._sessions: dict[str, _Session] = {}  # player -> current session
         self._latest: dict[tuple[str, str], _Session] = {}  # (player, level) -> latest
         self.entries = 0
-        #: the start-up rebuild: running?, players read / to read, entries held back
+        #: the rebuild: started? (before, committed entries are left to it), running?,
+        #: players read / to read, entries held back
+        self.started = False
         self.rebuilding = False
         self.players_read = 0
         self.players_to_read = 0
@@ -179,7 +186,10 @@ class Funnel:
 
     def live(self, player_id: str, effects: dict[str, Any], at: float, digest: str) -> None:
         """A committed entry. While the rebuild has not read this player's journal yet, it
-        waits (the player's older entries must be folded in first)."""
+        waits (the player's older entries must be folded in first); before the rebuild
+        started, the rebuild will read it from the journal."""
+        if not self.started:
+            return
         if self.rebuilding and player_id not in self._rebuilt:
             self._pending.setdefault(player_id, []).append((effects, at, digest))
         else:
@@ -191,7 +201,7 @@ class Funnel:
         still committing: ``in_flight``) are told apart from the journal's by digest and
         time: left out of what is read, and folded in after it, in order."""
         before = self.entries
-        self.rebuilding = True
+        self.started = self.rebuilding = True
         try:
             players = await store.players()
             self.players_to_read = len(players)
@@ -259,21 +269,34 @@ class Funnel:
 
 class ObservedStore:
     """A ``StateStore`` that tells the funnel about each journal entry it committed, and
-    runs the funnel's rebuild in the background once the store is open (the service
-    starts without waiting for it)."""
+    runs the funnel's rebuild in the background: once the store is open, or with
+    ``lazy=True`` at the first ``start_rebuild()`` (the service starts without waiting
+    for it either way)."""
 
-    def __init__(self, inner: StateStore, funnel: Funnel, journal_limit: int) -> None:
+    def __init__(self, inner: StateStore, funnel: Funnel, journal_limit: int, *,
+                 lazy: bool = False) -> None:
         self.inner = inner
         self.funnel = funnel
         self.journal_limit = journal_limit
+        self.lazy = lazy
         self.rebuilt: asyncio.Task[int] | None = None
+        self._is_open = False
 
     def __getattr__(self, name: str) -> Any:  # anything else of the inner store
         return getattr(self.inner, name)
 
     async def open(self) -> None:
         await self.inner.open()
-        self.funnel.rebuilding = True  # from now: entries wait for their player's history
+        self._is_open = True
+        if not self.lazy:
+            self.start_rebuild()
+
+    def start_rebuild(self) -> None:
+        """Start reading the journals in the background (once; only on an open store)."""
+        if self.rebuilt is not None or not self._is_open:
+            return
+        # from now: entries wait for their player's history
+        self.funnel.started = self.funnel.rebuilding = True
         self.rebuilt = asyncio.create_task(self._rebuild(), name="studio-funnel-rebuild")
 
     async def _rebuild(self) -> int:
@@ -284,6 +307,7 @@ class ObservedStore:
             return 0
 
     async def close(self) -> None:
+        self._is_open = False
         if self.rebuilt is not None and not self.rebuilt.done():
             self.rebuilt.cancel()
             with contextlib.suppress(asyncio.CancelledError):

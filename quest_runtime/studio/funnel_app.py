@@ -1,8 +1,9 @@
 """``/studio`` on ``quest-runtime serve``: the funnel page, read-only, behind the admin token.
 
 ``mount_studio(app)`` is the service's one hook: it wraps the runtime's store in
-``funnel.ObservedStore`` (the aggregate is rebuilt from the journal in the background once
-the store opens, and fed by each commit) and adds this sub-application at ``/studio``:
+``funnel.ObservedStore`` (the aggregate is rebuilt from the journal in the background when
+the funnel is first asked for, page or JSON, and fed by each commit from then on) and adds
+this sub-application at ``/studio``:
 
 - ``GET /studio/`` the page (``static/funnel.html``), ``GET /studio/static/...`` its files;
 - ``GET /studio/api/funnel`` per level and per task: issued, completed, failed, median
@@ -31,6 +32,7 @@ from quest_runtime.studio.funnel import Funnel, ObservedStore
 
 STATIC = Path(__file__).parent / "static"
 FUNNEL = web.AppKey("studio_funnel", Funnel)
+OBSERVED = web.AppKey("studio_store", ObservedStore)
 PREFIX = "/studio"
 
 
@@ -66,6 +68,7 @@ def _auth(token: str | None) -> web.middleware:  # type: ignore[valid-type]
 
 
 async def page(request: web.Request) -> web.FileResponse:
+    request.app[OBSERVED].start_rebuild()  # the first view starts the count
     return web.FileResponse(STATIC / "funnel.html")
 
 
@@ -82,6 +85,7 @@ async def funnel_report(request: web.Request) -> web.Response:
             return None
         return next((t.title for t in level.tasks if t.id == task_id), None)
 
+    request.app[OBSERVED].start_rebuild()
     report = request.app[FUNNEL].report(order, title)
     for entry in report["levels"]:
         level = catalog.get(entry["level_id"])
@@ -94,9 +98,11 @@ def mount_studio(app: web.Application) -> Funnel:
     settings = app[SETTINGS]
     runtime = app[RUNTIME]
     funnel = Funnel()
-    runtime.store = ObservedStore(runtime.store, funnel, settings.journal_limit)
+    observed = ObservedStore(runtime.store, funnel, settings.journal_limit, lazy=True)
+    runtime.store = observed
     sub = web.Application(middlewares=[_auth(settings.admin_token or settings.token)])
     sub[FUNNEL] = funnel
+    sub[OBSERVED] = observed
     sub[CATALOG] = app[CATALOG]
     sub.router.add_get("/", page)
     sub.router.add_static("/static", STATIC)

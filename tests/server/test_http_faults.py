@@ -26,7 +26,7 @@ from http_helpers import Running, Serve, counter_level, near_event, validate_err
 from store_faults import Faults, SmallDisk, faulty_connection
 
 from quest_runtime.server.app import RUNTIME
-from quest_runtime.store.sqlite import SQLiteStore
+from quest_runtime.store.sqlite import WRITER_ENV, SQLiteStore
 
 EVENT = "/world/story/rule-event"
 PLAYERS = [f"p{i}" for i in range(6)]
@@ -176,10 +176,12 @@ async def test_read_errors_answer_503_on_every_read_path(
 
 
 async def test_state_reads_show_only_committed_state(
-    serve: Serve, tmp_path: Path, faults: Faults
+    serve: Serve, tmp_path: Path, faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While an event's commit is in flight, ``/state`` and ``/quest-log`` show what is
-    committed, not the engine's uncommitted change; after the commit fails, too."""
+    committed, not the engine's uncommitted change; after the commit fails, too. (The
+    writer thread's store: holding a COMMIT on the loop writer would hold the loop.)"""
+    monkeypatch.setenv(WRITER_ENV, "thread")
     srv = await start(serve, tmp_path)
     await srv.event(near_event("p0", event_id="a"))
     for outcome in ("fails", "succeeds"):

@@ -40,9 +40,19 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     await instance.close()
 
 
+@pytest.fixture
+async def thread_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """The writer-thread store: ``writer_held`` can hold its COMMIT while the loop runs
+    (the loop writer's batch boundaries are tested in test_sqlite_loop_writer.py)."""
+    instance = SQLiteStore(tmp_path / "state.db", writer="thread")
+    await instance.open()
+    yield instance
+    await instance.close()
+
+
 @asynccontextmanager
 async def writer_held(store: SQLiteStore) -> AsyncIterator[None]:
-    """Keep the writer inside the COMMIT of a one-commit batch until the block ends.
+    """Keep the writer thread inside the COMMIT of a one-commit batch until the block ends.
 
     Commits queued inside the block must all go into the next transaction: this is how
     the tests pin batch boundaries down instead of hoping for them.
@@ -87,15 +97,17 @@ async def test_concurrent_commits_share_few_transactions(store: SQLiteStore) -> 
 
 
 async def test_commits_arriving_during_a_transaction_form_the_next_one(
-    store: SQLiteStore,
+    thread_store: SQLiteStore,
 ) -> None:
+    store = thread_store
     async with writer_held(store):
         tasks = await queued(store, [commit(f"p{i}", 0, "e") for i in range(50)])
     assert await asyncio.gather(*tasks) == [1] * 50
     assert (store.transactions, store.committed) == (2, 51)
 
 
-async def test_a_failing_commit_does_not_fail_its_batch(store: SQLiteStore) -> None:
+async def test_a_failing_commit_does_not_fail_its_batch(thread_store: SQLiteStore) -> None:
+    store = thread_store
     await store.commit(commit("alex", 0, "e1"))
     async with writer_held(store):
         tasks = await queued(
@@ -164,7 +176,7 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
 
 
 async def test_close_flushes_queued_commits_and_refuses_new_ones(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "state.db", synchronous="FULL")
+    store = SQLiteStore(tmp_path / "state.db", synchronous="FULL", writer="thread")
     await store.open()
     async with writer_held(store):
         tasks = await queued(store, [commit(f"p{i}", 0, "e") for i in range(100)])
