@@ -8,7 +8,8 @@ The runtime talks to a ``StateStore`` only:
 - ``commit()`` after each state change, answering the plugin only when it returns.
 
 ``MemoryStore`` keeps everything in dicts (preview tool, tests); ``SQLiteStore`` is the
-embedded default: one WAL file, group commit on a writer thread, a versioned schema.
+embedded default: one WAL file, group commit (on the event loop, or a writer
+thread with ``synchronous=FULL``), a versioned schema.
 """
 
 from quest_runtime.store.base import Commit, JournalEntry, StateStore, StoreError

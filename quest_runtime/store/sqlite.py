@@ -1,6 +1,6 @@
 """``SQLiteStore``: the embedded default state store (SPEC §5.2), one SQLite file in WAL mode.
 
-How a commit travels (``writer="loop"``, the default):
+How a commit travels (``writer="loop"``, the default with ``synchronous=NORMAL``):
 
 1. ``commit()`` (on the event loop) serialises the journal effects, appends the commit
    and a future to the group being collected and awaits the future; the first commit of
@@ -25,11 +25,12 @@ the loop is checkpoint: the loop's connection has ``wal_autocheckpoint = 0`` and
 ``sqlite_checkpoint.Checkpointer`` copies the WAL into the database file from a thread
 with its own connection (PASSIVE, TRUNCATE when the -wal file grows past 64 MiB). A
 failed checkpoint never loses data: the WAL keeps every committed frame until a
-checkpoint succeeds (or the next open recovers it). With ``synchronous=FULL`` each
-COMMIT fsyncs on the loop too (measured against the thread: bench/store_bench.py).
+checkpoint succeeds (or the next open recovers it).
 
-``writer="thread"`` (or ``QUEST_RUNTIME_SQLITE_WRITER=thread`` for stores built without
-``writer=``) keeps the previous design for comparison: a writer thread takes every
+``writer="thread"`` (the default with ``synchronous=FULL``, whose COMMIT fsyncs: held on
+the loop, that fsync stalled every request, see ``default_writer``; or
+``QUEST_RUNTIME_SQLITE_WRITER=thread`` for any store built without ``writer=``): a
+writer thread takes every
 queued commit, i.e. all that arrived while it ran the previous transaction, writes them
 as in 2., hands the outcomes back in one ``call_soon_threadsafe``, and SQLite's own
 checkpoints (``wal_autocheckpoint``) run inside its COMMITs, off the loop.
@@ -291,15 +292,22 @@ Writer = Literal["loop", "thread"]
 """Where group transactions run: on the event loop (checkpoints on their own thread) or
 on a writer thread (SQLite's own checkpoints inside its COMMITs)."""
 
-DEFAULT_WRITER: Writer = "loop"
-
-#: Overrides ``DEFAULT_WRITER`` for stores built without ``writer=`` (the service's): how
-#: the benchmarks and an operator compare the two writers on one machine.
+#: Chooses the writer of stores built without ``writer=`` (the service's): ``default_writer``.
 WRITER_ENV = "QUEST_RUNTIME_SQLITE_WRITER"
 
 
-def _default_writer() -> Writer:
-    raw = os.environ.get(WRITER_ENV, "").strip().lower() or DEFAULT_WRITER
+def default_writer(synchronous: str) -> Writer:
+    """The writer of a store built without ``writer=``: ``QUEST_RUNTIME_SQLITE_WRITER`` if
+    set (how the benchmarks and an operator compare the two on one machine), else the
+    loop with ``synchronous=NORMAL`` and the thread with ``FULL``. Measured through the
+    service (bench/http_bench.py, the writers alternating, medians; docs/decisions.md
+    "The SQLite writer on the loop"): with NORMAL the loop answered more
+    (64 connections 0.30 of the floor against 0.24); with FULL each COMMIT's fsync
+    (~5 ms on the bench host) held the loop, so at 64 connections the thread answered
+    1,421 req/s to the loop's 1,157 with p99 100 ms against 540 ms."""
+    raw = os.environ.get(WRITER_ENV, "").strip().lower()
+    if not raw:
+        return "loop" if synchronous == "NORMAL" else "thread"
     if raw == "loop":
         return "loop"
     if raw == "thread":
@@ -357,7 +365,7 @@ class SQLiteStore:
         if wal_autocheckpoint < 0:
             raise ValueError(f"wal_autocheckpoint must be >= 0, got {wal_autocheckpoint!r}")
         if writer is None:
-            writer = _default_writer()
+            writer = default_writer(synchronous)
         elif writer not in ("loop", "thread"):
             raise ValueError(f"writer must be 'loop' or 'thread', got {writer!r}")
         self.path = str(path)

@@ -17,6 +17,7 @@ from quest_runtime.server.app import create_app
 from quest_runtime.server.keys import RUNTIME
 from quest_runtime.settings import Settings
 from quest_runtime.store.sqlite import SQLiteStore
+from quest_runtime.studio.funnel import ObservedStore
 
 
 class CountingStore(SQLiteStore):
@@ -41,7 +42,9 @@ async def test_the_rebuild_waits_for_the_first_view_and_counts_each_entry_once(
     await server.start_server()
     base = str(server.make_url("")).rstrip("/")
     try:
-        assert isinstance(app[RUNTIME].store.inner, CountingStore)
+        observed = app[RUNTIME].store
+        assert isinstance(observed, ObservedStore)
+        assert isinstance(observed.inner, CountingStore)
         async with aiohttp.ClientSession() as session:
             async def load(player: str) -> None:
                 async with session.post(base + "/world/story/load", data=orjson.dumps(
