@@ -18,8 +18,10 @@ Settings (one axis at a time against the smallest):
 
 Each setting runs ``--seconds`` per repeat; settings alternate round by round; the table
 gives the MEDIAN events/s, µs per event and the cost ratio against ``smallest`` (target
-≤ 1.3). Pinned to one CPU when the machine has two (the writer thread shares it, as in
-the service). Run::
+≤ 1.3). Pinned to one CPU when the machine has two (the store's checkpoint thread, or with
+``QUEST_RUNTIME_SQLITE_WRITER=thread`` its writer thread, shares it, as in the service).
+The ``journal 10,000`` setting is the one retention cost shows in: the store trims each
+journal in chunks (store/sqlite.py ``_trim_to``). Run::
 
     .venv/bin/python bench/history_bench.py                  # 5 repeats × 3 s
     .venv/bin/python bench/history_bench.py --quick          # CI smoke
