@@ -18,7 +18,8 @@ Settings (one axis at a time against the smallest):
 
 Each setting runs ``--seconds`` per repeat; settings alternate round by round; the table
 gives the MEDIAN events/s, µs per event and the cost ratio against ``smallest`` (target
-≤ 1.3). Pinned to one CPU when the machine has two (the store's checkpoint thread, or with
+≤ 1.3), and the same for the process's CPU µs per event (steadier on a shared host).
+Pinned to one CPU when the machine has two (the store's checkpoint thread, or with
 ``QUEST_RUNTIME_SQLITE_WRITER=thread`` its writer thread, shares it, as in the service).
 The ``journal 10,000`` setting is the one retention cost shows in: the store trims each
 journal in chunks (store/sqlite.py ``_trim_to``). Run::
@@ -128,8 +129,10 @@ async def build(name: str, root: Path, *, listeners: int = NPCS, tasks: int = NP
     return World(name, runtime, folder)
 
 
-async def measure(world: World, seconds: float) -> float:
-    """Events/s with every player sending one event after another."""
+async def measure(world: World, seconds: float) -> tuple[float, float]:
+    """Events/s with every player sending one event after another, and the process's CPU
+    µs per event (all its threads: less moved by other processes on a shared host than
+    the rate is)."""
     stop = time.perf_counter() + seconds
     counts = [0] * PLAYERS
     payloads = [near(f"npc_{k}") for k in range(NPCS)]
@@ -142,9 +145,10 @@ async def measure(world: World, seconds: float) -> float:
             k += 1
             counts[p] += 1
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(player(p) for p in range(PLAYERS)))
-    return sum(counts) / (time.perf_counter() - started)
+    events = sum(counts)
+    return events / (time.perf_counter() - started), (time.process_time() - cpu) / events * 1e6
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -163,27 +167,34 @@ async def run(args: argparse.Namespace) -> int:
         worlds = [await builds[k]() for k in builds if k == "smallest" or not args.only
                   or k in args.only]
         rates: dict[str, list[float]] = {w.name: [] for w in worlds}
+        cpus: dict[str, list[float]] = {w.name: [] for w in worlds}
         for w in worlds:  # warm-up: every player's state cached
             await measure(w, 0.5)
         for rep in range(args.repeat):
             order = worlds if rep % 2 == 0 else worlds[::-1]
             for w in order:
-                rates[w.name].append(await measure(w, args.seconds))
+                rate, cpu = await measure(w, args.seconds)
+                rates[w.name].append(rate)
+                cpus[w.name].append(cpu)
             print(f"  repeat {rep + 1}: " + "  ".join(
-                f"{w.name} {rates[w.name][-1]:.0f}/s" for w in worlds),
+                f"{w.name} {rates[w.name][-1]:.0f}/s {cpus[w.name][-1]:.0f} µs CPU"
+                for w in worlds),
                 file=sys.stderr, flush=True)
         for w in worlds:
             await w.runtime.close()
     base = statistics.median(rates["smallest"])
-    print(f"{'setting':<26} {'events/s':>9} {'µs/event':>9} {'ratio':>6}  "
-          f"(medians of {args.repeat}; target ratio <= 1.3)")
+    base_cpu = statistics.median(cpus["smallest"])
+    print(f"{'setting':<26} {'events/s':>9} {'µs/event':>9} {'ratio':>6} {'CPU µs':>7} "
+          f"{'ratio':>6}  (medians of {args.repeat}; target ratio <= 1.3)")
     worst = 0.0
     for name, r in rates.items():
         med = statistics.median(r)
+        cpu = statistics.median(cpus[name])
         ratio = base / med
         worst = max(worst, ratio)
-        print(f"{name:<26} {med:>9.0f} {1e6 / med:>9.1f} {ratio:>6.2f}")
-    print(f"worst cost ratio {worst:.2f}x")
+        print(f"{name:<26} {med:>9.0f} {1e6 / med:>9.1f} {ratio:>6.2f} {cpu:>7.1f} "
+              f"{cpu / base_cpu:>6.2f}")
+    print(f"worst cost ratio {worst:.2f}x (events/s)")
     return 0
 
 
