@@ -30,10 +30,10 @@ checkpoint succeeds (or the next open recovers it).
 ``writer="thread"`` (the default with ``synchronous=FULL``, whose COMMIT fsyncs: held on
 the loop, that fsync stalled every request, see ``default_writer``; or
 ``QUEST_RUNTIME_SQLITE_WRITER=thread`` for any store built without ``writer=``): a
-writer thread takes every
-queued commit, i.e. all that arrived while it ran the previous transaction, writes them
-as in 2., hands the outcomes back in one ``call_soon_threadsafe``, and SQLite's own
-checkpoints (``wal_autocheckpoint``) run inside its COMMITs, off the loop.
+writer thread takes every queued commit, i.e. all that arrived while it ran the previous
+transaction, writes them as in 2., hands the outcomes back in one
+``call_soon_threadsafe``, and SQLite's own checkpoints (``wal_autocheckpoint``) run
+inside its COMMITs, off the loop.
 
 Reads use a connection owned by the event-loop thread and run right there: they are
 index lookups of a few µs that WAL never makes wait for the writer (a thread hop cost
@@ -376,7 +376,7 @@ class SQLiteStore:
         self.wal_autocheckpoint = wal_autocheckpoint
         self.transactions = 0
         self.committed = 0
-        self._seqs: dict[str, int] = {}  # writer thread only: last journal seq per player
+        self._seqs: dict[str, int] = {}  # the writer only: last journal seq per player
         self._state: Literal["new", "open", "closing", "closed"] = "new"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
@@ -393,7 +393,8 @@ class SQLiteStore:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Create or migrate the schema, start the writer thread, open the reader.
+        """Create or migrate the schema, start the writer (thread, or connection and
+        checkpointer), open the reader.
 
         Raises StoreError if the file cannot be opened, is not a database, or has a
         schema newer than this code knows. A store is opened once; to reopen the file,
