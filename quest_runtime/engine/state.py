@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -385,6 +386,7 @@ TASK_PART = "session/tasks/"
 MARK_PART = "session/listeners/"
 
 
+@lru_cache(maxsize=65536)  # ids come from level files: on the per-event path, computed once
 def part_key(prefix: str, ident: str) -> str:
     """The part name of a task session or listener mark."""
     return prefix + ident.replace("~", "~0").replace("/", "~1")

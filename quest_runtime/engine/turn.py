@@ -141,7 +141,7 @@ class Turn:
         if not task.milestones:  # the common case, kept short
             if ts.progress >= task.count:
                 return
-            self.touch(task)
+            self.state.touch(part_key(TASK_PART, task.id))
             ts.progress += 1
             self.out.note("tasks_progressed", task.id)
             if ts.progress >= task.count:
@@ -262,9 +262,9 @@ class Turn:
         s = self.session
         if s.summary_emitted or not self.level.tasks:
             return
-        for task in self.level.tasks:
-            ts = s.tasks.get(task.id)
-            if not gates.counts_as_completed(ts):
+        sessions = s.tasks
+        for task in self.level.tasks:  # stops at the first open task: one look, usually
+            if not gates.counts_as_completed(sessions.get(task.id)):
                 return
         s.summary_emitted = True
         s.exit_ready = True
@@ -280,17 +280,24 @@ class Turn:
 
     # -- bindings --------------------------------------------------------------------
 
-    def fire_listeners(self, event: NormalisedEvent) -> None:
-        for index in self.level.match_listeners(event):
-            listener = self.level.listeners[index]
-            if gates.hears(listener, event.event_type):
+    def fire_listeners(self, event: NormalisedEvent,
+                       hits: tuple[int, ...] | None = None) -> None:
+        """The listeners hit by ``event`` (``hits``: their positions, when the caller
+        has them from ``CompiledLevel.matches``), in file order."""
+        listeners = self.level.listeners
+        event_type = event.event_type
+        for index in self.level.match_listeners(event) if hits is None else hits:
+            listener = listeners[index]
+            if gates.hears(listener, event_type):
                 self.try_fire(listener)
+
+    def _holds_listener(self, cond: Condition) -> bool:
+        return cond.holds(self.ctx(Section.LISTENERS))
 
     def try_fire(self, listener: CompiledListener) -> None:
         s = self.session
-        ctx = self.ctx(Section.LISTENERS)
         blocked = gates.why_not_fired(listener, self.level.id, self.state, s, self.now,
-                                      lambda cond: cond.holds(ctx))
+                                      self._holds_listener)
         if blocked is not None:
             if blocked.reason == "requires" and listener.blocked_text:
                 self.out.node(Section.LISTENERS, {"type": "npc_dialogue",
@@ -309,17 +316,19 @@ class Turn:
             self.state.touch(part_key(MARK_PART, listener.id))
             mark.fired += 1
             mark.last_fired = self.now
-        self.out.note("listeners_fired", listener.id)
-        self.out.touched = True
+        out = self.out
+        out.note("listeners_fired", listener.id)
+        out.touched = True
         if listener.dialogue is not None:
-            self.out.node(Section.LISTENERS, cast(Node, dict(listener.dialogue)))
+            out.node(Section.LISTENERS, cast(Node, dict(listener.dialogue)))
         if listener.world_patch:
-            self.out.patch(listener.world_patch)
+            out.patch(listener.world_patch)
         for cmd in listener.commands:
-            self.out.command(Section.LISTENERS, cmd)
+            out.command(Section.LISTENERS, cmd)
         for behaviour in listener.update_behaviors:
             self.record_behaviour(behaviour)
-        self.run(listener.effects, Section.LISTENERS)
+        if listener.effects:
+            self.run(listener.effects, Section.LISTENERS)
 
     def record_behaviour(self, behaviour: Any) -> None:
         key = f"{behaviour.get('type', '')}:{behaviour.get('id') or behaviour.get('particle', '')}"
