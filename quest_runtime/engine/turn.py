@@ -8,6 +8,7 @@ writes outputs to a ``ResultBuilder`` (see ``merger.py`` for the order).
 from __future__ import annotations
 
 import logging
+from operator import attrgetter
 from typing import Any, cast
 
 from quest_runtime.atoms import NormalisedEvent
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 MAX_BEHAVIORS = 256
 #: Effects completing tasks that complete tasks...: a level cannot loop us forever.
 MAX_DEPTH = 16
+
+
+#: A task's position in its level file (the order tasks are issued in).
+_file_order = attrgetter("index")
 
 
 class Turn:
@@ -114,14 +119,19 @@ class Turn:
         Only tasks that could be issued at all (pending automatic tasks, completed
         repeatable ones) are looked at, so a level whose tasks are all issued costs
         nothing here."""
-        candidates = self.candidates()
+        candidates = self.session.issuable
+        if candidates is None:
+            candidates = self.candidates()
         if not candidates:
             return
         by_id = self.level.task_by_id
-        for task_id in sorted(candidates, key=lambda t: by_id[t].index):
-            task = by_id[task_id]
-            ts = self.session.tasks.get(task_id)
-            if ts is not None and ts.status is not TaskStatus.ISSUED and self.eligible(task, ts):
+        sessions = self.session.tasks
+        issued = TaskStatus.ISSUED
+        holds = self.holds
+        for task in sorted([by_id[t] for t in candidates], key=_file_order):
+            ts = sessions.get(task.id)
+            if (ts is not None and ts.status is not issued and gates.why_not_eligible(
+                    task, ts, self.session, self.now, holds) is None):
                 self.issue(task, ts)
 
     def candidates(self) -> set[str]:
@@ -263,8 +273,11 @@ class Turn:
         if s.summary_emitted or not self.level.tasks:
             return
         sessions = s.tasks
+        completed = TaskStatus.COMPLETED
         for task in self.level.tasks:  # stops at the first open task: one look, usually
-            if not gates.counts_as_completed(sessions.get(task.id)):
+            ts = sessions.get(task.id)
+            # ``gates.counts_as_completed``, inlined: this runs on every rule event
+            if ts is None or (ts.status is not completed and ts.completions <= 0):
                 return
         s.summary_emitted = True
         s.exit_ready = True
