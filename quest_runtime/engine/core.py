@@ -364,6 +364,7 @@ def sync_session(session: LevelSession, level: CompiledLevel) -> None:
         tasks[task.id] = ts
     session.tasks = tasks
     session.issuable = None  # derived from the level: recomputed on the next turn
+    session.waiting = {}
     listener_ids = {li.id for li in level.listeners}
     session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
     dialogue.sync(session, level)  # a program whose node was removed ends cleanly

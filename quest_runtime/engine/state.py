@@ -226,6 +226,12 @@ class LevelSession:
     timers: SessionTimers = field(default_factory=SessionTimers)
     #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
     issuable: set[str] | None = field(default=None, repr=False, compare=False)
+    #: Derived, not stored: pending tasks last found waiting for an ``after`` task, with
+    #: the ``completed_epoch`` of that look (``Turn.issue_eligible``): until another task
+    #: completes, such a task is still waiting and is not looked at again.
+    waiting: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: Derived, not stored: task completions in this session object (``Turn.complete``).
+    completed_epoch: int = field(default=0, repr=False, compare=False)
 
     def to_doc(self, *, parted: bool = False) -> dict[str, Any]:
         """The session's document; ``parted``: without the task sessions and listener

@@ -124,15 +124,26 @@ class Turn:
             candidates = self.candidates()
         if not candidates:
             return
+        session = self.session
         by_id = self.level.task_by_id
-        sessions = self.session.tasks
-        issued = TaskStatus.ISSUED
+        sessions = session.tasks
+        issued, pending = TaskStatus.ISSUED, TaskStatus.PENDING
         holds = self.holds
+        waiting = session.waiting
         for task in sorted([by_id[t] for t in candidates], key=_file_order):
             ts = sessions.get(task.id)
-            if (ts is not None and ts.status is not issued and gates.why_not_eligible(
-                    task, ts, self.session, self.now, holds) is None):
+            if ts is None or ts.status is issued:
+                continue
+            if ts.status is pending and waiting.get(task.id) == session.completed_epoch:
+                continue  # still waiting for its ``after`` task: no task completed since
+            blocked = gates.why_not_eligible(task, ts, session, self.now, holds)
+            if blocked is None:
+                waiting.pop(task.id, None)
                 self.issue(task, ts)
+            elif blocked.reason == "after" and ts.status is pending:
+                # ``after`` is looked at before ``requires`` and only a completion
+                # opens it (``counts_as_completed`` never goes back within a session)
+                waiting[task.id] = session.completed_epoch
 
     def candidates(self) -> set[str]:
         """Ids of tasks that may become eligible (derived, kept on the session object)."""
@@ -213,6 +224,7 @@ class Turn:
         """→ completed: node, rewards (once, in order), ``on_complete``, ``ensures``."""
         self.touch(task)
         ts.move(TaskStatus.COMPLETED, self.now)
+        self.session.completed_epoch += 1  # tasks waiting for an ``after`` are looked at again
         timers.task_closed(self.session, task, self.now)
         if task.repeatable and not task.manual and self.session.issuable is not None:
             self.session.issuable.add(task.id)
