@@ -44,6 +44,15 @@ How to run
     .venv/bin/python bench/engine_bench.py --quick          # CI smoke (fewer events/repeats)
     .venv/bin/python bench/engine_bench.py --json > engine.json
     .venv/bin/python bench/engine_bench.py --profile        # cProfile of the smallest setting
+    .venv/bin/python bench/engine_bench.py --lakeside       # also the lakeside demo traffic
+    .venv/bin/python bench/engine_bench.py --lakeside-only --profile
+
+``--lakeside`` adds the demo level's traffic, the plugin's own events: every
+``levels/lakeside*.scenario.jsonl`` played through (loads, rule events, ``end`` and the
+timers of ``advance_seconds``, on a clock of its own) by ``--lakeside-players`` fresh
+players, through ``Engine`` as above, plus what the runtime's ``_step`` encodes for the
+engine (the result's orjson bytes and ``PlayerState.storage()``). Its figure is rule
+events/s (loads and timer firings are in the time, not in the count); no target.
 
 Progress goes to stderr; the table (or with ``--json`` the JSON report) to stdout. Exit
 status 0, or 1 with ``--fail-on-miss`` when a target is missed.
@@ -346,6 +355,97 @@ def profile_smallest(pool: LevelPool, n: int, top: int) -> str:
     return buf.getvalue()
 
 
+# -- the lakeside demo traffic ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+Steps = list[dict[str, Any]]
+
+
+def lakeside_scripts(levels: Path) -> list[Steps]:
+    """The steps of every lakeside scenario (their ``expect`` is not checked here:
+    ``quest-runtime test levels`` does that)."""
+    from quest_runtime.designer.scenario import parse_script
+
+    return [[step.data for step in parse_script(path.read_text(encoding="utf-8"), str(path))]
+            for path in sorted(levels.glob("lakeside*.scenario.jsonl"))]
+
+
+def play_lakeside(engine: Engine, scripts: list[Steps], players: int) -> int:
+    """Every script played by ``players`` fresh players; rule events handled."""
+    import orjson
+
+    from quest_runtime.errors import QuestError
+
+    events = 0
+    for p in range(players):
+        for steps in scripts:
+            state = PlayerState(player_id=f"Steve{p}")
+            now = NOW
+            for data in steps:
+                if "advance_seconds" in data:
+                    now += float(data["advance_seconds"])
+                    engine.fire_due(state, now)
+                    continue
+                try:
+                    if "load" in data:
+                        out = engine.load(state, str(data["load"]), now)
+                    elif data.get("end"):
+                        out = engine.end(state, now)
+                    else:
+                        out = engine.handle(state, data.get("event_type"),
+                                            data.get("payload") or {}, now)
+                        events += 1
+                except QuestError:  # a refused step (a blocked level): as the runtime
+                    continue
+                orjson.dumps(out.result)
+                state.storage()
+                state.changed = set()
+                now += 1.0
+    return events
+
+
+def measure_lakeside(players: int, repeats: int, profile: bool) -> dict[str, Any]:
+    from quest_runtime.designer.scenario import load_catalog
+
+    levels = ROOT / "levels"
+    catalog = load_catalog(levels)
+    engine = Engine(catalog.get)
+    scripts = lakeside_scripts(levels)
+    play_lakeside(engine, scripts, 5)  # warm-up (memos, first-call costs)
+    freeze_heap()
+    try:
+        if profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            play_lakeside(engine, scripts, players)
+            prof.disable()
+            buf = io.StringIO()
+            stats = pstats.Stats(prof, stream=buf)
+            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats("cumulative").print_stats(30)
+            print(buf.getvalue(), file=sys.stderr)
+        rates: list[float] = []
+        events = 0
+        for _ in range(repeats):
+            t0 = time.perf_counter_ns()
+            events = play_lakeside(engine, scripts, players)
+            rates.append(events / ((time.perf_counter_ns() - t0) / 1e9))
+    finally:
+        thaw_heap()
+    med = statistics.median(rates)
+    return {"setting": "lakeside traffic", "scenarios": len(scripts), "players": players,
+            "events": events, "repeats": repeats, "events_per_s": rates,
+            "median_events_per_s": med, "us_per_event": 1e6 / med,
+            "spread": (max(rates) - min(rates)) / med}
+
+
+def print_lakeside(row: dict[str, Any]) -> None:
+    print(f"lakeside traffic ({row['scenarios']} scenarios x {row['players']} players, "
+          f"{row['events']:,} rule events, with loads, timers and the runtime's encode): "
+          f"{row['median_events_per_s']:,.0f} events/s, {row['us_per_event']:.1f} µs/event "
+          f"(median of {row['repeats']}, spread {row['spread']:.0%})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -362,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-only", action="store_true",
                     help="only cProfile the smallest setting")
     ap.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
+    ap.add_argument("--lakeside", action="store_true",
+                    help="also measure the lakeside demo traffic (levels/lakeside*.scenario.jsonl)")
+    ap.add_argument("--lakeside-only", action="store_true",
+                    help="only the lakeside demo traffic (with --profile: its cProfile)")
+    ap.add_argument("--lakeside-players", type=int, default=100,
+                    help="players playing every lakeside scenario per measurement (default 100)")
     args = ap.parse_args(argv)
 
     seconds = args.seconds if args.seconds is not None else (0.2 if args.quick else 1.5)
@@ -372,6 +478,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.profile_only:
         print(profile_smallest(pool, args.events or 50_000, 30))
+        return 0
+    if args.lakeside_only:
+        only = measure_lakeside(args.lakeside_players, repeats, args.profile)
+        if args.json:
+            print(json.dumps({"bench": "engine", "python": platform.python_version(),
+                              "cpu": cpu, "lakeside": only}, indent=2))
+        else:
+            print_lakeside(only)
         return 0
 
     n = args.events or calibrate(pool, seconds)
@@ -412,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                      "spread": (max(rates) - min(rates)) / med})
     del runners
     thaw_heap()
+    lake = measure_lakeside(args.lakeside_players, repeats, False) if args.lakeside else None
 
     base_us = rows[0]["us_per_event"]
     all_pass = True
@@ -431,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             "events": n, "repeats": repeats,
             "targets": {"smallest_events_per_s": TARGET_EVENTS_PER_S, "max_ratio": TARGET_RATIO},
             "pass": all_pass, "settings": rows,
+            **({"lakeside": lake} if lake is not None else {}),
         }, indent=2))
     else:
         print(f"Engine.handle, in process, one core (cpu {cpu}), Python "
@@ -449,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'PASS' if row['pass'] else 'MISS'}")
         print(f"targets: >= {TARGET_EVENTS_PER_S:,} events/s on the smallest setting; "
               f"every cost ratio <= {TARGET_RATIO}: {'PASS' if all_pass else 'MISS'}")
+        if lake is not None:
+            print_lakeside(lake)
 
     if args.profile:
         print(profile_smallest(pool, n, 30), file=err if args.json else sys.stdout)

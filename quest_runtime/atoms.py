@@ -106,9 +106,14 @@ def normalise(
     """
     if event_type == "chat":
         return _normalise(event_type, payload, aliases)
-    key = (id(aliases) if aliases else 0, event_type,
-           *[v if v.__class__ is str else None for v in map(payload.get, _KEY_FIELDS)])
-    found = _EVENTS.get(key)
+    # The key holds the fields' values as sent (one C-level pass): equal values give the
+    # same atoms, as ``_normalise`` reads nothing else. A value that cannot be a key (a
+    # list or an object where a name belongs) is simply not memoised.
+    key = (id(aliases) if aliases else 0, event_type, tuple(map(payload.get, _KEY_FIELDS)))
+    try:
+        found = _EVENTS.get(key)
+    except TypeError:
+        return _normalise(event_type, payload, aliases)
     if found is None or found[4] is not aliases:  # the entry holds its aliases: ids stay
         event = _normalise(event_type, payload, aliases)
         if len(_EVENTS) < _EVENTS_MAX:

@@ -143,7 +143,9 @@ class Engine:
 
     def handle(self, state: PlayerState, event_type: str | None, payload: Mapping[str, Any],
                now: float) -> Outcome:
-        if state.session is not None and state.session.timers:
+        session = state.session
+        if session is not None and (  # a timer that can fall due (``fired`` alone cannot)
+                (t := session.timers).pending or t.limits or t.cooldowns or t.gates):
             timed = self.fire_due(state, now)  # timers due by now fire first (§4.7)
             outcome = _with_timed(self._handle(state, event_type, payload, now), timed)
         else:
@@ -189,13 +191,17 @@ class Engine:
         if event.empty:
             turn.issue_eligible()  # eligibility is re-checked after every event (§4.3)
             return self._finish(turn)
-        for index in level.match_tasks(event):
-            task = level.tasks[index]
-            ts = session.tasks.get(task.id)
-            if ts is not None and ts.status is TaskStatus.ISSUED:
-                turn.advance(task, ts, event)
+        task_hits, listener_hits = level.matches(event)
+        if task_hits:
+            tasks, sessions, issued = level.tasks, session.tasks, TaskStatus.ISSUED
+            for index in task_hits:
+                task = tasks[index]
+                ts = sessions.get(task.id)
+                if ts is not None and ts.status is issued:
+                    turn.advance(task, ts, event)
         turn.issue_eligible()
-        turn.fire_listeners(event)
+        if listener_hits:
+            turn.fire_listeners(event, listener_hits)
         turn.issue_eligible()
         turn.check_level_complete()
         return self._finish(turn)
@@ -294,23 +300,27 @@ class Engine:
                         out.absorb(loaded.result, Section.DIALOGUES)
         if not out.touched:
             return Outcome(None, out.journal, turn.ensures_failures)
-        session = turn.state.session
         state = turn.state  # text variables, read as the result is built (textvars.py)
-        values = Values(state.player_id, state.vars, state.items, state.flags,
-                        turn.level.flag_text)
-        if turn.level.text_variables:
+        session = state.session
+        level = turn.level
+        values: Values | None = None
+        if level.text_variables:
+            values = Values(state.player_id, state.vars, state.items, state.flags,
+                            level.flag_text)
             out.fill_texts(*fillers(values))
         active = None
         if out.quest_log_dirty and session is not None:
-            level = turn.level if session.level_id == turn.level.id else self.levels(
-                session.level_id)
-            if level is not None:
+            shown = level if session.level_id == level.id else self.levels(session.level_id)
+            if shown is not None:
+                if values is None:
+                    values = Values(state.player_id, state.vars, state.items, state.flags,
+                                    level.flag_text)
                 active = fill_quest_log(
-                    snapshot(turn.state.player_id, level, session, turn.now), values)
-        commands = substitute(out.commands, turn.state.player_id)
+                    snapshot(state.player_id, shown, session, turn.now), values)
+        commands = substitute(out.commands, state.player_id)
         if commands:
             out.journal["commands"] = commands
-        result = out.build(commands, active, turn.level.title)
+        result = out.build(commands, active, level.title)
         return Outcome(result, out.journal, turn.ensures_failures)
 
 
@@ -354,6 +364,7 @@ def sync_session(session: LevelSession, level: CompiledLevel) -> None:
         tasks[task.id] = ts
     session.tasks = tasks
     session.issuable = None  # derived from the level: recomputed on the next turn
+    session.waiting = {}
     listener_ids = {li.id for li in level.listeners}
     session.listeners = {k: v for k, v in session.listeners.items() if k in listener_ids}
     dialogue.sync(session, level)  # a program whose node was removed ends cleanly

@@ -62,6 +62,54 @@ class Blocked:
 
 
 MANUAL = Blocked("manual")
+#: Shut gates without a number in them, made once: eligibility is looked at for every
+#: waiting task after every rule event, and a ``Blocked`` is immutable, so one object per
+#: (reason, subject) serves every look (``_after``, ``_closed``, ``_requires``, ``_gated``).
+_AFTER: dict[str, Blocked] = {}
+_CLOSED: dict[TaskStatus, Blocked] = {}
+#: id(condition) -> (condition, its Blocked): the condition is kept, so its id stays its own.
+_REQUIRES: dict[int, tuple[Condition, Blocked]] = {}
+_SHARED_MAX = 4096
+
+
+ONCE_SESSION = Blocked("once", scope="session")
+ONCE_PLAYER = Blocked("once", scope="player")
+_GATED: dict[str, Blocked] = {}
+
+
+def _gated(ref: str) -> Blocked:
+    found = _GATED.get(ref)
+    if found is None:
+        found = Blocked("gated", ref=ref)
+        if len(_GATED) < _SHARED_MAX:
+            _GATED[ref] = found
+    return found
+
+
+def _after(task_id: str) -> Blocked:
+    found = _AFTER.get(task_id)
+    if found is None:
+        found = Blocked("after", task=task_id)
+        if len(_AFTER) < _SHARED_MAX:
+            _AFTER[task_id] = found
+    return found
+
+
+def _closed(status: TaskStatus) -> Blocked:
+    found = _CLOSED.get(status)
+    if found is None:
+        found = _CLOSED[status] = Blocked("closed", status=status)
+    return found
+
+
+def _requires(condition: Condition) -> Blocked:
+    found = _REQUIRES.get(id(condition))
+    if found is not None and found[0] is condition:
+        return found[1]
+    blocked = Blocked("requires", condition=condition)
+    if len(_REQUIRES) < _SHARED_MAX:
+        _REQUIRES[id(condition)] = (condition, blocked)
+    return blocked
 
 
 def counts_as_completed(ts: TaskSession | None) -> bool:
@@ -76,16 +124,18 @@ def why_not_eligible(task: CompiledTask, ts: TaskSession, session: LevelSession,
         return MANUAL
     if ts.status is not TaskStatus.PENDING:
         if not (task.repeatable and ts.status in REISSUABLE):
-            return Blocked("closed", status=ts.status)
+            return _closed(ts.status)
         if ts.closed_at is not None:
             left = task.cooldown_seconds - (now - ts.closed_at)
             if left > EPSILON:  # the cooldown's end is an engine timer (§4.12.2)
                 return Blocked("cooldown", left=left, status=ts.status)
-    for dep in task.after:
-        if not counts_as_completed(session.tasks.get(dep)):
-            return Blocked("after", task=dep)
+    if task.after:
+        tasks = session.tasks
+        for dep in task.after:
+            if not counts_as_completed(tasks.get(dep)):
+                return _after(dep)
     if task.requires is not None and not holds(task.requires):
-        return Blocked("requires", condition=task.requires)
+        return _requires(task.requires)
     return None
 
 
@@ -93,18 +143,18 @@ def why_not_fired(listener: CompiledListener, level_id: str, state: PlayerState,
                   session: LevelSession, now: float, holds: Holds) -> Blocked | None:
     """Why ``listener``, hit by the event, does not fire (None: it fires)."""
     if listener.gate_ref is not None and listener.gate_ref not in session.refs:
-        return Blocked("gated", ref=listener.gate_ref)
+        return _gated(listener.gate_ref)
     mark = session.listeners.get(listener.id)
     if listener.once == "session" and mark is not None and mark.fired:
-        return Blocked("once", scope="session")
+        return ONCE_SESSION
     if listener.once == "player" and once_key(level_id, listener) in state.once_marks:
-        return Blocked("once", scope="player")
+        return ONCE_PLAYER
     if listener.cooldown_seconds and mark is not None and mark.last_fired is not None:
         left = listener.cooldown_seconds - (now - mark.last_fired)
         if left > 0:
             return Blocked("cooldown", left=left)
     if listener.requires is not None and not holds(listener.requires):
-        return Blocked("requires", condition=listener.requires)
+        return _requires(listener.requires)
     return None
 
 

@@ -107,7 +107,7 @@ def merge_patch(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any
     for key, value in patch.items():
         if key == "mc":
             for part in value if isinstance(value, list) else (value,):
-                if isinstance(part, Mapping):
+                if part.__class__ is dict or isinstance(part, Mapping):  # dict: no ABC check
                     base["mc"] = _merge_mc(base.get("mc"), part)
         elif key in OBJECT_OPERATIONS:
             for item in value if isinstance(value, list) else (value,):
@@ -123,9 +123,11 @@ def merge_patch(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any
 def _merge_mc(current: Any, part: Mapping[str, Any]) -> dict[str, Any] | list[dict[str, Any]]:
     """``mc`` as layers: the first object takes every operation; an object-only
     operation already present goes to the first later layer without it (or a new one)."""
-    if isinstance(current, list):
+    if current is None:
+        layers: list[dict[str, Any]] = []
+    elif isinstance(current, list):
         layers = [dict(layer) for layer in current if isinstance(layer, Mapping)]
-    elif isinstance(current, Mapping):
+    elif current.__class__ is dict or isinstance(current, Mapping):
         layers = [dict(current)]
     else:
         layers = []
@@ -204,12 +206,26 @@ def script_of(node: Mapping[str, Any]) -> list[ScriptEntry]:
 
 def playable_nodes(nodes: list[Node], fallback_title: str) -> list[Node]:
     """The nodes as the plugin can show all of them (the rules in the module docstring)."""
-    dialogues = [i for i, n in enumerate(nodes) if n.get("type") == "npc_dialogue"]
-    choices = [i for i, n in enumerate(nodes) if n.get("type") == "story_choice"]
-    if not dialogues:
-        return [_titled(n, fallback_title) for n in nodes]
-    if len(dialogues) == 1 and not choices:
-        return [_titled(n, fallback_title) for n in nodes]
+    dialogues: list[int] = []
+    choices: list[int] = []
+    titled: list[Node] = []  # the answer when nothing is folded (one pass, the common case)
+    for i, n in enumerate(nodes):
+        kind = n.get("type")
+        if kind == "npc_dialogue":
+            dialogues.append(i)
+        elif kind == "story_choice":
+            choices.append(i)
+        title = n.get("title")
+        titled.append(n if title.__class__ is str and title.strip()
+                      else _titled(n, fallback_title))
+    if not dialogues or (len(dialogues) == 1 and not choices):
+        return titled
+    return _folded(nodes, dialogues, choices, fallback_title)
+
+
+def _folded(nodes: list[Node], dialogues: list[int], choices: list[int],
+            fallback_title: str) -> list[Node]:
+    """``playable_nodes`` when dialogue nodes are merged or a choice is folded in."""
     sources = [nodes[i] for i in dialogues]
     script: list[ScriptEntry] = []
     for source in sources:
@@ -246,6 +262,9 @@ def playable_nodes(nodes: list[Node], fallback_title: str) -> list[Node]:
 
 def _titled(node: Node, fallback: str) -> Node:
     """The node with a headline the plugin can print (a copy when one is added)."""
+    title = node.get("title")
+    if title.__class__ is str and title.strip():  # a headline of its own: every kind
+        return node
     if node.get("type") == "npc_dialogue":
         if _text(node.get("title")).strip() or not fallback:
             return node
@@ -361,7 +380,8 @@ class ResultBuilder:
 
     @property
     def commands(self) -> list[str]:
-        return [c for section in self._commands for c in section]
+        c0, c1, c2, c3, c4 = self._commands
+        return [*c0, *c1, *c2, *c3, *c4]
 
     def absorb(self, other: Result, section: Section) -> None:
         """Merge an already built result (a load result, a pushed timer result)."""
@@ -387,9 +407,10 @@ class ResultBuilder:
     def build(self, commands: list[str], active_tasks: QuestLog | None,
               title: str = "") -> Result:
         """The result dict; ``title`` (the level's) heads nodes that have no headline."""
+        n0, n1, n2, n3, n4 = self._nodes
         result: Result = {
             "world_patch": self.world_patch,
-            "nodes": playable_nodes([n for section in self._nodes for n in section], title),
+            "nodes": playable_nodes([*n0, *n1, *n2, *n3, *n4], title),
             "completed_tasks": list(self._completed),
             "milestones": list(self._milestones),
             "commands": commands,

@@ -50,10 +50,10 @@ def snapshot(player_id: str, level: CompiledLevel, session: LevelSession,
         if ts.status is completed_status:
             if (now is not None and task.repeatable and not task.manual
                     and ts.closed_at is not None):
-                left = task.cooldown_seconds - (now - ts.closed_at)
-                if left > 0:
+                cooling = task.cooldown_seconds - (now - ts.closed_at)
+                if cooling > 0:
                     cooldowns.append({"task_id": task.id, "title": task.title,
-                                      "seconds_left": round(left, 3)})
+                                      "seconds_left": round(cooling, 3)})
             continue
         if ts.status is not issued_status:
             if ts.status is TaskStatus.PENDING:

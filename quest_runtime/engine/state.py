@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -225,6 +226,12 @@ class LevelSession:
     timers: SessionTimers = field(default_factory=SessionTimers)
     #: Derived, not stored: ids of tasks that may still be issued (``Turn.candidates``).
     issuable: set[str] | None = field(default=None, repr=False, compare=False)
+    #: Derived, not stored: pending tasks last found waiting for an ``after`` task, with
+    #: the ``completed_epoch`` of that look (``Turn.issue_eligible``): until another task
+    #: completes, such a task is still waiting and is not looked at again.
+    waiting: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    #: Derived, not stored: task completions in this session object (``Turn.complete``).
+    completed_epoch: int = field(default=0, repr=False, compare=False)
 
     def to_doc(self, *, parted: bool = False) -> dict[str, Any]:
         """The session's document; ``parted``: without the task sessions and listener
@@ -385,6 +392,7 @@ TASK_PART = "session/tasks/"
 MARK_PART = "session/listeners/"
 
 
+@lru_cache(maxsize=65536)  # ids come from level files: on the per-event path, computed once
 def part_key(prefix: str, ident: str) -> str:
     """The part name of a task session or listener mark."""
     return prefix + ident.replace("~", "~0").replace("/", "~1")

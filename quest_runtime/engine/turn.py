@@ -8,6 +8,7 @@ writes outputs to a ``ResultBuilder`` (see ``merger.py`` for the order).
 from __future__ import annotations
 
 import logging
+from operator import attrgetter
 from typing import Any, cast
 
 from quest_runtime.atoms import NormalisedEvent
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 MAX_BEHAVIORS = 256
 #: Effects completing tasks that complete tasks...: a level cannot loop us forever.
 MAX_DEPTH = 16
+
+
+#: A task's position in its level file (the order tasks are issued in).
+_file_order = attrgetter("index")
 
 
 class Turn:
@@ -114,15 +119,31 @@ class Turn:
         Only tasks that could be issued at all (pending automatic tasks, completed
         repeatable ones) are looked at, so a level whose tasks are all issued costs
         nothing here."""
-        candidates = self.candidates()
+        candidates = self.session.issuable
+        if candidates is None:
+            candidates = self.candidates()
         if not candidates:
             return
+        session = self.session
         by_id = self.level.task_by_id
-        for task_id in sorted(candidates, key=lambda t: by_id[t].index):
-            task = by_id[task_id]
-            ts = self.session.tasks.get(task_id)
-            if ts is not None and ts.status is not TaskStatus.ISSUED and self.eligible(task, ts):
+        sessions = session.tasks
+        issued, pending = TaskStatus.ISSUED, TaskStatus.PENDING
+        holds = self.holds
+        waiting = session.waiting
+        for task in sorted([by_id[t] for t in candidates], key=_file_order):
+            ts = sessions.get(task.id)
+            if ts is None or ts.status is issued:
+                continue
+            if ts.status is pending and waiting.get(task.id) == session.completed_epoch:
+                continue  # still waiting for its ``after`` task: no task completed since
+            blocked = gates.why_not_eligible(task, ts, session, self.now, holds)
+            if blocked is None:
+                waiting.pop(task.id, None)
                 self.issue(task, ts)
+            elif blocked.reason == "after" and ts.status is pending:
+                # ``after`` is looked at before ``requires`` and only a completion
+                # opens it (``counts_as_completed`` never goes back within a session)
+                waiting[task.id] = session.completed_epoch
 
     def candidates(self) -> set[str]:
         """Ids of tasks that may become eligible (derived, kept on the session object)."""
@@ -141,7 +162,7 @@ class Turn:
         if not task.milestones:  # the common case, kept short
             if ts.progress >= task.count:
                 return
-            self.touch(task)
+            self.state.touch(part_key(TASK_PART, task.id))
             ts.progress += 1
             self.out.note("tasks_progressed", task.id)
             if ts.progress >= task.count:
@@ -203,6 +224,7 @@ class Turn:
         """→ completed: node, rewards (once, in order), ``on_complete``, ``ensures``."""
         self.touch(task)
         ts.move(TaskStatus.COMPLETED, self.now)
+        self.session.completed_epoch += 1  # tasks waiting for an ``after`` are looked at again
         timers.task_closed(self.session, task, self.now)
         if task.repeatable and not task.manual and self.session.issuable is not None:
             self.session.issuable.add(task.id)
@@ -262,9 +284,12 @@ class Turn:
         s = self.session
         if s.summary_emitted or not self.level.tasks:
             return
-        for task in self.level.tasks:
-            ts = s.tasks.get(task.id)
-            if not gates.counts_as_completed(ts):
+        sessions = s.tasks
+        completed = TaskStatus.COMPLETED
+        for task in self.level.tasks:  # stops at the first open task: one look, usually
+            ts = sessions.get(task.id)
+            # ``gates.counts_as_completed``, inlined: this runs on every rule event
+            if ts is None or (ts.status is not completed and ts.completions <= 0):
                 return
         s.summary_emitted = True
         s.exit_ready = True
@@ -280,17 +305,24 @@ class Turn:
 
     # -- bindings --------------------------------------------------------------------
 
-    def fire_listeners(self, event: NormalisedEvent) -> None:
-        for index in self.level.match_listeners(event):
-            listener = self.level.listeners[index]
-            if gates.hears(listener, event.event_type):
+    def fire_listeners(self, event: NormalisedEvent,
+                       hits: tuple[int, ...] | None = None) -> None:
+        """The listeners hit by ``event`` (``hits``: their positions, when the caller
+        has them from ``CompiledLevel.matches``), in file order."""
+        listeners = self.level.listeners
+        event_type = event.event_type
+        for index in self.level.match_listeners(event) if hits is None else hits:
+            listener = listeners[index]
+            if gates.hears(listener, event_type):
                 self.try_fire(listener)
+
+    def _holds_listener(self, cond: Condition) -> bool:
+        return cond.holds(self.ctx(Section.LISTENERS))
 
     def try_fire(self, listener: CompiledListener) -> None:
         s = self.session
-        ctx = self.ctx(Section.LISTENERS)
         blocked = gates.why_not_fired(listener, self.level.id, self.state, s, self.now,
-                                      lambda cond: cond.holds(ctx))
+                                      self._holds_listener)
         if blocked is not None:
             if blocked.reason == "requires" and listener.blocked_text:
                 self.out.node(Section.LISTENERS, {"type": "npc_dialogue",
@@ -309,17 +341,19 @@ class Turn:
             self.state.touch(part_key(MARK_PART, listener.id))
             mark.fired += 1
             mark.last_fired = self.now
-        self.out.note("listeners_fired", listener.id)
-        self.out.touched = True
+        out = self.out
+        out.note("listeners_fired", listener.id)
+        out.touched = True
         if listener.dialogue is not None:
-            self.out.node(Section.LISTENERS, cast(Node, dict(listener.dialogue)))
+            out.node(Section.LISTENERS, cast(Node, dict(listener.dialogue)))
         if listener.world_patch:
-            self.out.patch(listener.world_patch)
+            out.patch(listener.world_patch)
         for cmd in listener.commands:
-            self.out.command(Section.LISTENERS, cmd)
+            out.command(Section.LISTENERS, cmd)
         for behaviour in listener.update_behaviors:
             self.record_behaviour(behaviour)
-        self.run(listener.effects, Section.LISTENERS)
+        if listener.effects:
+            self.run(listener.effects, Section.LISTENERS)
 
     def record_behaviour(self, behaviour: Any) -> None:
         key = f"{behaviour.get('type', '')}:{behaviour.get('id') or behaviour.get('particle', '')}"

@@ -23,6 +23,9 @@ from quest_runtime.keywords import PhraseIndex
 from quest_runtime.levels.dialogues import DialogueBook
 from quest_runtime.levels.findings import Finding
 
+#: Event shapes whose matches one level keeps (``CompiledLevel.matches``).
+MATCH_MEMO_MAX = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledMilestone:
@@ -151,8 +154,28 @@ class CompiledLevel:
     #: Some narration text holds a brace: results are filled (``textvars``), else the
     #: engine skips that pass.
     text_variables: bool = False
+    #: Memo of ``match_tasks``/``match_listeners`` for events without a chat line, by
+    #: (event type, atoms): the plugin sends the same few shapes over and over. Derived
+    #: from the indexes above (never stored, not compared); bounded by ``MATCH_MEMO_MAX``.
+    _match_memo: dict[tuple[str, tuple[tuple[str, str], ...]],
+                      tuple[tuple[int, ...], tuple[int, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
-    def match_tasks(self, event: NormalisedEvent) -> list[int]:
+    def matches(self, event: NormalisedEvent) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(``match_tasks``, ``match_listeners``) of the event, memoised when it has no
+        chat line (keyword matching reads the line itself)."""
+        if event.chat_text is not None:
+            return self.match_tasks(event), self.match_listeners(event)
+        key = (event.event_type, event.atoms)
+        memo = self._match_memo
+        found = memo.get(key)
+        if found is None:
+            found = (self.match_tasks(event), self.match_listeners(event))
+            if len(memo) < MATCH_MEMO_MAX:
+                memo[key] = found
+        return found
+
+    def match_tasks(self, event: NormalisedEvent) -> tuple[int, ...]:
         """Positions of tasks one of whose atoms/keywords the event hits, file order."""
         index = self.task_index
         found_one: tuple[int, ...] | None = None
@@ -167,16 +190,16 @@ class CompiledLevel:
         wild = self.task_wildcards.get(event.event_type)
         chat = event.chat_text is not None and bool(self.task_phrases)
         if found_one is not None and not hits and not wild and not chat:
-            return list(found_one)  # one index entry, already in file order
+            return found_one  # one index entry, already in file order
         if found_one is not None:
             hits.update(found_one)
         if wild:
             hits.update(wild)
         if chat and event.chat_text is not None:
             hits.update(self.task_phrases.owners(event.chat_text))
-        return sorted(hits)
+        return tuple(sorted(hits))
 
-    def match_listeners(self, event: NormalisedEvent) -> list[int]:
+    def match_listeners(self, event: NormalisedEvent) -> tuple[int, ...]:
         """Positions of listeners whose tokens the event carries, file order.
         The caller still applies the type filter, gates and requires."""
         hits: set[int] = set()
@@ -190,4 +213,4 @@ class CompiledLevel:
             hits.update(wild)
         if event.chat_text is not None and self.listener_phrases:
             hits.update(self.listener_phrases.owners(event.chat_text))
-        return sorted(hits)
+        return tuple(sorted(hits))
