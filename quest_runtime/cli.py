@@ -28,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int)
     s.add_argument("--token")
     s.add_argument("--admin-token", dest="admin_token")
-    s.add_argument("--store", choices=["sqlite", "memory"])
+    s.add_argument("--store", choices=["sqlite", "memory", "postgres"])
+    s.add_argument("--dsn", help="PostgreSQL connection string (--store postgres)")
+    s.add_argument("--pool-size", dest="pool_size", type=int,
+                   help="PostgreSQL connections per instance (--store postgres)")
     s.add_argument("--synchronous", choices=["NORMAL", "FULL"])
     s.add_argument("--default-level", dest="default_level")
     s.add_argument("--log-level", dest="log_level")

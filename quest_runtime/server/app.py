@@ -55,6 +55,12 @@ PUBLIC_PATHS = frozenset({"/health"})
 def make_store(settings: Settings) -> StateStore:
     if settings.store == "memory":
         return MemoryStore(journal_limit=settings.journal_limit)
+    if settings.store == "postgres":
+        from quest_runtime.store.postgres import PostgresStore
+
+        assert settings.dsn is not None  # Settings refuses postgres without a dsn
+        return PostgresStore(settings.dsn, journal_limit=settings.journal_limit,
+                             pool_size=settings.pool_size)
     return SQLiteStore(settings.db, synchronous=settings.synchronous,
                        journal_limit=settings.journal_limit)
 
