@@ -3,12 +3,21 @@ mock, never skipped: a missing PostgreSQL fails the run), a fresh database per t
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
+
 from pg_cluster import Cluster
+from pg_procs import instances
 
 from quest_runtime.store.postgres import PostgresStore
+
+
+__all__ = ["cluster", "dsn", "instances", "pg_store"]
 
 
 @pytest.fixture(scope="session")
