@@ -258,7 +258,7 @@ class PostgresStore:
             self.dsn, min_size=1, max_size=self.pool_size, open=False,
             timeout=self.connect_timeout, check=AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(self.connect_timeout))},
-            reconnect_timeout=0)
+)
         try:
             await pool.open(wait=True, timeout=self.connect_timeout)
         except Exception as exc:
@@ -290,10 +290,13 @@ class PostgresStore:
 
     async def ping(self) -> bool:
         """True when a pooled connection answers (``/ready``)."""
-        try:
-            async with self._connection() as conn:
+        pool = self._pool
+        if pool is None or self._state != "open":
+            return False
+        try:  # a short wait: a load balancer's health check must not hang on an outage
+            async with pool.connection(timeout=min(1.0, self.connect_timeout)) as conn:
                 await conn.execute("SELECT 1")
-        except StoreError:
+        except Exception:  # any failure to answer is "not ready"
             return False
         return True
 

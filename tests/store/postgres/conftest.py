@@ -16,7 +16,6 @@ from pg_procs import instances
 
 from quest_runtime.store.postgres import PostgresStore
 
-
 __all__ = ["cluster", "dsn", "instances", "pg_store"]
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import orjson
 from http_helpers import near_event
 from pg_procs import get_json, post
 
