@@ -564,6 +564,8 @@ class Runtime:
         while it is on its way out on the stream."""
         entry = await self._locked(player_id)
         try:
+            if self.shared:  # another instance may have fired or changed it: read it
+                self._forget([player_id])
             for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
                 state, version = await self._state(player_id)
                 now = self.clock.now()

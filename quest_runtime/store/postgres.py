@@ -50,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -74,6 +74,9 @@ except ImportError:  # pragma: no cover - psycopg is a dependency
 log = logging.getLogger(__name__)
 
 # -- schema ---------------------------------------------------------------------------
+
+#: The NOTIFY channel of commits that leave undelivered results (payload: player id).
+OUTBOX_CHANNEL = "qr_outbox"
 
 _V1_TABLES = (
     """CREATE TABLE players (
@@ -164,7 +167,21 @@ _V2_COMMIT_FUNCTION = (
     $fn$""",
 )
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1_TABLES, _V2_COMMIT_FUNCTION)
+_V3_TIMERS_ACROSS_INSTANCES = (
+    "ALTER TABLE players ADD COLUMN claimed_until DOUBLE PRECISION",
+    _V2_COMMIT_FUNCTION[0].replace(
+        "        RETURN 0;\n    END",
+        "        IF p_outbox THEN\n"
+        "            PERFORM pg_notify('" + OUTBOX_CHANNEL + "', p_player);\n"
+        "        END IF;\n"
+        "        RETURN 0;\n    END"),
+)
+"""Version 3: a lease on due players (``claim_due``: instances sweeping for due timers
+do not all fire the same player) and a NOTIFY on every commit that leaves results
+undelivered, so the instance holding the player's stream pushes them (``listen``)."""
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1_TABLES, _V2_COMMIT_FUNCTION,
+                                       _V3_TIMERS_ACROSS_INSTANCES)
 """Schema steps in order: ``MIGRATIONS[n - 1]`` (its statements) turns version n - 1 into n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -280,6 +297,9 @@ class PostgresStore:
             return
         self._state = "closing"
         self._queue.put_nowait(None)  # each writer stopping puts it back for the next
+        for task in self._tasks:
+            if task.get_name() == "quest-pg-listen":
+                task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
@@ -472,7 +492,8 @@ class PostgresStore:
 
     # -- reads --------------------------------------------------------------------------
 
-    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    async def _fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any]
+                     ) -> list[tuple[Any, ...]]:
         async with self._connection() as conn:
             cur = await conn.execute(sql, params)
             return list(await cur.fetchall())
@@ -529,9 +550,49 @@ class PostgresStore:
         return [Wakeup(str(p), due, bool(outbox))
                 for p, due, outbox in await self._fetch(_WAKEUPS, ())]
 
-    async def due_players(self, now: float, limit: int = 100) -> list[str]:
-        """Players whose next timer is due at ``now`` (index read, ``players_due``)."""
+    # -- timers across instances -------------------------------------------------------
+
+    async def claim_due(self, now: float, lease: float, limit: int = 500) -> list[str]:
+        """Claim players whose next timer is due by ``now`` and that no instance claimed
+        in the last ``lease`` seconds (``FOR UPDATE SKIP LOCKED``: instances sweeping at
+        once take different players). A claim only spares work: the firing itself is a
+        conditional write, so a timer fires once even if two instances fire it."""
         rows = await self._fetch(
-            "SELECT player_id FROM players WHERE due IS NOT NULL AND due <= %s "
-            "ORDER BY due LIMIT %s", (now, limit))
+            "UPDATE players SET claimed_until = %(until)s WHERE player_id IN ("
+            " SELECT player_id FROM players WHERE due IS NOT NULL AND due <= %(now)s"
+            " AND (claimed_until IS NULL OR claimed_until < %(now)s)"
+            " ORDER BY due LIMIT %(limit)s FOR UPDATE SKIP LOCKED) RETURNING player_id",
+            {"now": now, "until": now + lease, "limit": limit})
         return [str(r[0]) for r in rows]
+
+    async def outbox_players(self) -> list[str]:
+        """Players with undelivered results (partial index ``players_outbox``)."""
+        return [str(r[0]) for r in await self._fetch(
+            "SELECT player_id FROM players WHERE outbox", ())]
+
+    def listen(self, notified: Callable[[str | None], None]) -> None:
+        """Call ``notified(player_id)`` for every commit (of any instance) that leaves
+        undelivered results, on a connection of its own; after it (re)connects,
+        ``notified(None)``: notifications may have been missed, sweep. Stops with
+        ``close()``."""
+        self._tasks.append(asyncio.create_task(self._listen(notified),
+                                               name="quest-pg-listen"))
+
+    async def _listen(self, notified: Callable[[str | None], None]) -> None:
+        while self._state == "open":
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, connect_timeout=max(1, int(self.connect_timeout)))
+            except (psycopg.Error, OSError) as exc:
+                log.debug("LISTEN connection failed: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                async with conn:
+                    await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                    notified(None)
+                    async for note in conn.notifies():
+                        notified(note.payload)
+            except (psycopg.Error, OSError) as exc:
+                log.debug("LISTEN connection lost: %s", exc)
+                await asyncio.sleep(1.0)
