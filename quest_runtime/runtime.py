@@ -389,8 +389,11 @@ class Runtime:
         """One engine call for one player as one transaction, under the player's lock."""
         entry = await self._locked(player_id)
         try:
-            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
-                replayed = await self._replay(player_id, event_id)
+            for attempt in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                # (a shared store answers a repeated event_id from the commit itself,
+                # DuplicateEvent: the look-up waits for that, saving a round trip)
+                replayed = (None if self.shared and attempt == 0
+                            else await self._replay(player_id, event_id))
                 if replayed is not None:
                     return replayed
                 state, version = await self._state(player_id)
@@ -429,8 +432,9 @@ class Runtime:
         held = [(p, await self._locked(p)) for p in players]
         try:
             replies: list[Reply | None] = [None] * len(events)
-            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
-                if await self._batch_round(events, replies, players):
+            for attempt in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                if await self._batch_round(events, replies, players,
+                                           look_up=not self.shared or attempt > 0):
                     return [r for r in replies if r is not None]
             raise self._raced()
         finally:
@@ -439,16 +443,19 @@ class Runtime:
 
     async def _batch_round(self, events: list[tuple[str, str | None, Mapping[str, Any],
                                                     str | None]],
-                           replies: list[Reply | None], players: list[str]) -> bool:
+                           replies: list[Reply | None], players: list[str],
+                           look_up: bool = True) -> bool:
         """Answer the events of ``events`` whose reply is still None, all committed at
         once. True when all are answered; False when some lost a race (shared stores):
-        those stay None, their players' states forgotten, for another round."""
+        those stay None, their players' states forgotten, for another round. Without
+        ``look_up`` the journal is not read first (a shared store's commit answers a
+        repeated event_id with DuplicateEvent, and the next round looks it up)."""
         steps: list[Step] = []
         owners: list[list[int]] = []  # the events each step answers
         seen: dict[tuple[str, str], int] = {}
         versions: dict[str, int] = {}
         todo = [i for i, reply in enumerate(replies) if reply is None]
-        stored = await self._replays([events[i] for i in todo])
+        stored = await self._replays([events[i] for i in todo]) if look_up else {}
         for i in todo:
             player_id, event_type, payload, event_id = events[i]
             key = (player_id, event_id) if event_id is not None else None

@@ -174,6 +174,19 @@ def _choice(*options: str) -> Parser:
     return parse
 
 
+def _store(raw: object) -> object:
+    """``sqlite``/``memory`` (one instance) or ``postgres`` (a network), named apart in the
+    message: the embedded choices first, as before the network store existed."""
+    embedded = _choice("sqlite", "memory")
+    if isinstance(raw, str) and raw.strip().casefold() == "postgres":
+        return "postgres"
+    try:
+        return embedded(raw)
+    except _Invalid as exc:
+        raise _Invalid(f"{exc}, or 'postgres' (instances sharing one PostgreSQL "
+                       "database)") from None
+
+
 def _path(raw: object) -> object:
     if isinstance(raw, Path):
         return raw.expanduser()
@@ -217,7 +230,7 @@ _PARSERS: dict[str, Parser] = {
     "port": _integer(1, 65535),
     "levels": _path,
     "db": _path,
-    "store": _choice("sqlite", "memory", "postgres"),
+    "store": _store,
     "dsn": _optional_text("expected a PostgreSQL connection string "
                           "(host=... dbname=... or postgresql://...)"),
     "pool_size": _integer(2, 1000),

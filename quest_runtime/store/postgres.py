@@ -242,11 +242,14 @@ class PostgresStore:
     commit_sql = _COMMIT
 
     def __init__(self, dsn: str, *, journal_limit: int = 200, pool_size: int = 8,
-                 writers: int = 2, connect_timeout: float = 5.0) -> None:
+                 writers: int | None = None, connect_timeout: float = 5.0,
+                 group_limit: int | None = None) -> None:
         if journal_limit < 1:
             raise ValueError(f"journal_limit must be at least 1, got {journal_limit!r}")
         if pool_size < 2:
             raise ValueError(f"pool_size must be at least 2, got {pool_size!r}")
+        if writers is None:
+            writers = min(2, pool_size - 1)
         if not 1 <= writers < pool_size:
             raise ValueError(f"writers must be from 1 to pool_size - 1, got {writers!r}")
         self.dsn = dsn
@@ -254,6 +257,9 @@ class PostgresStore:
         self.pool_size = pool_size
         self.writers = writers
         self.connect_timeout = connect_timeout
+        #: Most callers' commits in one transaction (None: all that are queued; 1: one
+        #: transaction per event, the benchmark's baseline).
+        self.group_limit = group_limit
         self.transactions = 0
         self.committed = 0
         self.conflicts = 0
@@ -273,7 +279,7 @@ class PostgresStore:
         self._state = "open"
         pool = AsyncConnectionPool(
             self.dsn, min_size=1, max_size=self.pool_size, open=False,
-            timeout=self.connect_timeout, check=AsyncConnectionPool.check_connection,
+            timeout=self.connect_timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(self.connect_timeout))},
 )
         try:
@@ -405,7 +411,8 @@ class PostgresStore:
                     stop = True
                 else:
                     batch.append(item)
-                if self._queue.empty():
+                if self._queue.empty() or (self.group_limit is not None
+                                           and len(batch) >= self.group_limit):
                     break
                 item = self._queue.get_nowait()
             if batch:
