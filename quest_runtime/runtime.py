@@ -11,6 +11,14 @@ It wraps the synchronous ``Engine`` with what a service needs:
    caller answers (durability, SPEC §5.2). If the engine or the commit fails, the cached
    state is dropped so the next event starts again from what was committed.
 
+A shared store (``store.shared``: ``PostgresStore``, several instances on one database)
+holds the only truth: the cached state is a guess that the store's conditional write
+checks. A commit that loses a race (``VersionConflict``) or repeats an event another
+instance did (``DuplicateEvent``) is re-run inside the transaction primitive (``_run``,
+``_batch_round``, ``fire_timers``): forget the cache, look the event up in the journal
+(a replay), read the state, run the engine, commit, at most ``CONFLICT_TRIES`` times,
+then ``Unavailable``. Reads (``peek``) and timer firings read the store.
+
 A store failure (``StoreError``: disk full, I/O error) becomes ``Unavailable`` (503 with
 ``Retry-After``, docs/operating.md "Store faults"): nothing is acknowledged, the event
 may be retried with the same ``event_id``. Reads (``peek``, ``journal``) show committed
@@ -389,11 +397,8 @@ class Runtime:
         """One engine call for one player as one transaction, under the player's lock."""
         entry = await self._locked(player_id)
         try:
-            for attempt in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
-                # (a shared store answers a repeated event_id from the commit itself,
-                # DuplicateEvent: the look-up waits for that, saving a round trip)
-                replayed = (None if self.shared and attempt == 0
-                            else await self._replay(player_id, event_id))
+            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                replayed = await self._replay(player_id, event_id)
                 if replayed is not None:
                     return replayed
                 state, version = await self._state(player_id)
@@ -432,9 +437,8 @@ class Runtime:
         held = [(p, await self._locked(p)) for p in players]
         try:
             replies: list[Reply | None] = [None] * len(events)
-            for attempt in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
-                if await self._batch_round(events, replies, players,
-                                           look_up=not self.shared or attempt > 0):
+            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                if await self._batch_round(events, replies, players):
                     return [r for r in replies if r is not None]
             raise self._raced()
         finally:
@@ -443,19 +447,16 @@ class Runtime:
 
     async def _batch_round(self, events: list[tuple[str, str | None, Mapping[str, Any],
                                                     str | None]],
-                           replies: list[Reply | None], players: list[str],
-                           look_up: bool = True) -> bool:
+                           replies: list[Reply | None], players: list[str]) -> bool:
         """Answer the events of ``events`` whose reply is still None, all committed at
         once. True when all are answered; False when some lost a race (shared stores):
-        those stay None, their players' states forgotten, for another round. Without
-        ``look_up`` the journal is not read first (a shared store's commit answers a
-        repeated event_id with DuplicateEvent, and the next round looks it up)."""
+        those stay None, their players' states forgotten, for another round."""
         steps: list[Step] = []
         owners: list[list[int]] = []  # the events each step answers
         seen: dict[tuple[str, str], int] = {}
         versions: dict[str, int] = {}
         todo = [i for i, reply in enumerate(replies) if reply is None]
-        stored = await self._replays([events[i] for i in todo]) if look_up else {}
+        stored = await self._replays([events[i] for i in todo])
         for i in todo:
             player_id, event_type, payload, event_id = events[i]
             key = (player_id, event_id) if event_id is not None else None

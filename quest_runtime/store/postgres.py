@@ -278,7 +278,7 @@ class PostgresStore:
             raise StoreError(f"this PostgresStore is {self._state}; a store opens once")
         self._state = "open"
         pool = AsyncConnectionPool(
-            self.dsn, min_size=1, max_size=self.pool_size, open=False,
+            self.dsn, min_size=self.pool_size, max_size=self.pool_size, open=False,
             timeout=self.connect_timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(self.connect_timeout))},
 )

@@ -69,7 +69,7 @@ async def test_sigkill_of_one_instance_loses_no_acknowledged_event(dsn: str,
             assert ids <= set(journal), f"{pid}: acknowledged events missing"
             assert len(journal) == len(set(journal)) == progress, f"{pid}: counted twice"
             total += len(ids)
-        assert total > 50, "too little load to mean anything"
+        assert total > 20, "too little load to mean anything"
 
 
 async def test_a_database_restart_answers_503_then_recovers(dsn: str, instances: Any,

@@ -69,7 +69,12 @@ async def race(procs: list[Any], seed: int) -> Report:
             answers: list[bytes] = []
             for k in range(EVENTS):
                 event = near_event(pid, event_id=f"{pid}-e{k}")
-                pair = await asyncio.gather(*(send(p, event) for p in procs))
+                if rng.random() < 0.3:  # staggered: the second is a retry after an answer
+                    first = rng.randrange(2)
+                    late = await send(procs[first], event)
+                    pair = [late, await send(procs[1 - first], event)]
+                else:  # at once, racing
+                    pair = await asyncio.gather(*(send(p, event) for p in procs))
                 if pair[0] != pair[1]:
                     report.differing += 1
                 answers.extend(set(pair))
