@@ -198,7 +198,7 @@ def pgbench_run(cluster: Cluster, dbname: str, seconds: float, clients: int) -> 
         "SELECT qr_commit('g' || :p, '\\x7b7d'::bytea, "
         "COALESCE((SELECT version FROM players WHERE player_id = 'g' || :p), 0), NULL, false, "
         "false, '{}'::text[], '{}'::bytea[], NULL, 'near', 0, '\\x7b7d'::bytea, "
-        "'\\x7b7d'::bytea, 'd', 200);\n")
+        "'\\x7b7d'::bytea, 'd', 200, 0);\n")
     os.chmod(script.parent, 0o755)
     os.chmod(script, 0o644)
     cmd = [str(cluster.bin / "pgbench"), "-h", "127.0.0.1", "-p", str(cluster.port),

@@ -169,6 +169,19 @@ async def _on_shutdown(app: web.Application) -> None:
     app[STATUS].shutting_down = True
 
 
+async def _published_levels(app: web.Application) -> None:
+    """A network's store (postgres): serve the newest published level generation
+    (store/postgres_levels.py); nothing happens until one is published."""
+    from quest_runtime.store.postgres import PostgresStore
+
+    store = app[RUNTIME].store
+    store = getattr(store, "inner", store)  # under the studio funnel's ObservedStore
+    if isinstance(store, PostgresStore):
+        from quest_runtime.store.postgres_levels import LevelSync
+
+        await LevelSync(store, app[SETTINGS].levels, app[RELOADER].reload_all).start()
+
+
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Load levels, open the store, start the watcher; then stop and flush."""
     settings = app[SETTINGS]
@@ -178,6 +191,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
                                               "levels": list(report.loaded),
                                               "failed": list(report.failed)})
     await app[RUNTIME].open()
+    await _published_levels(app)
     if settings.watch:
         reloader.start()
     app[STATUS].started = True

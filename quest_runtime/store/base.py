@@ -117,6 +117,12 @@ class VersionConflict(StoreError):
     commit replaces (another instance committed first). Nothing of it was stored."""
 
 
+class LevelsBehind(VersionConflict):
+    """The player last played a newer level generation than this instance serves (a
+    network of instances, ``levels publish``): reload the levels, then run it again.
+    Nothing of the commit was stored."""
+
+
 class DuplicateEvent(StoreError):
     """The commit's ``event_id`` is already in the player's journal (another instance
     processed the event first): answer the stored result as a replay. Nothing of it

@@ -50,7 +50,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -58,6 +59,7 @@ import orjson
 from quest_runtime.store.base import (
     Commit,
     DuplicateEvent,
+    LevelsBehind,
     StoreError,
     VersionConflict,
     Wakeup,
@@ -77,6 +79,8 @@ log = logging.getLogger(__name__)
 
 #: The NOTIFY channel of commits that leave undelivered results (payload: player id).
 OUTBOX_CHANNEL = "qr_outbox"
+#: The NOTIFY channel of published level generations (payload: the generation).
+LEVELS_CHANNEL = "qr_levels"
 
 _V1_TABLES = (
     """CREATE TABLE players (
@@ -180,8 +184,42 @@ _V3_TIMERS_ACROSS_INSTANCES = (
 do not all fire the same player) and a NOTIFY on every commit that leaves results
 undelivered, so the instance holding the player's stream pushes them (``listen``)."""
 
+_OLD_SIGNATURE = ("TEXT, BYTEA, BIGINT, DOUBLE PRECISION, BOOLEAN, BOOLEAN, TEXT[], BYTEA[], "
+                  "TEXT, TEXT, DOUBLE PRECISION, BYTEA, BYTEA, TEXT, INTEGER")
+
+_V4_LEVEL_GENERATIONS = (
+    """CREATE TABLE qr_levels (
+        generation BIGINT PRIMARY KEY,
+        published_at DOUBLE PRECISION NOT NULL,
+        files BYTEA NOT NULL
+    )""",
+    "ALTER TABLE players ADD COLUMN level_generation BIGINT NOT NULL DEFAULT 0",
+    f"DROP FUNCTION qr_commit({_OLD_SIGNATURE})",
+    _V3_TIMERS_ACROSS_INSTANCES[1]
+    .replace("p_result BYTEA, p_digest TEXT, p_limit INTEGER)",
+             "p_result BYTEA, p_digest TEXT, p_limit INTEGER, p_generation BIGINT)")
+    .replace("        IF p_version = 0 THEN\n",
+             "        IF p_version > 0 AND EXISTS (SELECT 1 FROM players WHERE player_id = "
+             "p_player AND level_generation > p_generation) THEN\n"
+             "            RETURN 3;\n"
+             "        END IF;\n"
+             "        IF p_version = 0 THEN\n")
+    .replace("INSERT INTO players (player_id, document, version, updated_at, due, outbox, seq)\n"
+             "            VALUES (p_player, p_document, 1, v_now, p_due, p_outbox, v_step)",
+             "INSERT INTO players (player_id, document, version, updated_at, due, outbox, seq,\n"
+             "                                 level_generation)\n"
+             "            VALUES (p_player, p_document, 1, v_now, p_due, p_outbox, v_step,\n"
+             "                    p_generation)")
+    .replace("outbox = p_outbox, seq = seq + v_step\n",
+             "outbox = p_outbox, seq = seq + v_step,\n"
+             "                level_generation = p_generation\n"),
+)
+"""Version 4: level generations published to the database (``publish_levels``), and each
+player's last played generation: a commit from an instance serving an older generation
+answers 3 (``LevelsBehind``) and changes nothing, so nobody goes back a version."""
+
 MIGRATIONS: Sequence[Sequence[str]] = (_V1_TABLES, _V2_COMMIT_FUNCTION,
-                                       _V3_TIMERS_ACROSS_INSTANCES)
+                                       _V3_TIMERS_ACROSS_INSTANCES, _V4_LEVEL_GENERATIONS)
 """Schema steps in order: ``MIGRATIONS[n - 1]`` (its statements) turns version n - 1 into n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -191,7 +229,7 @@ _MIGRATION_LOCK = 0x51_52_00_01
 
 _COMMIT = (
     "SELECT qr_commit(%s, %s, %s, %s, %s, %s, %s::text[], %s::bytea[], %s, %s, %s, %s, "
-    "%s, %s, %s)"
+    "%s, %s, %s, %s)"
 )
 _READ_PLAYER = (
     "SELECT p.document, p.version, "
@@ -260,6 +298,12 @@ class PostgresStore:
         #: Most callers' commits in one transaction (None: all that are queued; 1: one
         #: transaction per event, the benchmark's baseline).
         self.group_limit = group_limit
+        #: The level generation this instance serves (``postgres_levels.LevelSync``);
+        #: every commit carries it, and a player who played a newer one is refused.
+        self.level_generation = 0
+        #: Awaited by a caller whose commit was refused as ``LevelsBehind``, before it
+        #: gets the error (and the runtime re-runs the event): reload the levels.
+        self.on_levels_behind: Callable[[], Awaitable[None]] | None = None
         self.transactions = 0
         self.committed = 0
         self.conflicts = 0
@@ -379,7 +423,8 @@ class PostgresStore:
             journal = (entry.event_id, entry.event_type, entry.received_at, effects,
                        entry.result, entry.digest)
         return (commit.player_id, commit.document, commit.version, commit.due,
-                commit.outbox, commit.whole, names, values, *journal, self.journal_limit)
+                commit.outbox, commit.whole, names, values, *journal, self.journal_limit,
+                self.level_generation)
 
     async def commit(self, commit: Commit) -> int:
         [outcome] = await self._enqueue([commit])
@@ -398,7 +443,11 @@ class PostgresStore:
         rows = [self._row(c) for c in commits]
         future: asyncio.Future[list[_Outcome]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Queued(commits, rows, future))
-        return await future
+        outcomes = await future
+        hook = self.on_levels_behind
+        if hook is not None and any(isinstance(o, LevelsBehind) for o in outcomes):
+            await hook()  # newer levels first; the runtime then re-runs the event
+        return outcomes
 
     async def _run_writer(self) -> None:
         stop = False
@@ -491,6 +540,9 @@ class PostgresStore:
         if status == 2 and commit.journal is not None:
             return DuplicateEvent(f"event {commit.journal.event_id!r} of player {pid!r} is "
                                   "already in the journal")
+        if status == 3:
+            return LevelsBehind(f"player {pid!r} last played a newer level generation than "
+                                f"{self.level_generation}, the one this instance serves")
         if status == 0:  # a later commit of a player whose earlier commit failed
             return VersionConflict(f"version conflict for player {pid!r}: an earlier commit "
                                    "of the same batch failed")
@@ -577,6 +629,39 @@ class PostgresStore:
         return [str(r[0]) for r in await self._fetch(
             "SELECT player_id FROM players WHERE outbox", ())]
 
+    # -- level generations ----------------------------------------------------------------
+
+    async def publish_levels(self, files: Mapping[str, bytes]) -> int:
+        """Store ``files`` (relative path -> content) as the next level generation and
+        NOTIFY every instance; returns the generation."""
+        blob = orjson.dumps({path: content.decode() for path, content in files.items()})
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE qr_levels IN EXCLUSIVE MODE")
+            row = await (await conn.execute(
+                "INSERT INTO qr_levels (generation, published_at, files) SELECT "
+                "COALESCE(max(generation), 0) + 1, %s, %s FROM qr_levels "
+                "RETURNING generation", (time.time(), blob))).fetchone()
+            assert row is not None
+            generation = int(row[0])
+            await conn.execute("SELECT pg_notify(%s, %s)", (LEVELS_CHANNEL, str(generation)))
+        return generation
+
+    async def published_levels(self, after: int = 0) -> tuple[int, dict[str, bytes]] | None:
+        """The newest published generation and its files, if newer than ``after``."""
+        rows = await self._fetch(
+            "SELECT generation, files FROM qr_levels WHERE generation > %s "
+            "ORDER BY generation DESC LIMIT 1", (after,))
+        if not rows:
+            return None
+        generation, blob = rows[0]
+        files = orjson.loads(bytes(blob))
+        return int(generation), {path: text.encode() for path, text in files.items()}
+
+    def listen_levels(self, notified: Callable[[str | None], None]) -> None:
+        """Like ``listen``, for published level generations (payload: the generation)."""
+        self._tasks.append(asyncio.create_task(self._listen(notified, LEVELS_CHANNEL),
+                                               name="quest-pg-listen"))
+
     def listen(self, notified: Callable[[str | None], None]) -> None:
         """Call ``notified(player_id)`` for every commit (of any instance) that leaves
         undelivered results, on a connection of its own; after it (re)connects,
@@ -585,7 +670,8 @@ class PostgresStore:
         self._tasks.append(asyncio.create_task(self._listen(notified),
                                                name="quest-pg-listen"))
 
-    async def _listen(self, notified: Callable[[str | None], None]) -> None:
+    async def _listen(self, notified: Callable[[str | None], None],
+                      channel: str = OUTBOX_CHANNEL) -> None:
         while self._state == "open":
             try:
                 conn = await psycopg.AsyncConnection.connect(
@@ -596,7 +682,7 @@ class PostgresStore:
                 continue
             try:
                 async with conn:
-                    await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                    await conn.execute(f"LISTEN {channel}")
                     notified(None)
                     async for note in conn.notifies():
                         notified(note.payload)

@@ -17,7 +17,7 @@ _BLIND_FUNCTION = """CREATE OR REPLACE FUNCTION qr_blind_commit(
     p_player TEXT, p_document BYTEA, p_version BIGINT, p_due DOUBLE PRECISION,
     p_outbox BOOLEAN, p_whole BOOLEAN, p_names TEXT[], p_values BYTEA[],
     p_event_id TEXT, p_event_type TEXT, p_received DOUBLE PRECISION, p_effects BYTEA,
-    p_result BYTEA, p_digest TEXT, p_limit INTEGER) RETURNS INTEGER
+    p_result BYTEA, p_digest TEXT, p_limit INTEGER, p_generation BIGINT) RETURNS INTEGER
 LANGUAGE plpgsql AS $fn$
 DECLARE
     v_seq BIGINT;

@@ -50,11 +50,13 @@ def instances(tmp_path: Path) -> Iterator[Any]:
 
     async def make(level: dict[str, Any], dsn: str, n: int, blind: bool = False,
                    args: list[str] | None = None) -> list[PgProc]:
-        folder = tmp_path / "levels"
-        write_level(folder, level)
-        made = [PgProc(levels=folder, db=tmp_path / "unused.db",
-                       log=tmp_path / f"server_{len(procs) + k}.log", dsn=dsn, blind=blind,
-                       args=list(args or [])) for k in range(n)]
+        made = []
+        for k in range(len(procs), len(procs) + n):  # each instance its own folder
+            folder = tmp_path / f"levels_{k}"
+            write_level(folder, level)
+            made.append(PgProc(levels=folder, db=tmp_path / "unused.db",
+                               log=tmp_path / f"server_{k}.log", dsn=dsn, blind=blind,
+                               args=list(args or [])))
         procs.extend(made)
         for proc in made:
             proc.start()
