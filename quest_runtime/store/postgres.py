@@ -13,15 +13,18 @@ How a commit travels:
    commit): rows sorted by player id (stable, so one player's commits keep their order,
    and two instances lock rows in the same order: no deadlock), one ``qr_commit(...)``
    call per commit, all pipelined (``executemany`` in pipeline mode: one round trip).
-3. ``qr_commit`` (a PL/pgSQL function, migration 2) is one commit: if the ``event_id`` is
-   already in the player's journal it answers 2 (``DuplicateEvent``); else the player row
+3. ``qr_commit`` (a PL/pgSQL function, migrations 2-4) is one commit: if the ``event_id``
+   is already in the player's journal it answers 2 (``DuplicateEvent``); if the player last
+   played a newer level generation than this instance serves, 3 (``LevelsBehind``:
+   postgres_levels.py); else the player row
    is written only if its version is the one the commit replaces (``UPDATE ... WHERE
    version = $n``, or ``INSERT ... ON CONFLICT DO NOTHING`` for a new player) and it
    answers 1 (``VersionConflict``) when no row matched; else it writes the parts, the
    journal entry (its seq kept on the player row) and trims the journal to the last
    ``journal_limit`` entries, and answers 0. A commit that answers 1 or 2 changed
    nothing. A concurrent commit of the same player on another instance waits for the
-   row lock, then sees the new version: it answers 1.
+   row lock, then sees the new version: it answers 1. A commit that leaves undelivered
+   results NOTIFYs ``qr_outbox`` (delivered only if the transaction commits).
 4. If every commit answered 0 the transaction commits, and each caller's await returns
    its new row version. Otherwise the transaction is rolled back and sent again without
    the failed commits and without the later commits of their players (a player's later
@@ -37,9 +40,13 @@ Reads (``read_player``, ``find_result(s)``, ``journal``, ``wakeups``) each take 
 connection for one statement; ``read_player`` joins the core and its parts in one
 statement (one snapshot).
 
+Timers across instances: ``claim_due`` (``FOR UPDATE SKIP LOCKED`` and a lease) and
+``listen`` (LISTEN ``qr_outbox``) serve the scheduler's sweep (scheduler.py).
+
 Tables: the same as SQLite's (sqlite.py): ``players`` (document, version, next timer
-``due`` in a partial index, ``outbox`` mark, last journal ``seq``), ``player_parts``,
-``journal`` (``event_id`` unique per player). The schema is versioned in the
+``due`` in a partial index, ``outbox`` mark, last journal ``seq``, the claim lease, the
+last played level generation), ``player_parts``, ``journal`` (``event_id`` unique per
+player), plus ``qr_levels`` (published level generations). The schema is versioned in the
 ``qr_schema_version`` table; ``MIGRATIONS`` lists one step per version and ``open()``
 applies the missing ones in one transaction under an advisory lock (instances starting
 together migrate once).
