@@ -28,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int)
     s.add_argument("--token")
     s.add_argument("--admin-token", dest="admin_token")
-    s.add_argument("--store", choices=["sqlite", "memory"])
+    s.add_argument("--store", choices=["sqlite", "memory", "postgres"])
+    s.add_argument("--dsn", help="PostgreSQL connection string (--store postgres)")
+    s.add_argument("--pool-size", dest="pool_size", type=int,
+                   help="PostgreSQL connections per instance (--store postgres)")
     s.add_argument("--synchronous", choices=["NORMAL", "FULL"])
     s.add_argument("--default-level", dest="default_level")
     s.add_argument("--log-level", dest="log_level")
@@ -67,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("studio", help="the level map and simulator in a browser (local)")
     st.add_argument("--levels", type=Path, default=Path("levels"))
     st.add_argument("--port", type=int, default=8766, help="0 picks a free port")
+
+    lv = sub.add_parser("levels", help="a network's levels (store = postgres)")
+    lv_sub = lv.add_subparsers(dest="levels_command", required=True)
+    pub = lv_sub.add_parser("publish", help="validate a folder, then publish it to every "
+                                            "instance as the next level generation")
+    pub.add_argument("folder", type=Path)
+    pub.add_argument("--dsn", help="PostgreSQL connection string (else QUEST_RUNTIME_DSN "
+                                   "or the config file's dsn)")
+    pub.add_argument("--strict", action="store_true", help="warnings count as errors")
+    pub.add_argument("--config", type=Path, help="a TOML settings file")
 
     sc = sub.add_parser("schema", help="write the JSON Schemas (level file, protocol)")
     sc.add_argument("--out", type=Path, default=Path("docs/schema"))
@@ -131,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from quest_runtime.server.main import serve
 
         return serve(args)
+    if args.command == "levels":
+        return publish(args)
     return 2  # pragma: no cover - argparse rejects other commands
 
 
@@ -176,6 +191,50 @@ def validate(paths: list[Path], *, strict: bool, fmt: str) -> int:
             print(f.format())
         print(f"{loaded}/{len(results)} files loaded; {errors} errors, {warnings} warnings")
     return 1 if errors else 0
+
+
+def publish(args: argparse.Namespace) -> int:
+    """``levels publish DIR``: ``validate`` DIR; only without errors, store it as the next
+    generation (store/postgres_levels.py) and print the generation."""
+    import asyncio
+
+    from quest_runtime.settings import Settings, SettingsError
+    from quest_runtime.store.base import StoreError
+    from quest_runtime.store.postgres import PostgresStore
+    from quest_runtime.store.postgres_levels import read_generation
+
+    try:
+        settings = Settings.load(cli={"dsn": args.dsn}, config_file=args.config)
+    except SettingsError as exc:
+        print(f"quest-runtime: {exc}", file=sys.stderr)
+        return 2
+    if settings.dsn is None:
+        print("quest-runtime: levels publish needs the database: --dsn, QUEST_RUNTIME_DSN "
+              "or dsn in the config file", file=sys.stderr)
+        return 2
+    if not args.folder.is_dir():
+        print(f"quest-runtime: {args.folder} is not a folder", file=sys.stderr)
+        return 2
+    if validate([args.folder], strict=args.strict, fmt="text") != 0:
+        print("nothing published: fix the errors above first", file=sys.stderr)
+        return 1
+    files = read_generation(args.folder)
+
+    async def store_it(dsn: str) -> int:
+        store = PostgresStore(dsn, pool_size=2, writers=1)
+        await store.open()
+        try:
+            return await store.publish_levels(files)
+        finally:
+            await store.close()
+
+    try:
+        generation = asyncio.run(store_it(settings.dsn))
+    except StoreError as exc:
+        print(f"quest-runtime: {exc}", file=sys.stderr)
+        return 1
+    print(f"published {len(files)} level files as generation {generation}")
+    return 0
 
 
 def write_schemas(out: Path) -> int:

@@ -11,6 +11,14 @@ It wraps the synchronous ``Engine`` with what a service needs:
    caller answers (durability, SPEC §5.2). If the engine or the commit fails, the cached
    state is dropped so the next event starts again from what was committed.
 
+A shared store (``store.shared``: ``PostgresStore``, several instances on one database)
+holds the only truth: the cached state is a guess that the store's conditional write
+checks. A commit that loses a race (``VersionConflict``) or repeats an event another
+instance did (``DuplicateEvent``) is re-run inside the transaction primitive (``_run``,
+``_batch_round``, ``fire_timers``): forget the cache, look the event up in the journal
+(a replay), read the state, run the engine, commit, at most ``CONFLICT_TRIES`` times,
+then ``Unavailable``. Reads (``peek``) and timer firings read the store.
+
 A store failure (``StoreError``: disk full, I/O error) becomes ``Unavailable`` (503 with
 ``Retry-After``, docs/operating.md "Store faults"): nothing is acknowledged, the event
 may be retried with the same ``event_id``. Reads (``peek``, ``journal``) show committed
@@ -20,6 +28,7 @@ state only: a player whose event is in flight is read from the store, not the ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -44,9 +53,11 @@ from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
 from quest_runtime.store.base import (
     Commit,
+    DuplicateEvent,
     JournalEntry,
     StateStore,
     StoreError,
+    VersionConflict,
     Wakeup,
     join_parts,
 )
@@ -56,6 +67,10 @@ log = logging.getLogger(__name__)
 
 #: Store failures are logged at most once per this many seconds (with a count).
 STORE_LOG_INTERVAL = 5.0
+
+#: A shared store (several instances): how many times a transaction that lost a race
+#: (``VersionConflict``/``DuplicateEvent``) is re-read and re-run before answering 503.
+CONFLICT_TRIES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +116,15 @@ def journal_entry(player_id: str, event_id: str | None, event_type: str, now: fl
                         raw if event_id else b"", hashlib.sha256(raw).hexdigest()[:16])
 
 
+class _Lost(Exception):
+    """(Shared stores.) Some steps of a commit lost a race with another instance: ``ok``
+    tells which steps were stored; the others' players were forgotten, to re-run."""
+
+    def __init__(self, ok: list[bool]) -> None:
+        super().__init__("lost a race with another instance")
+        self.ok = ok
+
+
 class _NoAdvance(Exception):
     """``advance`` found nothing to load: the text says why (nothing changed)."""
 
@@ -137,6 +161,11 @@ class Runtime:
         self.store_failures = 0
         self._store_logged_at = float("-inf")
         self._store_unlogged = 0
+        #: Other processes write the same store (``PostgresStore``): the cache is only a
+        #: guess that the conditional write validates; reads go to the store.
+        self.shared = bool(getattr(store, "shared", False))
+        #: Commits that lost a race and were re-run (shared stores; observability).
+        self.conflicts = 0
         #: The stored parts per player, kept only to check every commit (tests).
         self._verify_parts: dict[str, dict[str, bytes]] | None = (
             {} if os.environ.get("QUEST_RUNTIME_VERIFY_STORAGE") == "1" else None)
@@ -223,7 +252,7 @@ class Runtime:
         cached state may hold a change whose commit has not returned, and which a crash
         would roll back: then the store is read, which holds only committed state."""
         cached = self._states.get(player_id)
-        if cached is not None and player_id not in self._locks:
+        if cached is not None and player_id not in self._locks and not self.shared:
             return cached[0]
         try:
             stored = await self.store.read_player(player_id)
@@ -300,6 +329,8 @@ class Runtime:
                 versions = await self.store.commit_many([s.commit for s in steps])
         except StoreError as exc:
             versions = [exc]
+        if self.shared and any(isinstance(v, StoreError) for v in versions):
+            self._lost(steps, versions, players)
         for failed in versions:
             if isinstance(failed, BaseException):
                 self._forget(players)
@@ -314,6 +345,30 @@ class Runtime:
             self._states[step.state.player_id] = (step.state, version)
             self.timers.update(step.state)
             self.ensures_violations += len(step.reply.ensures_failures)
+
+    def _lost(self, steps: list[Step], versions: list[int | StoreError],
+              players: list[str]) -> None:
+        """(Shared stores.) If every failed step lost a race, keep the stored steps in
+        the cache, forget the players that lost and raise ``_Lost`` for the caller to
+        re-read and re-run them; any other failure is left to ``_commit`` (503)."""
+        if len(versions) != len(steps) or not all(
+                isinstance(v, int | VersionConflict | DuplicateEvent) for v in versions):
+            return
+        ok = [isinstance(v, int) for v in versions]
+        lost = {s.state.player_id for s, good in zip(steps, ok, strict=True) if not good}
+        self.conflicts += len(lost)
+        self._forget([p for p in players if p in lost])
+        for step, version in zip(steps, versions, strict=True):
+            if isinstance(version, int):
+                self._states[step.state.player_id] = (step.state, version)
+                self.timers.update(step.state)
+                self.ensures_violations += len(step.reply.ensures_failures)
+        raise _Lost(ok)
+
+    def _raced(self) -> Unavailable:
+        """The 503 when a player's state kept changing under other instances."""
+        return self.unavailable("the player's state kept changing on other instances",
+                                VersionConflict(f"{CONFLICT_TRIES} tries lost a race"))
 
     async def _replay(self, player_id: str, event_id: str | None) -> Reply | None:
         """The stored answer of an event already processed (SPEC §5.3), else None."""
@@ -342,15 +397,20 @@ class Runtime:
         """One engine call for one player as one transaction, under the player's lock."""
         entry = await self._locked(player_id)
         try:
-            replayed = await self._replay(player_id, event_id)
-            if replayed is not None:
-                return replayed
-            state, version = await self._state(player_id)
-            now = self.clock.now()
-            outcome = self._apply([player_id], lambda: call(state, now))
-            step = self._step(state, version, kind, event_id, now, outcome)
-            await self._commit([step], [player_id])
-            return step.reply
+            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                replayed = await self._replay(player_id, event_id)
+                if replayed is not None:
+                    return replayed
+                state, version = await self._state(player_id)
+                now = self.clock.now()
+                outcome = self._apply([player_id], lambda: call(state, now))  # noqa: B023
+                step = self._step(state, version, kind, event_id, now, outcome)
+                try:
+                    await self._commit([step], [player_id])
+                except _Lost:
+                    continue
+                return step.reply
+            raise self._raced()
         finally:
             self._release(player_id, entry)
 
@@ -376,31 +436,56 @@ class Runtime:
         players = sorted({e[0] for e in events})
         held = [(p, await self._locked(p)) for p in players]
         try:
-            replies: list[Reply] = []
-            steps: list[Step] = []
-            seen: dict[tuple[str, str], Reply] = {}
-            versions: dict[str, int] = {}
-            stored = await self._replays(events)
-            for player_id, event_type, payload, event_id in events:
-                key = (player_id, event_id) if event_id is not None else None
-                reply = None if key is None else seen.get(key) or stored.get(key)
-                if reply is None:
-                    state, version = await self._state(player_id)
-                    version = versions.get(player_id, version)
-                    now, kind = self.clock.now(), event_kind(event_type)
-                    outcome = self._apply(players, lambda: self.engine.handle(
-                        state, kind, payload, now))  # noqa: B023 (called at once)
-                    steps.append(self._step(state, version, kind, event_id, now, outcome))
-                    versions[player_id] = version + 1
-                    reply = steps[-1].reply
-                    if key is not None:
-                        seen[key] = reply
-                replies.append(reply)
-            await self._commit(steps, players)
-            return replies
+            replies: list[Reply | None] = [None] * len(events)
+            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                if await self._batch_round(events, replies, players):
+                    return [r for r in replies if r is not None]
+            raise self._raced()
         finally:
             for p, entry in reversed(held):
                 self._release(p, entry)
+
+    async def _batch_round(self, events: list[tuple[str, str | None, Mapping[str, Any],
+                                                    str | None]],
+                           replies: list[Reply | None], players: list[str]) -> bool:
+        """Answer the events of ``events`` whose reply is still None, all committed at
+        once. True when all are answered; False when some lost a race (shared stores):
+        those stay None, their players' states forgotten, for another round."""
+        steps: list[Step] = []
+        owners: list[list[int]] = []  # the events each step answers
+        seen: dict[tuple[str, str], int] = {}
+        versions: dict[str, int] = {}
+        todo = [i for i, reply in enumerate(replies) if reply is None]
+        stored = await self._replays([events[i] for i in todo])
+        for i in todo:
+            player_id, event_type, payload, event_id = events[i]
+            key = (player_id, event_id) if event_id is not None else None
+            if key is not None and key in seen:
+                owners[seen[key]].append(i)
+                continue
+            if key is not None and key in stored:
+                replies[i] = stored[key]
+                continue
+            state, version = await self._state(player_id)
+            version = versions.get(player_id, version)
+            now, kind = self.clock.now(), event_kind(event_type)
+            outcome = self._apply(players, lambda: self.engine.handle(
+                state, kind, payload, now))  # noqa: B023 (called at once)
+            steps.append(self._step(state, version, kind, event_id, now, outcome))
+            owners.append([i])
+            versions[player_id] = version + 1
+            if key is not None:
+                seen[key] = len(steps) - 1
+        try:
+            await self._commit(steps, players)
+            ok = [True] * len(steps)
+        except _Lost as lost:
+            ok = lost.ok
+        for step, good, answered in zip(steps, ok, owners, strict=True):
+            if good:
+                for i in answered:
+                    replies[i] = step.reply
+        return all(ok)
 
     async def load(self, player_id: str, level_id: str) -> Reply:
         """Start (or restart) a level session; UnknownLevel/LevelBlocked change nothing."""
@@ -487,15 +572,25 @@ class Runtime:
         while it is on its way out on the stream."""
         entry = await self._locked(player_id)
         try:
-            state, version = await self._state(player_id)
-            now = self.clock.now()
-            fired = self._apply([player_id], lambda: self.engine.fire_due(state, now))
-            if fired.count or fired.journal:
-                outcome = Outcome(None, fired.journal, fired.ensures_failures)
-                raw = orjson.dumps([result for _, result in fired.results])
-                await self._commit([self._step(state, version, "timer", None, now, outcome,
-                                               raw)], [player_id])
-                state, version = self._states[player_id]
+            if self.shared:  # another instance may have fired or changed it: read it
+                self._forget([player_id])
+            for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
+                state, version = await self._state(player_id)
+                now = self.clock.now()
+                fired = self._apply([player_id], lambda: self.engine.fire_due(
+                    state, now))  # noqa: B023 (called at once)
+                if fired.count or fired.journal:
+                    outcome = Outcome(None, fired.journal, fired.ensures_failures)
+                    raw = orjson.dumps([result for _, result in fired.results])
+                    try:
+                        await self._commit([self._step(state, version, "timer", None, now,
+                                                       outcome, raw)], [player_id])
+                    except _Lost:
+                        continue  # another instance changed the player: read it again
+                    state, version = self._states[player_id]
+                break
+            else:
+                raise self._raced()
             delivered: list[OutboxEntry] = []
             if push is not None and state.outbox:
                 try:
@@ -507,8 +602,11 @@ class Runtime:
                 if sent:
                     delivered = state.outbox[:sent]
                     state.outbox = state.outbox[sent:]
-                    await self._commit([self._step(state, version, None, None, now,
-                                                   Outcome(None))], [player_id])
+                    # (shared stores: if this loses a race, the results stay in the
+                    # stored outbox and are pushed again: at least once, never lost)
+                    with contextlib.suppress(_Lost):
+                        await self._commit([self._step(state, version, None, None, now,
+                                                       Outcome(None))], [player_id])
             self.timers.update(state)
             return TimerReply(delivered, tuple(fired.ensures_failures))
         finally:

@@ -13,6 +13,16 @@ overdue timers fire once: the firing and the timer's removal from the pending li
 one commit, so a timer is either still pending (and fires now) or fired (and gone).
 
 The preview uses the same ``run_due`` with a fake clock and no background task.
+
+Several instances on one shared store (``PostgresStore``): each instance's heap knows
+only the timers of its own commits, so a second task (``_sweep``) claims, every
+``sweep_seconds``, the players due by now in the store (``claim_due``: ``FOR UPDATE
+SKIP LOCKED`` and a short lease, so sweeping instances split the work) and fires them
+here; the firing is the store's conditional write, so a timer fires exactly once
+whichever instances try. Results a firing could not push here stay in the stored
+outbox; the commit NOTIFYs, and the instance holding that player's stream (``wants``)
+pushes them (``listen``); a sweep of the stored outboxes on every (re)connect of the
+LISTEN connection and every ``sweep_seconds`` catches a missed notification.
 """
 
 from __future__ import annotations
@@ -32,6 +42,9 @@ log = logging.getLogger(__name__)
 #: A firing that failed (store unavailable) is tried again this much later.
 RETRY_SECONDS = 1.0
 
+#: Shared stores: how often the store is swept for due timers and undelivered results.
+SWEEP_SECONDS = 2.0
+
 Pushed = tuple[float, str, Result]
 """(due time, player id, result) of one delivered pushed result."""
 
@@ -42,9 +55,14 @@ class Scheduler:
     def __init__(self, runtime: Runtime, push: Push | None = None, *,
                  concurrency: int = 32, max_sleep: float = 5.0,
                  on_ensures: Callable[[tuple[EnsuresFailure, ...]], None] | None = None,
-                 ) -> None:
+                 wants: Callable[[str], bool] | None = None,
+                 sweep_seconds: float = SWEEP_SECONDS) -> None:
         self.runtime = runtime
         self.push = push
+        #: Whether this instance holds a stream for the player (shared stores).
+        self.wants = wants
+        self.sweep_seconds = sweep_seconds
+        self._sweep_wake = asyncio.Event()
         #: Called with the ``ensures`` failures of timer firings (metrics, the preview).
         self.on_ensures = on_ensures
         self.concurrency = concurrency
@@ -72,12 +90,17 @@ class Scheduler:
             log.info("timers found in the store", extra={"players": found})
         self.runtime.timers.on_earlier = self.poke
         self._task = asyncio.create_task(self._loop(), name="quest-runtime-timers")
+        store: Any = self.runtime.store
+        if self.runtime.shared and hasattr(store, "claim_due"):
+            self._side.add(asyncio.create_task(self._sweep(store), name="quest-runtime-sweep"))
+            store.listen(self._notified)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let the pass under way finish (its commits are awaited), then stop."""
         self._stopping = True
         self.runtime.timers.on_earlier = None
         self._wake.set()
+        self._sweep_wake.set()
         tasks = [t for t in (self._task, *self._side) if t is not None]
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=timeout)
@@ -92,6 +115,44 @@ class Scheduler:
         """Something became due earlier than the scheduler sleeps for (or a test moved a
         fake clock): look again."""
         self._wake.set()
+
+    # -- shared stores: sweeps and notifications ---------------------------------------
+
+    def _notified(self, player_id: str | None) -> None:
+        """A commit somewhere left ``player_id``'s results undelivered (None: the LISTEN
+        connection (re)connected, so sweep now)."""
+        if player_id is None:
+            self._sweep_wake.set()
+        elif self.wants is not None and self.wants(player_id):
+            self.runtime.timers.outbox.add(player_id)
+            self.flush_soon([player_id])
+
+    async def _sweep(self, store: Any) -> None:
+        while not self._stopping:
+            self._sweep_wake.clear()
+            try:
+                await self.sweep(store)
+            except Exception as exc:  # the store is down: the next sweep tries again
+                log.debug("sweep failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_wake.wait(), self.sweep_seconds)
+
+    async def sweep(self, store: Any) -> None:
+        """Claim the players due by now and fire them here; push the stored outboxes of
+        the players whose stream is here."""
+        runtime = self.runtime
+        now = runtime.clock.now()
+        claimed = await store.claim_due(now, lease=max(5.0, 3 * self.sweep_seconds))
+        for player in claimed:
+            due = runtime.timers.due_of(player)
+            runtime.timers.set(player, now if due is None else min(due, now))
+        if claimed:
+            self.poke()
+        if self.wants is not None and self.push is not None:
+            waiting = [p for p in await store.outbox_players() if self.wants(p)]
+            if waiting:
+                runtime.timers.outbox.update(waiting)
+                await self.flush(waiting)
 
     # -- firing ------------------------------------------------------------------------
 

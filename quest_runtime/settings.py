@@ -56,9 +56,9 @@ ENV_PREFIX = "QUEST_RUNTIME_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 TOML_TABLE = "quest_runtime"
 MASK = "***"
-SECRET_FIELDS = frozenset({"token", "admin_token"})
+SECRET_FIELDS = frozenset({"token", "admin_token", "dsn"})
 
-StoreKind = Literal["sqlite", "memory"]
+StoreKind = Literal["sqlite", "memory", "postgres"]
 Synchronous = Literal["NORMAL", "FULL"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["json", "text"]
@@ -174,6 +174,19 @@ def _choice(*options: str) -> Parser:
     return parse
 
 
+def _store(raw: object) -> object:
+    """``sqlite``/``memory`` (one instance) or ``postgres`` (a network), named apart in the
+    message: the embedded choices first, as before the network store existed."""
+    embedded = _choice("sqlite", "memory")
+    if isinstance(raw, str) and raw.strip().casefold() == "postgres":
+        return "postgres"
+    try:
+        return embedded(raw)
+    except _Invalid as exc:
+        raise _Invalid(f"{exc}, or 'postgres' (instances sharing one PostgreSQL "
+                       "database)") from None
+
+
 def _path(raw: object) -> object:
     if isinstance(raw, Path):
         return raw.expanduser()
@@ -217,7 +230,10 @@ _PARSERS: dict[str, Parser] = {
     "port": _integer(1, 65535),
     "levels": _path,
     "db": _path,
-    "store": _choice("sqlite", "memory"),
+    "store": _store,
+    "dsn": _optional_text("expected a PostgreSQL connection string "
+                          "(host=... dbname=... or postgresql://...)"),
+    "pool_size": _integer(2, 1000),
     "synchronous": _choice("NORMAL", "FULL"),
     "token": _token,
     "admin_token": _token,
@@ -250,6 +266,12 @@ class Settings:
     db: Path = Path("quest-runtime.db")
     """SQLite file (``store = "sqlite"``); created on first start."""
     store: StoreKind = "sqlite"
+    """``sqlite`` (embedded, one instance), ``memory`` (tests) or ``postgres`` (a network
+    of instances sharing one database: docs/operating.md "Running a network")."""
+    dsn: str | None = None
+    """PostgreSQL connection string (``store = "postgres"``); masked like tokens."""
+    pool_size: int = 8
+    """PostgreSQL connections per instance (``store = "postgres"``): 2 write, the rest read."""
     synchronous: Synchronous = "NORMAL"
     """SQLite ``synchronous``: NORMAL survives process crashes, FULL power loss (SPEC §5.2)."""
     token: str | None = None
@@ -281,6 +303,10 @@ class Settings:
             if value != raw or type(value) is not type(raw):
                 # Normalise (e.g. "full" -> "FULL", 80 -> 80.0) on a frozen instance.
                 object.__setattr__(self, name, value)
+        if self.store == "postgres" and self.dsn is None:
+            raise SettingsError("store 'postgres' needs a connection string: set dsn "
+                                "(--dsn, QUEST_RUNTIME_DSN or dsn in the config file)",
+                                setting="dsn", source="Settings.dsn", value=None)
 
     @classmethod
     def load(

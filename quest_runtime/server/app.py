@@ -55,6 +55,12 @@ PUBLIC_PATHS = frozenset({"/health"})
 def make_store(settings: Settings) -> StateStore:
     if settings.store == "memory":
         return MemoryStore(journal_limit=settings.journal_limit)
+    if settings.store == "postgres":
+        from quest_runtime.store.postgres import PostgresStore
+
+        assert settings.dsn is not None  # Settings refuses postgres without a dsn
+        return PostgresStore(settings.dsn, journal_limit=settings.journal_limit,
+                             pool_size=settings.pool_size)
     return SQLiteStore(settings.db, synchronous=settings.synchronous,
                        journal_limit=settings.journal_limit)
 
@@ -163,6 +169,19 @@ async def _on_shutdown(app: web.Application) -> None:
     app[STATUS].shutting_down = True
 
 
+async def _published_levels(app: web.Application) -> None:
+    """A network's store (postgres): serve the newest published level generation
+    (store/postgres_levels.py); nothing happens until one is published."""
+    from quest_runtime.store.postgres import PostgresStore
+
+    store = app[RUNTIME].store
+    store = getattr(store, "inner", store)  # under the studio funnel's ObservedStore
+    if isinstance(store, PostgresStore):
+        from quest_runtime.store.postgres_levels import LevelSync
+
+        await LevelSync(store, app[SETTINGS].levels, app[RELOADER].reload_all).start()
+
+
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Load levels, open the store, start the watcher; then stop and flush."""
     settings = app[SETTINGS]
@@ -172,6 +191,7 @@ async def lifecycle(app: web.Application) -> AsyncIterator[None]:
                                               "levels": list(report.loaded),
                                               "failed": list(report.failed)})
     await app[RUNTIME].open()
+    await _published_levels(app)
     if settings.watch:
         reloader.start()
     app[STATUS].started = True

@@ -49,6 +49,11 @@ class StreamHub:
     def remove(self, client: _Client) -> None:
         self.clients.discard(client)
 
+    def wants(self, player_id: str) -> bool:
+        """Some open connection here takes this player's results (a network's instances
+        push only the players whose stream they hold: ``Scheduler`` sweeps)."""
+        return any(c.wants(player_id) for c in self.clients)
+
     async def push(self, player_id: str, results: list[Result]) -> int:
         """Send ``results`` in order to every client that wants the player; stop at the
         first one no client took. Returns how many were delivered."""

@@ -24,7 +24,8 @@ from quest_runtime.logs import configure_logging
 from quest_runtime.settings import Settings, SettingsError
 from quest_runtime.store.base import StoreError
 
-_CLI_FIELDS = ("host", "port", "levels", "db", "token", "admin_token", "store", "synchronous",
+_CLI_FIELDS = ("host", "port", "levels", "db", "token", "admin_token", "store", "dsn", "pool_size",
+               "synchronous",
                "default_level", "log_level", "log_format", "watch", "strict")
 
 

@@ -300,6 +300,9 @@ async def ready(request: web.Request) -> web.Response:
     failures = app[RUNTIME].store_failures
     failing = failures > status.store_failures_seen or app[SCHEDULER].store_failing
     status.store_failures_seen = failures
+    ping = getattr(app[RUNTIME].store, "ping", None)
+    if ping is not None and started:  # a database server (postgres): ask it now
+        failing = not await ping()
     ok = started and levels > 0 and not failing
     return _json({"status": "ok" if ok else "unavailable", "levels": levels,
                   "store_open": started, "store_failing": failing}, 200 if ok else 503)

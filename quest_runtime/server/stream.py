@@ -108,7 +108,7 @@ def setup_stream(app: web.Application) -> None:
     clients.set_function(lambda: len(hub.clients))
     app[STREAM_HUB] = hub
     violations = app[METRICS].ensures_violations
-    app[SCHEDULER] = Scheduler(app[RUNTIME], hub.push,
+    app[SCHEDULER] = Scheduler(app[RUNTIME], hub.push, wants=hub.wants,
                                on_ensures=lambda failures: violations.inc(len(failures)))
     app.add_routes(routes)
     app.cleanup_ctx.append(_timers)

@@ -20,7 +20,9 @@ core row's, as before.
 Implementations:
 - ``memory.MemoryStore``: dicts, for the preview tool and tests.
 - ``sqlite.SQLiteStore``: the embedded default (WAL, group commit, versioned schema).
-A networked store for several engine instances plugs in behind the same protocol.
+- ``postgres.PostgresStore``: PostgreSQL shared by several instances (``shared = True``:
+  a commit is a conditional write that may lose a race, ``VersionConflict`` or
+  ``DuplicateEvent``, and the runtime then re-reads and re-runs).
 """
 
 from __future__ import annotations
@@ -108,6 +110,23 @@ class Wakeup:
 
 class StoreError(Exception):
     """The store could not read or commit (disk full, database closed, ...)."""
+
+
+class VersionConflict(StoreError):
+    """A commit lost a race: the player's stored row version is no longer the one the
+    commit replaces (another instance committed first). Nothing of it was stored."""
+
+
+class LevelsBehind(VersionConflict):
+    """The player last played a newer level generation than this instance serves (a
+    network of instances, ``levels publish``): reload the levels, then run it again.
+    Nothing of the commit was stored."""
+
+
+class DuplicateEvent(StoreError):
+    """The commit's ``event_id`` is already in the player's journal (another instance
+    processed the event first): answer the stored result as a replay. Nothing of it
+    was stored."""
 
 
 class StateStore(Protocol):
