@@ -381,6 +381,7 @@ class SQLiteStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._writer_done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._writer_thread: threading.Thread | None = None
         self._read_conn: sqlite3.Connection | None = None
         self._closed = asyncio.Event()
         # writer="loop": the writer connection, the commits of the group being collected
@@ -415,6 +416,7 @@ class SQLiteStore:
             target=self._run_writer, args=(ready,), name="quest-store-writer", daemon=True
         )
         writer.start()
+        self._writer_thread = writer
         try:
             await asyncio.wrap_future(ready)
             self._read_conn = self._connect_reader()
@@ -451,6 +453,9 @@ class SQLiteStore:
             if was_open and self.writer == "thread":
                 self._queue.put(_STOP)
                 await asyncio.wrap_future(self._writer_done)
+                # the thread has settled its last batch; let it leave (microseconds)
+                if self._writer_thread is not None:
+                    await asyncio.to_thread(self._writer_thread.join)
             elif was_open:
                 self._flush()  # the group being collected, now
         finally:
