@@ -26,10 +26,11 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
+from bridge_protocol.results import full_result, lean_result
 from quest_runtime.atoms import event_kind
 from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.engine.core import Engine, Outcome
@@ -99,6 +100,14 @@ def journal_entry(player_id: str, event_id: str | None, event_type: str, now: fl
     kept only when an ``event_id`` makes the event replayable; the digest always."""
     return JournalEntry(player_id, event_id, event_type, now, outcome.journal,
                         raw if event_id else b"", hashlib.sha256(raw).hexdigest()[:16])
+
+
+def _replayed(stored: bytes) -> Reply:
+    """The reply of a journaled result: the stored bytes as they were sent, and the
+    result object with the keys the wire left out back (as a fresh reply has them)."""
+    result = orjson.loads(stored)
+    return Reply(cast(Result, full_result(result)) if isinstance(result, dict) else None,
+                 stored, replayed=True)
 
 
 class _NoAdvance(Exception):
@@ -254,7 +263,12 @@ class Runtime:
         """One applied change, encoded for the store: the state document, and (unless
         ``kind`` is None) the journal entry of ``outcome`` whose bytes are ``raw``
         (default: the result's)."""
-        wire = orjson.dumps(outcome.result) if raw is None else raw
+        if raw is not None:
+            wire = raw
+        elif outcome.result is None:
+            wire = b"null"
+        else:  # the result as sent: its empty keys left out (bridge_protocol.lean_result)
+            wire = orjson.dumps(lean_result(outcome.result))
         journal = (None if kind is None
                    else journal_entry(state.player_id, event_id, kind, now, outcome, wire))
         reply = Reply(outcome.result, wire, False, tuple(outcome.ensures_failures))
@@ -323,7 +337,7 @@ class Runtime:
             stored = await self.store.find_result(player_id, event_id)
         except StoreError as exc:
             raise self.unavailable("the journal cannot be read", exc) from exc
-        return None if stored is None else Reply(orjson.loads(stored), stored, replayed=True)
+        return None if stored is None else _replayed(stored)
 
     async def _replays(self, events: list[tuple[str, str | None, Mapping[str, Any], str | None]]
                        ) -> dict[tuple[str, str], Reply]:
@@ -335,7 +349,7 @@ class Runtime:
             found = await self.store.find_results(keys)
         except StoreError as exc:
             raise self.unavailable("the journal cannot be read", exc) from exc
-        return {k: Reply(orjson.loads(raw), raw, replayed=True) for k, raw in found.items()}
+        return {k: _replayed(raw) for k, raw in found.items()}
 
     async def _run(self, player_id: str, kind: str, event_id: str | None,
                    call: Callable[[PlayerState, float], Outcome]) -> Reply:
@@ -376,23 +390,27 @@ class Runtime:
         players = sorted({e[0] for e in events})
         held = [(p, await self._locked(p)) for p in players]
         try:
+            stored = await self._replays(events)
+            # every player's state once, up front (a store read for the uncached ones
+            # only): the loop below awaits nothing
+            states = {p: await self._state(p) for p in players}
             replies: list[Reply] = []
             steps: list[Step] = []
             seen: dict[tuple[str, str], Reply] = {}
-            versions: dict[str, int] = {}
-            stored = await self._replays(events)
+            now = self.clock.now
+            handle = self.engine.handle
             for player_id, event_type, payload, event_id in events:
                 key = (player_id, event_id) if event_id is not None else None
                 reply = None if key is None else seen.get(key) or stored.get(key)
                 if reply is None:
-                    state, version = await self._state(player_id)
-                    version = versions.get(player_id, version)
-                    now, kind = self.clock.now(), event_kind(event_type)
-                    outcome = self._apply(players, lambda: self.engine.handle(
-                        state, kind, payload, now))  # noqa: B023 (called at once)
-                    steps.append(self._step(state, version, kind, event_id, now, outcome))
-                    versions[player_id] = version + 1
-                    reply = steps[-1].reply
+                    state, version = states[player_id]
+                    at, kind = now(), event_kind(event_type)
+                    outcome = self._apply(players, lambda: handle(
+                        state, kind, payload, at))  # noqa: B023 (called at once)
+                    step = self._step(state, version, kind, event_id, at, outcome)
+                    steps.append(step)
+                    states[player_id] = (state, version + 1)
+                    reply = step.reply
                     if key is not None:
                         seen[key] = reply
                 replies.append(reply)
