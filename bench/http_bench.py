@@ -66,6 +66,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import traffic  # bench/traffic.py, beside this file
+
 HOST = "127.0.0.1"  # the only address this bench ever sends traffic to
 RULE_EVENT = "/world/story/rule-event"
 RULE_EVENTS = "/world/story/rule-events"
@@ -79,8 +83,11 @@ MARK = "BENCH_JSON "
 NOISY = 1.25  # max/min req/s across repeats above which the table warns
 
 # One wrk script for every scenario: BENCH_BODIES names a file with one request body per
-# line, BENCH_PATH the URL path. Requests are formatted once in init() and rotated over;
-# done() prints the figures as one JSON line (latencies in microseconds).
+# line, BENCH_PATH the URL path; a line "METHOD<TAB>PATH<TAB>BODY" is that request instead
+# (the plugin-shaped traffic of bench/traffic.py). Requests are formatted once in init()
+# and rotated over, from a random line, or from the first with BENCH_IN_ORDER=1 (a
+# play-through starts with its load); done() prints the figures as one JSON line
+# (latencies in microseconds).
 LUA_SCRIPT = r"""
 local path = os.getenv("BENCH_PATH")
 local bodies_file = os.getenv("BENCH_BODIES")
@@ -89,13 +96,22 @@ local n = 0
 local i = 0
 
 function init(args)
+  local json = {["Content-Type"] = "application/json"}
+  local plugin = {["Content-Type"] = "application/json; charset=utf-8"}
   for line in io.lines(bodies_file) do
     if #line > 0 then
       n = n + 1
-      reqs[n] = wrk.format("POST", path, {["Content-Type"] = "application/json"}, line)
+      local method, url, body = line:match("^(%u+)\t([^\t]+)\t(.*)$")
+      if method == "GET" then
+        reqs[n] = wrk.format("GET", url)
+      elseif method then
+        reqs[n] = wrk.format(method, url, plugin, body)
+      else
+        reqs[n] = wrk.format("POST", path, json, line)
+      end
     end
   end
-  i = math.random(n) - 1
+  if os.getenv("BENCH_IN_ORDER") == "1" then i = 0 else i = math.random(n) - 1 end
 end
 
 function request()
@@ -360,12 +376,14 @@ class Scenario:
     bodies_file: Path
     events_per_request: int
     body_bytes: int
+    in_order: bool = False  # every run starts at the first line (a play-through)
 
 
 def run_wrk(
     wrk: str, lua: Path, server: Server, sc: Scenario, seconds: int, cpu: int | None
 ) -> dict[str, Any]:
-    env = dict(os.environ, BENCH_PATH=sc.path, BENCH_BODIES=str(sc.bodies_file))
+    env = dict(os.environ, BENCH_PATH=sc.path, BENCH_BODIES=str(sc.bodies_file),
+               BENCH_IN_ORDER="1" if sc.in_order else "0")
     cmd = [
         wrk,
         "-t1",
@@ -478,6 +496,13 @@ def print_table(results: list[dict[str, Any]], target_label: str) -> None:
                     f"{r['name']}: {role} req/s varied {m['spread']:.2f}× across repeats "
                     "(noisy host: trust the ratio less, or raise --repeat)"
                 )
+    by_name = {r["name"].split(" ")[0]: r for r in results}
+    fresh = next((r for n, r in by_name.items() if n.startswith("fresh")), None)
+    hist = next((r for n, r in by_name.items() if n.startswith("history")), None)
+    if fresh and hist and fresh["target"] and hist["target"]:
+        f, h = fresh["target"]["median"]["req_s"], hist["target"]["median"]["req_s"]
+        notes.insert(0, f"history cost: fresh {f:,.0f} req/s / history {h:,.0f} req/s = "
+                     f"{f / h:.2f} (target <= 1.3)")
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     print(f"target: {target_label}")
     for n, row in enumerate(rows):
@@ -490,7 +515,7 @@ def print_table(results: list[dict[str, Any]], target_label: str) -> None:
         if n == 0:
             print("  ".join("-" * w for w in widths))
     for note in notes:
-        print(f"!! {note}")
+        print(note if note.startswith("history cost") else f"!! {note}")
 
 
 # --------------------------------------------------------------------------- main
@@ -510,6 +535,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-connections", default="8", help="batch connection counts ('' = none)")
     p.add_argument("--batch-size", type=int, default=100, help="events per batch (default 100)")
     p.add_argument("--players", type=int, default=256, help="bench players p0..pN-1 (default 256)")
+    p.add_argument("--lakeside-connections", default="64",
+                   help="connection counts of the lakeside play-through ('' = none)")
+    p.add_argument("--history-connections", default="16",
+                   help="connection counts of the long-history and fresh players ('' = none)")
+    p.add_argument("--history-players", type=int, default=64,
+                   help="players with a long history, and as many fresh ones (default 64)")
+    p.add_argument("--history-listeners", type=int, default=1000,
+                   help="once-per-player listeners each history player fired (default 1000)")
+    p.add_argument("--history-levels", type=int, default=20,
+                   help="levels each history player completed (default 20)")
     p.add_argument("--floor-only", action="store_true", help="measure the floor alone")
     p.add_argument(
         "--target-cmd",
@@ -534,9 +569,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     try:
         args.conns = [int(c) for c in args.connections.split(",") if c.strip()]
         args.bconns = [int(c) for c in args.batch_connections.split(",") if c.strip()]
+        args.lconns = [int(c) for c in args.lakeside_connections.split(",") if c.strip()]
+        args.hconns = [int(c) for c in args.history_connections.split(",") if c.strip()]
     except ValueError:
-        p.error("--connections/--batch-connections take comma-separated integers")
-    if any(c < 1 for c in args.conns + args.bconns):
+        p.error("--*-connections take comma-separated integers")
+    if not 1 <= args.history_players <= args.players:
+        p.error("--history-players must be from 1 to --players")
+    if any(c < 1 for c in args.conns + args.bconns + args.lconns + args.hconns):
         p.error("connection counts must be >= 1")
     return args
 
@@ -621,6 +660,72 @@ def scenario_result(sc: Scenario, runs: dict[tuple[str, str], list[dict[str, Any
     return entry
 
 
+def post_to(server: Server) -> tuple[http.client.HTTPConnection,
+                                     Callable[[str, str, bytes], tuple[int, bytes]]]:
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=30)
+
+    def post(method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        return request(conn, method, path, body if method != "GET" else None)
+
+    return conn, post
+
+
+def preload_history(server: Server, args: argparse.Namespace) -> None:
+    """Give the history players their history (bench/traffic.py), checking every answer."""
+    started = time.monotonic()
+    conn, post = post_to(server)
+    try:
+        for h in range(args.history_players):
+            for method, path, body in traffic.history_requests(
+                    f"h{h}", args.history_listeners, args.history_levels, LEVEL_ID):
+                status, answer = post(method, path, compact(body).encode())
+                problem = check_ok(status, answer, f"{method} {path} (history h{h})")
+                if problem:
+                    raise RuntimeError(problem)
+    finally:
+        conn.close()
+    log(f"history: {args.history_players} players with {args.history_listeners} fired "
+        f"listeners and {args.history_levels} completed levels each, in "
+        f"{time.monotonic() - started:.1f} s")
+
+
+def shaped_scenarios(args: argparse.Namespace, tmp: Path, target: Server | None
+                     ) -> list[Scenario]:
+    """The plugin-shaped scenarios (bench/traffic.py): the lakeside play-through, and the
+    long-history players beside as many fresh ones. Needs the target up (the quest-log
+    reads follow what its answers change; the history is stored in it)."""
+    out: list[Scenario] = []
+    if args.lconns:
+        after: set[int] = set()
+        if target is not None:
+            conn, post = post_to(target)
+            try:
+                after = traffic.probe_quest_log(post)
+            finally:
+                conn.close()
+            log(f"lakeside: the quest log is read after steps {sorted(after)} "
+                f"(of {len(traffic.lakeside_steps())})")
+        lines = traffic.lakeside_lines(args.players, after)
+        (tmp / "lakeside.txt").write_text("\n".join(lines) + "\n")
+        size = statistics.median(len(x) for x in lines)
+        out += [Scenario(f"lakeside c={c}", RULE_EVENT, c, tmp / "lakeside.txt", 1,
+                         int(size), in_order=True) for c in args.lconns]
+    if args.hconns:
+        if target is not None:
+            preload_history(target, args)
+        n = args.history_players
+        fresh = single_bodies(n)
+        (tmp / "fresh.txt").write_text("\n".join(fresh) + "\n")
+        (tmp / "history.txt").write_text(
+            "\n".join(b.replace('"player_id":"p', '"player_id":"h') for b in fresh) + "\n")
+        for c in args.hconns:
+            out += [Scenario(f"fresh{n} c={c}", RULE_EVENT, c, tmp / "fresh.txt", 1,
+                             len(fresh[0])),
+                    Scenario(f"history{n} c={c}", RULE_EVENT, c, tmp / "history.txt", 1,
+                             len(fresh[0]))]
+    return out
+
+
 def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, Any]:
     wrk = ensure_wrk()
     server_cpu, client_cpu = cpus(args)
@@ -652,6 +757,10 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     if not args.levels:
         levels.mkdir()
         (levels / f"{LEVEL_ID}.json").write_text(json.dumps(bench_level(), indent=2))
+        shutil.copy(traffic.LAKESIDE_LEVEL, levels / "lakeside.json")
+        for name, level in traffic.history_levels(args.history_listeners,
+                                                  args.history_levels).items():
+            (levels / f"{name}.json").write_text(json.dumps(level))
 
     def expand(template: list[str], port: int) -> list[str]:
         """Fill the {python} {port} {db} {levels} {host} placeholders (plain text swap)."""
@@ -694,6 +803,9 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     target = servers[1] if len(servers) > 1 else None
     if target is not None and not target.alive:
         log("!! reporting the floor figures only")
+
+    target_up = target is not None and target.alive
+    scenarios += shaped_scenarios(args, tmp, target if target_up else None)
 
     runs = measure(args, servers, scenarios, wrk, lua, client_cpu)
     results = [scenario_result(sc, runs) for sc in scenarios]
