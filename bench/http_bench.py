@@ -240,7 +240,7 @@ def pinner(cpu: int | None) -> Callable[[], None] | None:
 
 @dataclass
 class Server:
-    role: str  # "floor" or "target"
+    role: str  # "floor", "target" or "baseline"
     cmd: list[str]
     port: int
     log_path: Path
@@ -457,54 +457,53 @@ def fmt_lat(m: dict[str, Any] | None) -> str:
     return "-" if m is None else f"{m['p50_ms']:.2f}/{m['p99_ms']:.2f}"
 
 
-def print_table(results: list[dict[str, Any]], target_label: str) -> None:
-    head = [
-        "scenario",
-        "conns",
-        "floor req/s",
-        "target req/s",
-        "ratio",
-        "floor p50/p99 ms",
-        "target p50/p99 ms",
-        "floor ev/s",
-        "target ev/s",
-    ]
+def history_cost(results: list[dict[str, Any]], role: str) -> tuple[float, float] | None:
+    """(fresh req/s, history req/s) of ``role``, when both scenarios ran."""
+    fresh = next((r for r in results if r["name"].startswith("fresh")), None)
+    hist = next((r for r in results if r["name"].startswith("history")), None)
+    if not (fresh and hist and fresh[role] and hist[role]):
+        return None
+    return fresh[role]["median"]["req_s"], hist[role]["median"]["req_s"]
+
+
+def print_table(results: list[dict[str, Any]], target_label: str,
+                baseline_label: str | None = None) -> None:
+    """One row per scenario; with a baseline, its req/s and ratio beside the target's."""
+    base = baseline_label is not None
+    head = ["scenario", "conns", "floor req/s", "target req/s", "ratio"]
+    head += ["baseline req/s", "b. ratio"] if base else []
+    head += ["floor p50/p99 ms", "target p50/p99 ms", "floor ev/s", "target ev/s"]
+    head += ["baseline ev/s"] if base else []
     rows = [head]
     notes = []
     for r in results:
         f, t = r["floor"]["median"], (r["target"] or {}).get("median")
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        b = (r.get("baseline") or {}).get("median")
         batch = r["events_per_request"] > 1
-        rows.append(
-            [
-                r["name"],
-                str(r["connections"]),
-                fmt_rate(f["req_s"]),
-                fmt_rate(t and t["req_s"]),
-                ratio,
-                fmt_lat(f),
-                fmt_lat(t),
-                fmt_rate(f["events_s"]) if batch else "",
-                fmt_rate(t and t["events_s"]) if batch else "",
-            ]
-        )
-        for role, m in (("floor", f), ("target", t)):
+        row = [r["name"], str(r["connections"]), fmt_rate(f["req_s"]),
+               fmt_rate(t and t["req_s"]), fmt_ratio(r["ratio"])]
+        row += [fmt_rate(b and b["req_s"]), fmt_ratio(r.get("baseline_ratio"))] if base else []
+        row += [fmt_lat(f), fmt_lat(t), fmt_rate(f["events_s"]) if batch else "",
+                fmt_rate(t and t["events_s"]) if batch else ""]
+        row += [fmt_rate(b and b["events_s"]) if batch else ""] if base else []
+        rows.append(row)
+        for role, m in (("floor", f), ("target", t), ("baseline", b)):
             if m and m["errors"]:
-                notes.append(f"{r['name']}: {role} had {m['errors']} errors/non-2xx answers")
+                notes.append(f"!! {r['name']}: {role} had {m['errors']} errors/non-2xx answers")
             if m and m["spread"] and m["spread"] > NOISY:
                 notes.append(
-                    f"{r['name']}: {role} req/s varied {m['spread']:.2f}× across repeats "
+                    f"!! {r['name']}: {role} req/s varied {m['spread']:.2f}× across repeats "
                     "(noisy host: trust the ratio less, or raise --repeat)"
                 )
-    by_name = {r["name"].split(" ")[0]: r for r in results}
-    fresh = next((r for n, r in by_name.items() if n.startswith("fresh")), None)
-    hist = next((r for n, r in by_name.items() if n.startswith("history")), None)
-    if fresh and hist and fresh["target"] and hist["target"]:
-        f, h = fresh["target"]["median"]["req_s"], hist["target"]["median"]["req_s"]
-        notes.insert(0, f"history cost: fresh {f:,.0f} req/s / history {h:,.0f} req/s = "
-                     f"{f / h:.2f} (target <= 1.3)")
+    for role in ("target", "baseline"):
+        cost = history_cost(results, role)
+        if cost is not None:
+            notes.insert(0, f"history cost ({role}): fresh {cost[0]:,.0f} req/s / history "
+                         f"{cost[1]:,.0f} req/s = {cost[0] / cost[1]:.2f} (target <= 1.3)")
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     print(f"target: {target_label}")
+    if base:
+        print(f"baseline: {baseline_label}")
     for n, row in enumerate(rows):
         print(
             "  ".join(
@@ -515,7 +514,11 @@ def print_table(results: list[dict[str, Any]], target_label: str) -> None:
         if n == 0:
             print("  ".join("-" * w for w in widths))
     for note in notes:
-        print(note if note.startswith("history cost") else f"!! {note}")
+        print(note)
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 # --------------------------------------------------------------------------- main
@@ -551,6 +554,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_TARGET_CMD,
         help="target command line with {python} {port} {db} {levels} {host} placeholders, "
         "or 'floor' for a second floor server (noise check); default: %(default)r",
+    )
+    p.add_argument(
+        "--baseline-cmd",
+        help="a second service measured in the same run, alternating (e.g. an older "
+        "checkout's `.../.venv/bin/quest-runtime serve --port {port} --db {db} --levels "
+        "{levels}`; use its console script, not `python -m`, which would import this "
+        "checkout's code): its req/s and ratio are columns of the table",
     )
     p.add_argument("--levels", help="levels folder for the target (default: a generated one)")
     p.add_argument(
@@ -642,13 +652,18 @@ def scenario_result(sc: Scenario, runs: dict[tuple[str, str], list[dict[str, Any
         "events_per_request": sc.events_per_request,
         "body_bytes": sc.body_bytes,
     }
-    for role in ("floor", "target"):
+    for role in ("floor", "target", "baseline"):
         rr = runs.get((sc.name, role))
         entry[role] = {"runs": rr, "median": summarise(rr)} if rr else None
-    f, t = entry["floor"], entry["target"]
+    f, t, b = entry["floor"], entry["target"], entry["baseline"]
     entry["ratio"] = (
         t["median"]["req_s"] / f["median"]["req_s"]
         if f and t and f["median"]["req_s"]
+        else None
+    )
+    entry["baseline_ratio"] = (
+        b["median"]["req_s"] / f["median"]["req_s"]
+        if f and b and f["median"]["req_s"]
         else None
     )
     # Floor and target measured in the same repeat, back to back: their ratios.
@@ -684,21 +699,23 @@ def preload_history(server: Server, args: argparse.Namespace) -> None:
                     raise RuntimeError(problem)
     finally:
         conn.close()
-    log(f"history: {args.history_players} players with {args.history_listeners} fired "
-        f"listeners and {args.history_levels} completed levels each, in "
+    log(f"history ({server.role}): {args.history_players} players with "
+        f"{args.history_listeners} fired listeners and {args.history_levels} completed "
+        f"levels each, in "
         f"{time.monotonic() - started:.1f} s")
 
 
-def shaped_scenarios(args: argparse.Namespace, tmp: Path, target: Server | None
+def shaped_scenarios(args: argparse.Namespace, tmp: Path, services: list[Server]
                      ) -> list[Scenario]:
     """The plugin-shaped scenarios (bench/traffic.py): the lakeside play-through, and the
-    long-history players beside as many fresh ones. Needs the target up (the quest-log
-    reads follow what its answers change; the history is stored in it)."""
+    long-history players beside as many fresh ones. ``services``: the live servers that
+    are not the floor (the quest-log reads follow what the first one's answers change;
+    the history is stored in each)."""
     out: list[Scenario] = []
     if args.lconns:
         after: set[int] = set()
-        if target is not None:
-            conn, post = post_to(target)
+        if services:
+            conn, post = post_to(services[0])
             try:
                 after = traffic.probe_quest_log(post)
             finally:
@@ -711,8 +728,8 @@ def shaped_scenarios(args: argparse.Namespace, tmp: Path, target: Server | None
         out += [Scenario(f"lakeside c={c}", RULE_EVENT, c, tmp / "lakeside.txt", 1,
                          int(size), in_order=True) for c in args.lconns]
     if args.hconns:
-        if target is not None:
-            preload_history(target, args)
+        for server in services:
+            preload_history(server, args)
         n = args.history_players
         fresh = single_bodies(n)
         (tmp / "fresh.txt").write_text("\n".join(fresh) + "\n")
@@ -762,12 +779,12 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
                                                   args.history_levels).items():
             (levels / f"{name}.json").write_text(json.dumps(level))
 
-    def expand(template: list[str], port: int) -> list[str]:
+    def expand(template: list[str], port: int, role: str) -> list[str]:
         """Fill the {python} {port} {db} {levels} {host} placeholders (plain text swap)."""
         subst = {
             "{python}": sys.executable,
             "{port}": str(port),
-            "{db}": str(tmp / "bench.db"),
+            "{db}": str(tmp / f"{role}.db"),
             "{levels}": str(levels),
             "{host}": HOST,
         }
@@ -782,10 +799,13 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     if not args.floor_only:
         target_floor = args.target_cmd == "floor"
         roles["target"] = floor_cmd(args.uvloop) if target_floor else shlex.split(args.target_cmd)
+        if args.baseline_cmd:
+            roles["baseline"] = shlex.split(args.baseline_cmd)
     servers = []
     for role, template in roles.items():
         port = free_port()
-        servers.append(Server(role, expand(template, port), port, tmp / f"{role}.log"))
+        servers.append(Server(role, expand(template, port, role), port,
+                              tmp / f"{role}.log"))
     for s in servers:
         stack.callback(s.stop)  # runs before the temp dir is removed (LIFO)
 
@@ -800,12 +820,12 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     floor = servers[0]
     if not floor.alive:
         raise SystemExit("http_bench: the floor server did not start; nothing to measure")
-    target = servers[1] if len(servers) > 1 else None
+    target = next((s for s in servers if s.role == "target"), None)
     if target is not None and not target.alive:
         log("!! reporting the floor figures only")
 
-    target_up = target is not None and target.alive
-    scenarios += shaped_scenarios(args, tmp, target if target_up else None)
+    services = [s for s in servers if s.role != "floor" and s.alive]
+    scenarios += shaped_scenarios(args, tmp, services)
 
     runs = measure(args, servers, scenarios, wrk, lua, client_cpu)
     results = [scenario_result(sc, runs) for sc in scenarios]
@@ -858,7 +878,10 @@ def main(argv: list[str] | None = None) -> int:
             label = f"FAILED ({srv['target']['failure']})"
         else:
             label = shlex.join(srv["target"]["cmd"])
-        print_table(report["scenarios"], label)
+        baseline = srv.get("baseline")
+        print_table(report["scenarios"], label, None if baseline is None else
+                    f"FAILED ({baseline['failure']})" if baseline["failure"]
+                    else shlex.join(baseline["cmd"]))
     target = report["servers"].get("target")
     return 0 if target is None or not target["failure"] else 2
 
