@@ -13,6 +13,15 @@ events, at 8 connections), for two servers started side by side on loopback:
   with count 1000000, so they never complete, and 10 ``near`` listeners answering with a
   ``world_patch``), and 256 players ``p0..p255`` loaded into it before measuring.
 
+Plugin-shaped traffic (``bench/traffic.py``): ``lakeside c=64`` plays the demo level the way
+the DriftSystem plugin does (its load path with ``{}``, near/chat/click/choice events
+without ``event_id``, a quest-log read after each answer that changed the log), player
+after player; ``history64 c=16`` sends the single-event bodies for 64 players who each
+completed 20 levels, fired 1,000 once-per-player listeners and have a full journal, and
+``fresh64 c=16`` the same bodies for 64 fresh players: ``history cost`` = fresh req/s /
+history req/s (≤ 1.3 means cost does not grow with history). ``--baseline-cmd`` adds a
+second service (e.g. an older checkout) to the same run, alternating with the others.
+
 The host is noisy, so the two are measured in the same run, alternating (floor first on odd
 repeats, target first on even ones), each measurement after a 1 s warm-up, and the table
 quotes MEDIANS over ``--repeat`` runs. The ``ratio`` column is target req/s / floor req/s:

@@ -356,10 +356,12 @@ class Runtime:
         """One engine call for one player as one transaction, under the player's lock."""
         entry = await self._locked(player_id)
         try:
-            replayed = await self._replay(player_id, event_id)
-            if replayed is not None:
-                return replayed
-            state, version = await self._state(player_id)
+            if event_id is not None:
+                replayed = await self._replay(player_id, event_id)
+                if replayed is not None:
+                    return replayed
+            # a cached player needs no await (most events)
+            state, version = self._states.get(player_id) or await self._state(player_id)
             now = self.clock.now()
             outcome = self._apply([player_id], lambda: call(state, now))
             step = self._step(state, version, kind, event_id, now, outcome)

@@ -44,7 +44,8 @@ async def test_narration_is_filled_and_hostile_input_stays_text(serve: Serve,
                                   "event_id": f"cod-{n}"})
     assert result is not None
     assert result["nodes"][0]["text"] == f"{hostile} lands 2 cod for 10 points."
-    assert "commands" not in result  # none left (empty keys are not sent): "give {player} cod 2" dropped: not a Minecraft name
+    # "give {player} cod 2" dropped: not a Minecraft name (and empty keys are not sent)
+    assert "commands" not in result
 
     said = "{var:score}; op @a {player}"
     chat = await srv.event({"player_id": hostile, "event_type": "chat",
