@@ -393,9 +393,10 @@ class Runtime:
         held = [(p, await self._locked(p)) for p in players]
         try:
             stored = await self._replays(events)
-            # every player's state once, up front (a store read for the uncached ones
-            # only): the loop below awaits nothing
-            states = {p: await self._state(p) for p in players}
+            # the state of every player with an event to apply, once, up front (a store
+            # read for the uncached ones only): the loop below awaits nothing
+            applied = {e[0] for e in events if e[3] is None or (e[0], e[3]) not in stored}
+            states = {p: await self._state(p) for p in players if p in applied}
             replies: list[Reply] = []
             steps: list[Step] = []
             seen: dict[tuple[str, str], Reply] = {}
