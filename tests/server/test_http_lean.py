@@ -4,13 +4,19 @@ one front middleware, and /metrics unchanged by counting in plain ints."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import orjson
-from http_helpers import Running, Serve, counter_level, near_event
+from http_helpers import Running, Serve, counter_level, near_event, write_level
 
 from bridge_protocol import RuleEventResult
 from bridge_protocol.results import RESULT_DEFAULTS, full_result, lean_result
+from quest_runtime.levels.catalog import LevelCatalog
+from quest_runtime.runtime import Runtime
 from quest_runtime.server.metrics import Metrics
+from quest_runtime.store.memory import MemoryStore
 
 EVENT = "/world/story/rule-event"
 BATCH = "/world/story/rule-events"
@@ -164,3 +170,37 @@ def test_serve_runs_on_uvloop() -> None:
         assert isinstance(loop, uvloop.Loop)
     finally:
         loop.close()
+
+
+class _CountingStore(MemoryStore):
+    """A memory store that counts document reads per player."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: dict[str, int] = {}
+
+    async def read_player(self, player_id: str) -> tuple[bytes, int] | None:
+        self.reads[player_id] = self.reads.get(player_id, 0) + 1
+        return await super().read_player(player_id)
+
+
+async def test_a_batch_reads_each_player_to_apply_once_and_a_replay_only_one_never(
+        tmp_path: Path) -> None:
+    write_level(tmp_path / "levels", counter_level())
+    catalog = LevelCatalog(tmp_path / "levels")
+    catalog.load_all()
+    store = _CountingStore()
+    first = Runtime(catalog, store)
+    await first.open()
+    for player in ("A", "B"):
+        await first.load(player, "counter")
+    await first.handle("B", "near", near_event("B")["payload"], "b1")
+    fresh = Runtime(catalog, store)  # a restart: nothing cached
+    store.reads.clear()
+    events: list[tuple[str, str | None, Mapping[str, Any], str | None]] = [
+        ("A", "near", near_event("A")["payload"], None) for _ in range(5)]
+    events.append(("B", "near", near_event("B")["payload"], "b1"))  # a replay only
+    replies = await fresh.handle_batch(events)
+    assert store.reads == {"A": 1}
+    assert [r.replayed for r in replies] == [False] * 5 + [True]
+    assert replies[-1].result is not None and replies[-1].result["commands"] == []  # whole
