@@ -10,8 +10,8 @@ service with the floor of the same run.
 
 ::
 
-    .venv/bin/python bench/report.py            # ~4-5 minutes
-    .venv/bin/python bench/report.py --quick    # ~1.5 minutes: fewer, shorter runs
+    .venv/bin/python bench/report.py            # ~5 minutes
+    .venv/bin/python bench/report.py --quick    # ~3 minutes: fewer, shorter runs
     .venv/bin/python bench/report.py --json     # both reports and the table rows
 
 Progress goes to stderr; the table to stdout. Exit status 0, or 1 with
@@ -131,7 +131,7 @@ def print_table(rows: list[Row], header: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="The engine and HTTP benches, one table.")
-    p.add_argument("--quick", action="store_true", help="fewer, shorter runs (~1.5 min)")
+    p.add_argument("--quick", action="store_true", help="fewer, shorter runs (~3 min)")
     p.add_argument("--repeat", type=int, default=None, help="HTTP repeats (default 5, quick 3)")
     p.add_argument("--seconds", type=int, default=None,
                    help="seconds per HTTP run (default 2, quick 1)")
@@ -141,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     repeat = args.repeat or (3 if args.quick else 5)
     seconds = args.seconds or (1 if args.quick else 2)
     py = sys.executable
-    engine = run_json([py, str(HERE / "engine_bench.py"), "--json"]
-                      + (["--quick"] if args.quick else []))
+    # the engine bench's settings without the intermediate ones (--quick), each a median
+    # of 5 repeats (3 with --quick): building its worlds is most of its time
+    engine = run_json([py, str(HERE / "engine_bench.py"), "--json", "--quick"]
+                      + ([] if args.quick else ["--repeat", "5"]))
     http = run_json([py, str(HERE / "http_bench.py"), "--json", "--seconds", str(seconds),
                      "--repeat", str(repeat), "--connections", "1,64",
                      "--batch-connections", "8"]
