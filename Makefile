@@ -20,5 +20,6 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy quest_runtime bridge_protocol tests bench tools
 	$(VENV)/bin/pytest -q tests/test_structure.py
 
+# The engine bench and the HTTP bench (service vs. floor), one table (~5 min; QUICK=1 ~3 min)
 bench: $(VENV)/.installed
-	$(PY) bench/engine_bench.py
+	$(PY) bench/report.py $(if $(QUICK),--quick)

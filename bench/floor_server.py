@@ -12,6 +12,9 @@ Endpoints (no validation, no engine, no store, no access log):
   ``{"status":"ok","results":[null, ...]}`` with one ``null`` per event.
 - ``POST /world/story/load``: reads and parses the body, answers ``{"status":"ok","result":null}``
   (so the bench's player preload runs the same way against the floor and the service).
+- ``POST /story/load/{player}/{level}`` (the plugin's level start): the same as
+  ``/world/story/load``; ``GET /world/story/{player}/quest-log``: the fixed
+  ``{"status":"ok","active_tasks":null}`` (the bench's plugin-shaped traffic).
 - ``GET /health``: ``{"status":"ok","loop":"uvloop"|"asyncio"}``.
 
 Run it by hand::
@@ -37,6 +40,7 @@ import orjson
 from aiohttp import web
 
 OK_NULL = orjson.dumps({"status": "ok", "result": None})
+NO_QUEST_LOG = orjson.dumps({"status": "ok", "active_tasks": None})
 JSON = "application/json"
 
 
@@ -53,6 +57,10 @@ async def rule_events(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type=JSON)
 
 
+async def quest_log(_request: web.Request) -> web.Response:
+    return web.Response(body=NO_QUEST_LOG, content_type=JSON)
+
+
 def make_app(loop_name: str) -> web.Application:
     health = orjson.dumps({"status": "ok", "loop": loop_name})
 
@@ -63,6 +71,8 @@ def make_app(loop_name: str) -> web.Application:
     app.router.add_post("/world/story/rule-event", rule_event)
     app.router.add_post("/world/story/rule-events", rule_events)
     app.router.add_post("/world/story/load", rule_event)
+    app.router.add_post("/story/load/{player}/{level}", rule_event)
+    app.router.add_get("/world/story/{player}/quest-log", quest_log)
     app.router.add_get("/health", health_handler)
     return app
 

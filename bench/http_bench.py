@@ -13,6 +13,15 @@ events, at 8 connections), for two servers started side by side on loopback:
   with count 1000000, so they never complete, and 10 ``near`` listeners answering with a
   ``world_patch``), and 256 players ``p0..p255`` loaded into it before measuring.
 
+Plugin-shaped traffic (``bench/traffic.py``): ``lakeside c=64`` plays the demo level the way
+the DriftSystem plugin does (its load path with ``{}``, near/chat/click/choice events
+without ``event_id``, a quest-log read after each answer that changed the log), player
+after player; ``history64 c=16`` sends the single-event bodies for 64 players who each
+completed 20 levels, fired 1,000 once-per-player listeners and have a full journal, and
+``fresh64 c=16`` the same bodies for 64 fresh players: ``history cost`` = fresh req/s /
+history req/s (≤ 1.3 means cost does not grow with history). ``--baseline-cmd`` adds a
+second service (e.g. an older checkout) to the same run, alternating with the others.
+
 The host is noisy, so the two are measured in the same run, alternating (floor first on odd
 repeats, target first on even ones), each measurement after a 1 s warm-up, and the table
 quotes MEDIANS over ``--repeat`` runs. The ``ratio`` column is target req/s / floor req/s:
@@ -66,6 +75,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import traffic  # bench/traffic.py, beside this file
+
 HOST = "127.0.0.1"  # the only address this bench ever sends traffic to
 RULE_EVENT = "/world/story/rule-event"
 RULE_EVENTS = "/world/story/rule-events"
@@ -79,8 +92,11 @@ MARK = "BENCH_JSON "
 NOISY = 1.25  # max/min req/s across repeats above which the table warns
 
 # One wrk script for every scenario: BENCH_BODIES names a file with one request body per
-# line, BENCH_PATH the URL path. Requests are formatted once in init() and rotated over;
-# done() prints the figures as one JSON line (latencies in microseconds).
+# line, BENCH_PATH the URL path; a line "METHOD<TAB>PATH<TAB>BODY" is that request instead
+# (the plugin-shaped traffic of bench/traffic.py). Requests are formatted once in init()
+# and rotated over, from a random line, or from the first with BENCH_IN_ORDER=1 (a
+# play-through starts with its load); done() prints the figures as one JSON line
+# (latencies in microseconds).
 LUA_SCRIPT = r"""
 local path = os.getenv("BENCH_PATH")
 local bodies_file = os.getenv("BENCH_BODIES")
@@ -89,13 +105,22 @@ local n = 0
 local i = 0
 
 function init(args)
+  local json = {["Content-Type"] = "application/json"}
+  local plugin = {["Content-Type"] = "application/json; charset=utf-8"}
   for line in io.lines(bodies_file) do
     if #line > 0 then
       n = n + 1
-      reqs[n] = wrk.format("POST", path, {["Content-Type"] = "application/json"}, line)
+      local method, url, body = line:match("^(%u+)\t([^\t]+)\t(.*)$")
+      if method == "GET" then
+        reqs[n] = wrk.format("GET", url)
+      elseif method then
+        reqs[n] = wrk.format(method, url, plugin, body)
+      else
+        reqs[n] = wrk.format("POST", path, json, line)
+      end
     end
   end
-  i = math.random(n) - 1
+  if os.getenv("BENCH_IN_ORDER") == "1" then i = 0 else i = math.random(n) - 1 end
 end
 
 function request()
@@ -224,7 +249,7 @@ def pinner(cpu: int | None) -> Callable[[], None] | None:
 
 @dataclass
 class Server:
-    role: str  # "floor" or "target"
+    role: str  # "floor", "target" or "baseline"
     cmd: list[str]
     port: int
     log_path: Path
@@ -360,12 +385,14 @@ class Scenario:
     bodies_file: Path
     events_per_request: int
     body_bytes: int
+    in_order: bool = False  # every run starts at the first line (a play-through)
 
 
 def run_wrk(
     wrk: str, lua: Path, server: Server, sc: Scenario, seconds: int, cpu: int | None
 ) -> dict[str, Any]:
-    env = dict(os.environ, BENCH_PATH=sc.path, BENCH_BODIES=str(sc.bodies_file))
+    env = dict(os.environ, BENCH_PATH=sc.path, BENCH_BODIES=str(sc.bodies_file),
+               BENCH_IN_ORDER="1" if sc.in_order else "0")
     cmd = [
         wrk,
         "-t1",
@@ -439,47 +466,53 @@ def fmt_lat(m: dict[str, Any] | None) -> str:
     return "-" if m is None else f"{m['p50_ms']:.2f}/{m['p99_ms']:.2f}"
 
 
-def print_table(results: list[dict[str, Any]], target_label: str) -> None:
-    head = [
-        "scenario",
-        "conns",
-        "floor req/s",
-        "target req/s",
-        "ratio",
-        "floor p50/p99 ms",
-        "target p50/p99 ms",
-        "floor ev/s",
-        "target ev/s",
-    ]
+def history_cost(results: list[dict[str, Any]], role: str) -> tuple[float, float] | None:
+    """(fresh req/s, history req/s) of ``role``, when both scenarios ran."""
+    fresh = next((r for r in results if r["name"].startswith("fresh")), None)
+    hist = next((r for r in results if r["name"].startswith("history")), None)
+    if not (fresh and hist and fresh[role] and hist[role]):
+        return None
+    return fresh[role]["median"]["req_s"], hist[role]["median"]["req_s"]
+
+
+def print_table(results: list[dict[str, Any]], target_label: str,
+                baseline_label: str | None = None) -> None:
+    """One row per scenario; with a baseline, its req/s and ratio beside the target's."""
+    base = baseline_label is not None
+    head = ["scenario", "conns", "floor req/s", "target req/s", "ratio"]
+    head += ["baseline req/s", "b. ratio"] if base else []
+    head += ["floor p50/p99 ms", "target p50/p99 ms", "floor ev/s", "target ev/s"]
+    head += ["baseline ev/s"] if base else []
     rows = [head]
     notes = []
     for r in results:
         f, t = r["floor"]["median"], (r["target"] or {}).get("median")
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        b = (r.get("baseline") or {}).get("median")
         batch = r["events_per_request"] > 1
-        rows.append(
-            [
-                r["name"],
-                str(r["connections"]),
-                fmt_rate(f["req_s"]),
-                fmt_rate(t and t["req_s"]),
-                ratio,
-                fmt_lat(f),
-                fmt_lat(t),
-                fmt_rate(f["events_s"]) if batch else "",
-                fmt_rate(t and t["events_s"]) if batch else "",
-            ]
-        )
-        for role, m in (("floor", f), ("target", t)):
+        row = [r["name"], str(r["connections"]), fmt_rate(f["req_s"]),
+               fmt_rate(t and t["req_s"]), fmt_ratio(r["ratio"])]
+        row += [fmt_rate(b and b["req_s"]), fmt_ratio(r.get("baseline_ratio"))] if base else []
+        row += [fmt_lat(f), fmt_lat(t), fmt_rate(f["events_s"]) if batch else "",
+                fmt_rate(t and t["events_s"]) if batch else ""]
+        row += [fmt_rate(b and b["events_s"]) if batch else ""] if base else []
+        rows.append(row)
+        for role, m in (("floor", f), ("target", t), ("baseline", b)):
             if m and m["errors"]:
-                notes.append(f"{r['name']}: {role} had {m['errors']} errors/non-2xx answers")
+                notes.append(f"!! {r['name']}: {role} had {m['errors']} errors/non-2xx answers")
             if m and m["spread"] and m["spread"] > NOISY:
                 notes.append(
-                    f"{r['name']}: {role} req/s varied {m['spread']:.2f}× across repeats "
+                    f"!! {r['name']}: {role} req/s varied {m['spread']:.2f}× across repeats "
                     "(noisy host: trust the ratio less, or raise --repeat)"
                 )
+    for role in ("target", "baseline"):
+        cost = history_cost(results, role)
+        if cost is not None:
+            notes.insert(0, f"history cost ({role}): fresh {cost[0]:,.0f} req/s / history "
+                         f"{cost[1]:,.0f} req/s = {cost[0] / cost[1]:.2f} (target <= 1.3)")
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     print(f"target: {target_label}")
+    if base:
+        print(f"baseline: {baseline_label}")
     for n, row in enumerate(rows):
         print(
             "  ".join(
@@ -490,7 +523,11 @@ def print_table(results: list[dict[str, Any]], target_label: str) -> None:
         if n == 0:
             print("  ".join("-" * w for w in widths))
     for note in notes:
-        print(f"!! {note}")
+        print(note)
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 # --------------------------------------------------------------------------- main
@@ -510,12 +547,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-connections", default="8", help="batch connection counts ('' = none)")
     p.add_argument("--batch-size", type=int, default=100, help="events per batch (default 100)")
     p.add_argument("--players", type=int, default=256, help="bench players p0..pN-1 (default 256)")
+    p.add_argument("--lakeside-connections", default="64",
+                   help="connection counts of the lakeside play-through ('' = none)")
+    p.add_argument("--history-connections", default="16",
+                   help="connection counts of the long-history and fresh players ('' = none)")
+    p.add_argument("--history-players", type=int, default=64,
+                   help="players with a long history, and as many fresh ones (default 64)")
+    p.add_argument("--history-listeners", type=int, default=1000,
+                   help="once-per-player listeners each history player fired (default 1000)")
+    p.add_argument("--history-levels", type=int, default=20,
+                   help="levels each history player completed (default 20)")
     p.add_argument("--floor-only", action="store_true", help="measure the floor alone")
     p.add_argument(
         "--target-cmd",
         default=DEFAULT_TARGET_CMD,
         help="target command line with {python} {port} {db} {levels} {host} placeholders, "
         "or 'floor' for a second floor server (noise check); default: %(default)r",
+    )
+    p.add_argument(
+        "--baseline-cmd",
+        help="a second service measured in the same run, alternating (e.g. an older "
+        "checkout's `.../.venv/bin/quest-runtime serve --port {port} --db {db} --levels "
+        "{levels}`; use its console script, not `python -m`, which would import this "
+        "checkout's code): its req/s and ratio are columns of the table",
     )
     p.add_argument("--levels", help="levels folder for the target (default: a generated one)")
     p.add_argument(
@@ -534,9 +588,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     try:
         args.conns = [int(c) for c in args.connections.split(",") if c.strip()]
         args.bconns = [int(c) for c in args.batch_connections.split(",") if c.strip()]
+        args.lconns = [int(c) for c in args.lakeside_connections.split(",") if c.strip()]
+        args.hconns = [int(c) for c in args.history_connections.split(",") if c.strip()]
     except ValueError:
-        p.error("--connections/--batch-connections take comma-separated integers")
-    if any(c < 1 for c in args.conns + args.bconns):
+        p.error("--*-connections take comma-separated integers")
+    if not 1 <= args.history_players <= args.players:
+        p.error("--history-players must be from 1 to --players")
+    if any(c < 1 for c in args.conns + args.bconns + args.lconns + args.hconns):
         p.error("connection counts must be >= 1")
     return args
 
@@ -603,13 +661,18 @@ def scenario_result(sc: Scenario, runs: dict[tuple[str, str], list[dict[str, Any
         "events_per_request": sc.events_per_request,
         "body_bytes": sc.body_bytes,
     }
-    for role in ("floor", "target"):
+    for role in ("floor", "target", "baseline"):
         rr = runs.get((sc.name, role))
         entry[role] = {"runs": rr, "median": summarise(rr)} if rr else None
-    f, t = entry["floor"], entry["target"]
+    f, t, b = entry["floor"], entry["target"], entry["baseline"]
     entry["ratio"] = (
         t["median"]["req_s"] / f["median"]["req_s"]
         if f and t and f["median"]["req_s"]
+        else None
+    )
+    entry["baseline_ratio"] = (
+        b["median"]["req_s"] / f["median"]["req_s"]
+        if f and b and f["median"]["req_s"]
         else None
     )
     # Floor and target measured in the same repeat, back to back: their ratios.
@@ -619,6 +682,74 @@ def scenario_result(sc: Scenario, runs: dict[tuple[str, str], list[dict[str, Any
         statistics.median(entry["paired_ratios"]) if entry["paired_ratios"] else None
     )
     return entry
+
+
+def post_to(server: Server) -> tuple[http.client.HTTPConnection,
+                                     Callable[[str, str, bytes], tuple[int, bytes]]]:
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=30)
+
+    def post(method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        return request(conn, method, path, body if method != "GET" else None)
+
+    return conn, post
+
+
+def preload_history(server: Server, args: argparse.Namespace) -> None:
+    """Give the history players their history (bench/traffic.py), checking every answer."""
+    started = time.monotonic()
+    conn, post = post_to(server)
+    try:
+        for h in range(args.history_players):
+            for method, path, body in traffic.history_requests(
+                    f"h{h}", args.history_listeners, args.history_levels, LEVEL_ID):
+                status, answer = post(method, path, compact(body).encode())
+                problem = check_ok(status, answer, f"{method} {path} (history h{h})")
+                if problem:
+                    raise RuntimeError(problem)
+    finally:
+        conn.close()
+    log(f"history ({server.role}): {args.history_players} players with "
+        f"{args.history_listeners} fired listeners and {args.history_levels} completed "
+        f"levels each, in "
+        f"{time.monotonic() - started:.1f} s")
+
+
+def shaped_scenarios(args: argparse.Namespace, tmp: Path, services: list[Server]
+                     ) -> list[Scenario]:
+    """The plugin-shaped scenarios (bench/traffic.py): the lakeside play-through, and the
+    long-history players beside as many fresh ones. ``services``: the live servers that
+    are not the floor (the quest-log reads follow what the first one's answers change;
+    the history is stored in each)."""
+    out: list[Scenario] = []
+    if args.lconns:
+        after: set[int] = set()
+        if services:
+            conn, post = post_to(services[0])
+            try:
+                after = traffic.probe_quest_log(post)
+            finally:
+                conn.close()
+            log(f"lakeside: the quest log is read after steps {sorted(after)} "
+                f"(of {len(traffic.lakeside_steps())})")
+        lines = traffic.lakeside_lines(args.players, after)
+        (tmp / "lakeside.txt").write_text("\n".join(lines) + "\n")
+        size = statistics.median(len(x) for x in lines)
+        out += [Scenario(f"lakeside c={c}", RULE_EVENT, c, tmp / "lakeside.txt", 1,
+                         int(size), in_order=True) for c in args.lconns]
+    if args.hconns:
+        for server in services:
+            preload_history(server, args)
+        n = args.history_players
+        fresh = single_bodies(n)
+        (tmp / "fresh.txt").write_text("\n".join(fresh) + "\n")
+        (tmp / "history.txt").write_text(
+            "\n".join(b.replace('"player_id":"p', '"player_id":"h') for b in fresh) + "\n")
+        for c in args.hconns:
+            out += [Scenario(f"fresh{n} c={c}", RULE_EVENT, c, tmp / "fresh.txt", 1,
+                             len(fresh[0])),
+                    Scenario(f"history{n} c={c}", RULE_EVENT, c, tmp / "history.txt", 1,
+                             len(fresh[0]))]
+    return out
 
 
 def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, Any]:
@@ -652,13 +783,17 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     if not args.levels:
         levels.mkdir()
         (levels / f"{LEVEL_ID}.json").write_text(json.dumps(bench_level(), indent=2))
+        shutil.copy(traffic.LAKESIDE_LEVEL, levels / "lakeside.json")
+        for name, level in traffic.history_levels(args.history_listeners,
+                                                  args.history_levels).items():
+            (levels / f"{name}.json").write_text(json.dumps(level))
 
-    def expand(template: list[str], port: int) -> list[str]:
+    def expand(template: list[str], port: int, role: str) -> list[str]:
         """Fill the {python} {port} {db} {levels} {host} placeholders (plain text swap)."""
         subst = {
             "{python}": sys.executable,
             "{port}": str(port),
-            "{db}": str(tmp / "bench.db"),
+            "{db}": str(tmp / f"{role}.db"),
             "{levels}": str(levels),
             "{host}": HOST,
         }
@@ -673,10 +808,13 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     if not args.floor_only:
         target_floor = args.target_cmd == "floor"
         roles["target"] = floor_cmd(args.uvloop) if target_floor else shlex.split(args.target_cmd)
+        if args.baseline_cmd:
+            roles["baseline"] = shlex.split(args.baseline_cmd)
     servers = []
     for role, template in roles.items():
         port = free_port()
-        servers.append(Server(role, expand(template, port), port, tmp / f"{role}.log"))
+        servers.append(Server(role, expand(template, port, role), port,
+                              tmp / f"{role}.log"))
     for s in servers:
         stack.callback(s.stop)  # runs before the temp dir is removed (LIFO)
 
@@ -691,9 +829,12 @@ def bench(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     floor = servers[0]
     if not floor.alive:
         raise SystemExit("http_bench: the floor server did not start; nothing to measure")
-    target = servers[1] if len(servers) > 1 else None
+    target = next((s for s in servers if s.role == "target"), None)
     if target is not None and not target.alive:
         log("!! reporting the floor figures only")
+
+    services = [s for s in servers if s.role != "floor" and s.alive]
+    scenarios += shaped_scenarios(args, tmp, services)
 
     runs = measure(args, servers, scenarios, wrk, lua, client_cpu)
     results = [scenario_result(sc, runs) for sc in scenarios]
@@ -746,7 +887,10 @@ def main(argv: list[str] | None = None) -> int:
             label = f"FAILED ({srv['target']['failure']})"
         else:
             label = shlex.join(srv["target"]["cmd"])
-        print_table(report["scenarios"], label)
+        baseline = srv.get("baseline")
+        print_table(report["scenarios"], label, None if baseline is None else
+                    f"FAILED ({baseline['failure']})" if baseline["failure"]
+                    else shlex.join(baseline["cmd"]))
     target = report["servers"].get("target")
     return 0 if target is None or not target["failure"] else 2
 

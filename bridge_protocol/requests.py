@@ -84,11 +84,29 @@ class RuleEventRequest(_Request):
         return payload
 
 
+def _finite(value: Any) -> bool:
+    """True when no number inside ``value`` is NaN or infinite: the walk of every rule
+    event, so it builds no paths (``_non_finite`` finds the path once this says no)."""
+    todo = [value]
+    pop, push = todo.pop, todo.extend
+    while todo:
+        item = pop()
+        if isinstance(item, dict):
+            push(item.values())
+        elif isinstance(item, list):
+            push(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return False
+    return True
+
+
 def _non_finite(value: Any) -> str | None:
     """The path of the first NaN or infinite number inside ``value``, or None. The JSON
     parser of pydantic reads ``NaN`` and ``Infinity``, and ``1e999`` becomes infinity;
     none of them is JSON, and orjson would write them back as null. Walked with an
     explicit stack (no recursion, however deep the payload)."""
+    if _finite(value):
+        return None
     todo: list[tuple[str, Any]] = [("", value)]
     while todo:
         path, item = todo.pop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,7 +105,28 @@ class QuestLog(_Strict):
     milestone_count: int
 
 
+#: The value of each result key that the wire leaves out (``lean_result``).
+RESULT_DEFAULTS: dict[str, Any] = {
+    "world_patch": {}, "nodes": [], "completed_tasks": [], "milestones": [], "commands": [],
+    "exit_ready": False, "summary": None, "active_tasks": None}
+
+
+def lean_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The result as sent: without the keys whose value is empty (``{}``, ``[]``,
+    ``null``, ``false``), which SPEC §2.1 allows and which the plugin reads as absent
+    anyway (PLUGIN.md §3). Only the top level: a node keeps its fields."""
+    return {key: value for key, value in result.items() if value}
+
+
+def full_result(result: dict[str, Any]) -> dict[str, Any]:
+    """A lean result with its left-out keys back (the shape the engine builds)."""
+    return {**RESULT_DEFAULTS, **result}
+
+
 class RuleEventResult(_Strict):
+    """A rule event's result. On the wire, keys whose value is empty (``{}``, ``[]``,
+    ``null``, ``false``) are left out: an absent key has its default here."""
+
     world_patch: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
     completed_tasks: list[str] = Field(default_factory=list)

@@ -35,10 +35,11 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
+from bridge_protocol.results import full_result, lean_result
 from quest_runtime.atoms import event_kind
 from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.engine.core import Engine, Outcome
@@ -123,6 +124,14 @@ class _Lost(Exception):
     def __init__(self, ok: list[bool]) -> None:
         super().__init__("lost a race with another instance")
         self.ok = ok
+
+
+def _replayed(stored: bytes) -> Reply:
+    """The reply of a journaled result: the stored bytes as they were sent, and the
+    result object with the keys the wire left out back (as a fresh reply has them)."""
+    result = orjson.loads(stored)
+    return Reply(cast(Result, full_result(result)) if isinstance(result, dict) else None,
+                 stored, replayed=True)
 
 
 class _NoAdvance(Exception):
@@ -283,7 +292,12 @@ class Runtime:
         """One applied change, encoded for the store: the state document, and (unless
         ``kind`` is None) the journal entry of ``outcome`` whose bytes are ``raw``
         (default: the result's)."""
-        wire = orjson.dumps(outcome.result) if raw is None else raw
+        if raw is not None:
+            wire = raw
+        elif outcome.result is None:
+            wire = b"null"
+        else:  # the result as sent: its empty keys left out (bridge_protocol.lean_result)
+            wire = orjson.dumps(lean_result(outcome.result))
         journal = (None if kind is None
                    else journal_entry(state.player_id, event_id, kind, now, outcome, wire))
         reply = Reply(outcome.result, wire, False, tuple(outcome.ensures_failures))
@@ -378,7 +392,7 @@ class Runtime:
             stored = await self.store.find_result(player_id, event_id)
         except StoreError as exc:
             raise self.unavailable("the journal cannot be read", exc) from exc
-        return None if stored is None else Reply(orjson.loads(stored), stored, replayed=True)
+        return None if stored is None else _replayed(stored)
 
     async def _replays(self, events: list[tuple[str, str | None, Mapping[str, Any], str | None]]
                        ) -> dict[tuple[str, str], Reply]:
@@ -390,7 +404,7 @@ class Runtime:
             found = await self.store.find_results(keys)
         except StoreError as exc:
             raise self.unavailable("the journal cannot be read", exc) from exc
-        return {k: Reply(orjson.loads(raw), raw, replayed=True) for k, raw in found.items()}
+        return {k: _replayed(raw) for k, raw in found.items()}
 
     async def _run(self, player_id: str, kind: str, event_id: str | None,
                    call: Callable[[PlayerState, float], Outcome]) -> Reply:
@@ -398,10 +412,12 @@ class Runtime:
         entry = await self._locked(player_id)
         try:
             for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
-                replayed = await self._replay(player_id, event_id)
-                if replayed is not None:
-                    return replayed
-                state, version = await self._state(player_id)
+                if event_id is not None:
+                    replayed = await self._replay(player_id, event_id)
+                    if replayed is not None:
+                        return replayed
+                # a cached player needs no await (most events)
+                state, version = self._states.get(player_id) or await self._state(player_id)
                 now = self.clock.now()
                 outcome = self._apply([player_id], lambda: call(state, now))  # noqa: B023
                 step = self._step(state, version, kind, event_id, now, outcome)
@@ -457,6 +473,13 @@ class Runtime:
         versions: dict[str, int] = {}
         todo = [i for i, reply in enumerate(replies) if reply is None]
         stored = await self._replays([events[i] for i in todo])
+        # the state of every player with an event to apply, once, up front (a store read
+        # for the uncached ones only): the loop below awaits nothing
+        applied = {events[i][0] for i in todo
+                   if events[i][3] is None or (events[i][0], events[i][3]) not in stored}
+        states = {p: self._states.get(p) or await self._state(p)
+                  for p in players if p in applied}
+        handle, clock = self.engine.handle, self.clock
         for i in todo:
             player_id, event_type, payload, event_id = events[i]
             key = (player_id, event_id) if event_id is not None else None
@@ -466,10 +489,10 @@ class Runtime:
             if key is not None and key in stored:
                 replies[i] = stored[key]
                 continue
-            state, version = await self._state(player_id)
+            state, version = states[player_id]
             version = versions.get(player_id, version)
-            now, kind = self.clock.now(), event_kind(event_type)
-            outcome = self._apply(players, lambda: self.engine.handle(
+            now, kind = clock.now(), event_kind(event_type)
+            outcome = self._apply(players, lambda: handle(
                 state, kind, payload, now))  # noqa: B023 (called at once)
             steps.append(self._step(state, version, kind, event_id, now, outcome))
             owners.append([i])

@@ -23,7 +23,7 @@ from quest_runtime.clock import Clock
 from quest_runtime.errors import Unauthorized, Unavailable
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.runtime import Runtime
-from quest_runtime.server.errors import Handler, error_middleware
+from quest_runtime.server.errors import Handler, error_response_for
 from quest_runtime.server.keys import (
     CATALOG,
     LIMITER,
@@ -86,28 +86,36 @@ def _studio_path(path: str) -> bool:
     return path == "/studio" or path.startswith("/studio/")
 
 
-def _gate_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  # type: ignore[valid-type]
-    """Shutting down: 503 on every path but ``/health``; the service token on every path
-    but ``/health``, the admin token on ``/admin/*`` (the admin sub-application checks it
-    again); ``/studio`` checks the admin token itself (``studio/funnel_app.py``)."""
+def _front_middleware(settings: Settings, status: Lifecycle) -> web.middleware:  # type: ignore[valid-type]
+    """The one middleware of the main application: the gate, then the handler, with
+    every exception of either turned into its JSON error response (``errors.py``).
+
+    The gate: shutting down, 503 on every path but ``/health``; the service token on
+    every path but ``/health``, the admin token on ``/admin/*`` (the admin
+    sub-application checks it again); ``/studio`` checks the admin token itself
+    (``studio/funnel_app.py``). One middleware instead of two (an error one around a
+    gate one) saves a layer of aiohttp's middleware chain on every request."""
     token = settings.token
     admin_token = settings.admin_token or settings.token
 
     @web.middleware
-    async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        path = request.path
-        if path in PUBLIC_PATHS:
+    async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            path = request.path
+            if path not in PUBLIC_PATHS:
+                if status.shutting_down:
+                    raise Unavailable("quest-runtime is shutting down; retry on the next "
+                                      "instance")
+                if not _studio_path(path):
+                    # An unknown path under /admin/ is answered by the main router (404):
+                    # it needs the admin token too, so a scan learns nothing without it.
+                    _check_token(request, admin_token if path.startswith("/admin/")
+                                 else token)
             return await handler(request)
-        if status.shutting_down:
-            raise Unavailable("quest-runtime is shutting down; retry on the next instance")
-        if _studio_path(path):
-            return await handler(request)
-        # An unknown path under /admin/ is answered by the main router (404): it needs
-        # the admin token too, so a scan learns nothing without it.
-        _check_token(request, admin_token if path.startswith("/admin/") else token)
-        return await handler(request)
+        except Exception as exc:  # every error becomes a JSON body
+            return error_response_for(request, exc)
 
-    return gate
+    return front
 
 
 def _admin_app(settings: Settings) -> web.Application:
@@ -136,7 +144,7 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     status = Lifecycle()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[error_middleware, _gate_middleware(settings, status)],
+        middlewares=[_front_middleware(settings, status)],
     )
     catalog = LevelCatalog(settings.levels, strict=settings.strict)
     metrics = Metrics()

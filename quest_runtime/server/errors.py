@@ -69,22 +69,22 @@ def validation_response(exc: ValidationError, prefix: tuple[int | str, ...] = ()
     return error_response(422, "invalid_request", message, details)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except QuestError as exc:
+def error_response_for(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON error response of an exception raised while handling ``request``.
+    An ``HTTPException`` below 400 (a redirect) is re-raised: aiohttp sends it."""
+    if isinstance(exc, QuestError):
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-    except ValidationError as exc:
+    if isinstance(exc, ValidationError):
         return validation_response(exc)
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         code = HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason or code,
                               headers={k: v for k, v in exc.headers.items()
                                        if k.lower() == "allow"})
-    except Exception:
-        log.exception("internal error while handling %s %s", request.method, request.path)
-        return error_response(500, "internal_error",
-                              "quest-runtime hit an internal error; the event was not applied")
+    log.error("internal error while handling %s %s", request.method, request.path,
+              exc_info=exc)
+    return error_response(500, "internal_error",
+                          "quest-runtime hit an internal error; the event was not applied")
+

@@ -70,7 +70,8 @@ async def story_load(request: web.Request) -> web.Response:
     level = request.app[CATALOG].get(level_id)
     title = level.title if level is not None else level_id
     return _json({"status": "ok", "msg": f"{title} loaded", "level_id": level_id,
-                  "bootstrap_patch": bootstrap_patch(reply.result), "result": reply.result})
+                  "bootstrap_patch": bootstrap_patch(reply.result),
+                  "result": orjson.Fragment(reply.raw)})  # the lean bytes, as encoded
 
 
 @routes.get("/world/state/{player_id}")
@@ -100,7 +101,8 @@ async def story_advance(request: web.Request) -> web.Response:
     patch = bootstrap_patch(result) if result else {}
     return _json({"status": "ok" if reply is not None else "unchanged",
                   "node": {"type": "story", "title": "", "text": text},
-                  "world_patch": patch, "result": result})
+                  "world_patch": patch,
+                  "result": None if reply is None else orjson.Fragment(reply.raw)})
 
 
 @routes.get("/world/story/{player_id}/debug/tasks")

@@ -106,15 +106,38 @@ async def _parse(request: web.Request, model: type[_Model]) -> _Model:
     return model.model_validate_json(await _body(request))
 
 
+def _outcome(reply: Reply) -> str:
+    return "replayed" if reply.replayed else "matched" if reply.result is not None \
+        else "ignored"
+
+
 def record(metrics: Metrics, event_type: str | None, reply: Reply) -> None:
-    """The metrics of one rule event's reply (one event or one of a batch)."""
-    etype = (event_type or "").strip().lower()
-    metrics.event(etype, "replayed" if reply.replayed else
-                  "matched" if reply.result is not None else "ignored")
+    """The metrics of one rule event's reply."""
+    metrics.event((event_type or "").strip().lower(), _outcome(reply))
     if reply.replayed:
         metrics.replays.inc()
     if reply.ensures_failures:
         metrics.ensures_violations.inc(len(reply.ensures_failures))
+
+
+def record_batch(metrics: Metrics, event_types: list[str | None], replies: list[Reply],
+                 seconds: float) -> None:
+    """The metrics of a batch, counted once per batch: one add per (type, outcome) met,
+    and the handling time of the batch request once (as before: one request)."""
+    counts: dict[tuple[str, str], int] = {}
+    replays = violations = 0
+    for event_type, reply in zip(event_types, replies, strict=True):
+        key = ((event_type or "").strip().lower(), _outcome(reply))
+        counts[key] = counts.get(key, 0) + 1
+        replays += reply.replayed
+        violations += len(reply.ensures_failures)
+    for (etype, outcome), n in counts.items():
+        metrics.event(etype, outcome, n)
+    if replays:
+        metrics.replays.inc(replays)
+    if violations:
+        metrics.ensures_violations.inc(violations)
+    metrics.latency.observe(seconds)
 
 
 def _player(request: web.Request) -> str:
@@ -175,12 +198,11 @@ async def rule_events(request: web.Request) -> web.Response:
             counts[e.player_id] = counts.get(e.player_id, 0) + 1
         limiter.take_many(counts)
     started = time.perf_counter()
+    events = req.events
     replies = await app[RUNTIME].handle_batch(
-        [(e.player_id, e.event_type, e.payload, e.event_id) for e in req.events])
-    metrics = app[METRICS]
-    metrics.latency.observe(time.perf_counter() - started)
-    for e, reply in zip(req.events, replies, strict=True):
-        record(metrics, e.event_type, reply)
+        [(e.player_id, e.event_type, e.payload, e.event_id) for e in events])
+    record_batch(app[METRICS], [e.event_type for e in events], replies,
+                 time.perf_counter() - started)
     body_out = b'{"status":"ok","results":[' + b",".join(r.raw for r in replies) + b"]}"
     return web.Response(body=body_out, content_type=_JSON)
 
