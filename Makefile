@@ -8,12 +8,23 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench postgresql
 run: $(VENV)/.installed
 	$(VENV)/bin/quest-runtime serve
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed postgresql
 	$(VENV)/bin/pytest
+
+# tests/store/postgres start their own throwaway cluster with the installed initdb/pg_ctl
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 && ! command -v initdb > /dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "installing PostgreSQL (Debian's postgresql package) for the store tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql > /dev/null; \
+	  else \
+	    echo "the PostgreSQL store tests need PostgreSQL's initdb and pg_ctl: install the postgresql package" >&2; exit 1; \
+	  fi; \
+	fi
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

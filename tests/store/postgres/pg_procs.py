@@ -36,6 +36,8 @@ class PgProc(Proc):
                "--levels", str(self.levels), "--store", "postgres", "--no-watch", *self.args]
         env = {**os.environ, "QUEST_RUNTIME_LOG_LEVEL": "warning",
                "QUEST_RUNTIME_RATE_LIMIT_PER_SECOND": "0", "QUEST_RUNTIME_DSN": self.dsn,
+               # the tests read whole journals (up to 1,000 entries): none trimmed
+               "QUEST_RUNTIME_JOURNAL_LIMIT": "100000",
                **self.extra_env}
         env.pop("QUEST_RUNTIME_CONFIG", None)
         with self.log.open("ab") as log:

@@ -15,6 +15,8 @@ from pg_cluster import Cluster
 from pg_procs import get_json, post
 
 PLAYERS = 8
+#: Events per player at most: a journal read returns 1,000 entries at most.
+MAX_EVENTS = 1000
 
 
 async def load_all(session: aiohttp.ClientSession, proc: Any) -> None:
@@ -41,7 +43,7 @@ async def test_sigkill_of_one_instance_loses_no_acknowledged_event(dsn: str,
 
         async def player(n: int) -> None:
             pid = f"p{n}"
-            for k in itertools.count():
+            for k in range(MAX_EVENTS):  # what one journal read returns
                 if stop.is_set():
                     return
                 event = near_event(pid, event_id=f"{pid}-{k}")
@@ -84,7 +86,7 @@ async def test_a_database_restart_answers_503_then_recovers(dsn: str, instances:
 
         async def player(n: int) -> None:
             pid = f"p{n}"
-            for k in itertools.count():
+            for k in range(MAX_EVENTS):  # what one journal read returns
                 if stop.is_set():
                     return
                 event = near_event(pid, event_id=f"{pid}-{k}")
