@@ -34,7 +34,8 @@ import pytest
 from quest_runtime.store.sqlite import SQLiteStore
 
 #: Statements only the reader connection runs (the writer's reads are ``SELECT MAX``).
-_READS = ("SELECT document", "SELECT result", "SELECT seq", "SELECT player_id")
+_READS = ("SELECT document", "SELECT result", "SELECT seq", "SELECT player_id",
+          "SELECT j.")
 
 
 @dataclass
