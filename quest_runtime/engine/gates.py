@@ -77,22 +77,22 @@ ONCE_PLAYER = Blocked("once", scope="player")
 _GATED: dict[str, Blocked] = {}
 
 
-def _gated(ref: str) -> Blocked:
-    found = _GATED.get(ref)
+def _shared(memo: dict[str, Blocked], key: str, make: Callable[[], Blocked]) -> Blocked:
+    """The one ``Blocked`` for ``key`` (made once; at most ``_SHARED_MAX`` kept)."""
+    found = memo.get(key)
     if found is None:
-        found = Blocked("gated", ref=ref)
-        if len(_GATED) < _SHARED_MAX:
-            _GATED[ref] = found
+        found = make()
+        if len(memo) < _SHARED_MAX:
+            memo[key] = found
     return found
+
+
+def _gated(ref: str) -> Blocked:
+    return _shared(_GATED, ref, lambda: Blocked("gated", ref=ref))
 
 
 def _after(task_id: str) -> Blocked:
-    found = _AFTER.get(task_id)
-    if found is None:
-        found = Blocked("after", task=task_id)
-        if len(_AFTER) < _SHARED_MAX:
-            _AFTER[task_id] = found
-    return found
+    return _shared(_AFTER, task_id, lambda: Blocked("after", task=task_id))
 
 
 def _closed(status: TaskStatus) -> Blocked:

@@ -96,6 +96,21 @@ def join_parts(core: bytes, parts: Mapping[str, bytes]) -> bytes:
     return orjson.dumps(doc)
 
 
+def journal_dict(seq: int, event_id: str | None, event_type: str, received_at: float,
+                 effects: bytes, digest: str, result: bytes) -> dict[str, Any]:
+    """One stored journal row as ``StateStore.journal`` answers it (JSON-ready; the stored
+    result bytes decoded, ``None`` when none were kept)."""
+    return {
+        "seq": int(seq),
+        "event_id": event_id,
+        "event_type": event_type,
+        "received_at": received_at,
+        "effects": orjson.loads(effects),
+        "digest": digest,
+        "result": orjson.loads(result) if result else None,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Wakeup:
     """A stored player the scheduler must know about at start-up. ``known`` is False

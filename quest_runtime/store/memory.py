@@ -23,7 +23,14 @@ from typing import Any
 
 import orjson
 
-from quest_runtime.store.base import Commit, JournalEntry, StoreError, Wakeup, join_parts
+from quest_runtime.store.base import (
+    Commit,
+    JournalEntry,
+    StoreError,
+    Wakeup,
+    join_parts,
+    journal_dict,
+)
 
 
 @dataclass(slots=True)
@@ -145,18 +152,9 @@ class MemoryStore:
         if row is None or limit <= 0:
             return []
         kept = list(row.journal)[-limit:]
-        return [
-            {
-                "seq": seq,
-                "event_id": entry.event_id,
-                "event_type": entry.event_type,
-                "received_at": entry.received_at,
-                "effects": orjson.loads(effects),
-                "digest": entry.digest,
-                "result": orjson.loads(entry.result) if entry.result else None,
-            }
-            for seq, entry, effects in kept
-        ]
+        return [journal_dict(seq, entry.event_id, entry.event_type, entry.received_at, effects,
+                             entry.digest, entry.result)
+                for seq, entry, effects in kept]
 
     async def players(self) -> list[str]:
         """Every player id with a stored document, sorted."""

@@ -71,6 +71,7 @@ from quest_runtime.store.base import (
     VersionConflict,
     Wakeup,
     join_parts,
+    journal_dict,
 )
 
 try:  # an optional import so that SQLite-only installs still import the store package
@@ -595,18 +596,7 @@ class PostgresStore:
             "FROM journal WHERE player_id = %s ORDER BY seq DESC LIMIT %s",
             (player_id, max(limit, 0)))
         rows.reverse()
-        return [
-            {
-                "seq": int(seq),
-                "event_id": event_id,
-                "event_type": event_type,
-                "received_at": received_at,
-                "effects": orjson.loads(effects),
-                "digest": digest,
-                "result": orjson.loads(result) if result else None,
-            }
-            for seq, event_id, event_type, received_at, effects, digest, result in rows
-        ]
+        return [journal_dict(*row) for row in rows]
 
     async def players(self) -> list[str]:
         rows = await self._fetch("SELECT player_id FROM players ORDER BY player_id", ())

@@ -67,7 +67,7 @@ from typing import Any, Literal
 
 import orjson
 
-from quest_runtime.store.base import Commit, StoreError, Wakeup, join_parts
+from quest_runtime.store.base import Commit, StoreError, Wakeup, join_parts, journal_dict
 from quest_runtime.store.sqlite_checkpoint import Checkpointer
 
 # -- schema ---------------------------------------------------------------------------
@@ -581,18 +581,7 @@ class SQLiteStore:
             (player_id, max(limit, 0)),
         )
         rows.reverse()
-        return [
-            {
-                "seq": seq,
-                "event_id": event_id,
-                "event_type": event_type,
-                "received_at": received_at,
-                "effects": orjson.loads(effects),
-                "digest": digest,
-                "result": orjson.loads(result) if result else None,
-            }
-            for seq, event_id, event_type, received_at, effects, digest, result in rows
-        ]
+        return [journal_dict(*row) for row in rows]
 
     async def players(self) -> list[str]:
         """Every player id with a stored document, sorted."""

@@ -33,6 +33,15 @@ async def stored(session: aiohttp.ClientSession, proc: Any, pid: str) -> tuple[l
     return ids, int(state["session"]["tasks"]["tally"]["progress"])
 
 
+async def check_stored(session: aiohttp.ClientSession, proc: Any,
+                       acked: dict[str, set[str]]) -> None:
+    """Every acknowledged event is in its player's journal, and counted exactly once."""
+    for pid, ids in acked.items():
+        journal, progress = await stored(session, proc, pid)
+        assert ids <= set(journal), f"{pid}: acknowledged events missing"
+        assert len(journal) == len(set(journal)) == progress, f"{pid}: counted twice"
+
+
 async def test_sigkill_of_one_instance_loses_no_acknowledged_event(dsn: str,
                                                                    instances: Any) -> None:
     a, b = await instances(counter_level(), dsn, 2)
@@ -65,13 +74,8 @@ async def test_sigkill_of_one_instance_loses_no_acknowledged_event(dsn: str,
         await asyncio.sleep(1.0)
         stop.set()
         await asyncio.gather(*tasks)
-        total = 0
-        for pid, ids in acked.items():
-            journal, progress = await stored(session, b, pid)
-            assert ids <= set(journal), f"{pid}: acknowledged events missing"
-            assert len(journal) == len(set(journal)) == progress, f"{pid}: counted twice"
-            total += len(ids)
-        assert total > 20, "too little load to mean anything"
+        await check_stored(session, b, acked)
+        assert sum(map(len, acked.values())) > 20, "too little load to mean anything"
 
 
 async def test_a_database_restart_answers_503_then_recovers(dsn: str, instances: Any,
@@ -117,10 +121,7 @@ async def test_a_database_restart_answers_503_then_recovers(dsn: str, instances:
         assert statuses[-1] == 200, "recovered by itself"
         async with session.get(a.url("/ready")) as r:
             assert r.status == 200
-        for pid, ids in acked.items():
-            journal, progress = await stored(session, a, pid)
-            assert ids <= set(journal), f"{pid}: acknowledged events missing"
-            assert len(journal) == len(set(journal)) == progress
+        await check_stored(session, a, acked)
 
 
 async def test_ready_reflects_the_database(dsn: str, instances: Any, cluster: Cluster) -> None:
