@@ -242,8 +242,8 @@ def events_fixture() -> SimpleNamespace:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    """A tmpfs of 8 MB mounted at ``tmp_path/disk`` for the test (``tests/store_faults.py``):
+    """A tmpfs of 16 MiB mounted at ``tmp_path/disk`` for the test (``tests/store_faults.py``):
     ``fill()`` it with a ballast file, ``free()`` it again. Skipped where mounting is not
     permitted. Close stores on it before the test ends (it is unmounted in teardown)."""
-    with mount_small_disk(tmp_path / "disk") as disk:
+    with mount_small_disk(tmp_path / "disk", 16 << 20) as disk:  # room for a 4 MB WAL and more
         yield disk

@@ -89,9 +89,9 @@ async def test_the_checkpointer_copies_the_wal_off_the_loop(tmp_path: Path) -> N
     checkpoints: list[int] = []
     original = checkpointer._checkpoint
 
-    def recorded(conn: sqlite3.Connection, mode: str) -> None:
+    def recorded(conn: sqlite3.Connection, mode: str) -> int | None:
         checkpoints.append(threading.get_ident())
-        original(conn, mode)
+        return original(conn, mode)
 
     checkpointer._checkpoint = recorded  # type: ignore[method-assign]
     try:
@@ -117,6 +117,34 @@ async def test_the_checkpointer_copies_the_wal_off_the_loop(tmp_path: Path) -> N
     finally:
         await store.close()
     assert not [t for t in threading.enumerate() if t.name == "quest-store-checkpoint"]
+
+
+async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
+        tmp_path: Path) -> None:
+    """The loop never pauses: a checkpoint that could not copy the frames appended while
+    it ran runs again at once, so the -wal file stays near the checkpoint threshold instead
+    of growing towards the TRUNCATE size (a small disk filled up in CI when it did)."""
+    pages = 50
+    store = SQLiteStore(tmp_path / "state.db", writer="loop", wal_autocheckpoint=pages,
+                        journal_limit=100_000)
+    await store.open()
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer.poll = 0.005
+    try:
+        versions = dict.fromkeys(range(8), 0)
+        largest = 0
+        for n in range(600):
+            group = [store.commit(commit(f"p{i}", versions[i], f"e{n}", size=600))
+                     for i in versions]
+            for i, version in enumerate(await asyncio.gather(*group)):
+                versions[i] = version
+            await asyncio.sleep(0.001)  # the plugin's next events arrive a moment later
+            largest = max(largest, os.path.getsize(tmp_path / "state.db-wal"))
+        assert checkpointer.runs > 0 and checkpointer.failures == 0
+        assert largest < 10 * pages * 4096, (largest, checkpointer.runs)  # was 80x
+    finally:
+        await store.close()
 
 
 async def test_close_writes_the_group_being_collected(tmp_path: Path) -> None:
