@@ -134,7 +134,7 @@ async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
     try:
         versions = dict.fromkeys(range(8), 0)
         largest = 0
-        for n in range(600):
+        for n in range(1000):
             group = [store.commit(commit(f"p{i}", versions[i], f"e{n}", size=600))
                      for i in versions]
             for i, version in enumerate(await asyncio.gather(*group)):
@@ -142,7 +142,9 @@ async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
             await asyncio.sleep(0.001)  # the plugin's next events arrive a moment later
             largest = max(largest, os.path.getsize(tmp_path / "state.db-wal"))
         assert checkpointer.runs > 0 and checkpointer.failures == 0
-        assert largest < 10 * pages * 4096, (largest, checkpointer.runs)  # was 80x
+        # without the catch-up passes: 80-140x pages and growing with every commit; with
+        # them 4-6x on a quiet host, 17x with another process hogging a CPU
+        assert largest < 40 * pages * 4096, (largest // 4096, checkpointer.runs)
     finally:
         await store.close()
 
