@@ -30,6 +30,9 @@ second floor as the target; its ratio (≈ 1.0) shows how noisy the run is. The 
 when a server's req/s varied more than 1.25× across repeats; ``--json`` also gives every
 run and the median of the per-repeat (back-to-back) target/floor ratios. On a noisy host,
 shorter and more numerous runs (``--seconds 2 --repeat 9``) resolve the ratio better.
+A second table gives each server's CPU time per request (user + system of its process, all
+threads, from ``/proc``) and floor CPU / target CPU: time the host took from the machine or
+gave to other processes is not in it, so on a shared host it moves less than req/s does.
 
 Each server is pinned to CPU 0 and ``wrk`` (one thread, keep-alive) to CPU 1, as
 shared/PERFORMANCE-NOTES.md describes. Bodies are shaped exactly like the plugin's ``near``
@@ -388,6 +391,19 @@ class Scenario:
     in_order: bool = False  # every run starts at the first line (a play-through)
 
 
+def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float | None:
+    """The CPU time (user + system, every thread) a server process has used so far, from
+    ``/proc/<pid>/stat``; None where there is no such file."""
+    if proc is None:
+        return None
+    try:
+        stat = Path(f"/proc/{proc.pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(
     wrk: str, lua: Path, server: Server, sc: Scenario, seconds: int, cpu: int | None
 ) -> dict[str, Any]:
@@ -404,6 +420,7 @@ def run_wrk(
         str(lua),
         f"http://{HOST}:{server.port}{sc.path}",
     ]
+    cpu_before = cpu_seconds(server.proc)
     proc = subprocess.Popen(
         cmd,
         env=env,
@@ -418,6 +435,7 @@ def run_wrk(
         if proc.poll() is None:  # interrupted or timed out: never leave wrk behind
             proc.kill()
             proc.wait()
+    cpu_after = cpu_seconds(server.proc)
     for line in stdout.splitlines():
         if line.startswith(MARK):
             raw = json.loads(line[len(MARK) :])
@@ -429,7 +447,13 @@ def run_wrk(
     secs = raw["duration_us"] / 1e6
     req_s = raw["requests"] / secs if secs > 0 else 0.0
     errors = sum(raw[k] for k in raw if k.startswith("err_"))
+    # the server's CPU per request: unlike req/s, time the host took from the VM (steal)
+    # or gave to other processes is not in it, so it is the steadier figure on a shared host
+    cpu_us = (1e6 * (cpu_after - cpu_before) / raw["requests"]
+              if cpu_before is not None and cpu_after is not None and raw["requests"]
+              else None)
     return {
+        "cpu_us": cpu_us,
         "req_s": req_s,
         "events_s": req_s * sc.events_per_request,
         "p50_ms": raw["p50_us"] / 1000,
@@ -444,6 +468,8 @@ def run_wrk(
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     keys = ("req_s", "events_s", "p50_ms", "p90_ms", "p99_ms", "max_ms")
     med = {k: statistics.median(r[k] for r in runs) for k in keys}
+    cpu = [r["cpu_us"] for r in runs if r.get("cpu_us") is not None]
+    med["cpu_us"] = statistics.median(cpu) if cpu else None
     med["errors"] = sum(r["errors"] for r in runs)
     med["runs"] = len(runs)
     rates = [r["req_s"] for r in runs]
@@ -522,8 +548,40 @@ def print_table(results: list[dict[str, Any]], target_label: str,
         )
         if n == 0:
             print("  ".join("-" * w for w in widths))
+    print_cpu_table(results, base)
     for note in notes:
         print(note)
+
+
+def print_cpu_table(results: list[dict[str, Any]], base: bool) -> None:
+    """The servers' CPU µs per request (medians) and floor CPU / target CPU: the ratio the
+    req/s would have if both were CPU-bound on their pinned CPU."""
+    head = ["scenario", "floor CPU µs/req", "target CPU µs/req", "CPU ratio"]
+    head += ["baseline CPU µs/req", "b. CPU ratio"] if base else []
+    rows = [head]
+    for r in results:
+        cpu = {role: ((r.get(role) or {}).get("median") or {}).get("cpu_us")
+               for role in ("floor", "target", "baseline")}
+        f = cpu["floor"]
+        row = [r["name"], fmt_us(f), fmt_us(cpu["target"]),
+               fmt_ratio(f / cpu["target"] if f and cpu["target"] else None)]
+        if base:
+            row += [fmt_us(cpu["baseline"]),
+                    fmt_ratio(f / cpu["baseline"] if f and cpu["baseline"] else None)]
+        rows.append(row)
+    if all(row[1] == "-" for row in rows[1:]):
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    print()
+    for n, row in enumerate(rows):
+        print("  ".join(c.rjust(w) if i else c.ljust(w)
+                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def fmt_us(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
 
 
 def fmt_ratio(x: float | None) -> str:

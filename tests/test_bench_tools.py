@@ -1,0 +1,105 @@
+"""The performance diagnostics under ``bench/`` still run and measure what they say
+(docs/operating.md "Performance"): the layer budget prints every layer, the ceiling server
+answers rule events without the engine while loads still run for real, and the HTTP
+bench's CPU reading sees a busy process."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(BENCH))
+
+from http_bench import bench_level, cpu_seconds  # noqa: E402
+
+
+def test_the_budget_prints_every_layer() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "event_budget.py"), "--repeat", "1",
+                           "--events", "200"], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"^(validate|engine|encode|runtime|sqlite c=64|batch100)\s+([\d.]+)", done.stdout,
+        re.MULTILINE)}
+    assert set(rows) == {"validate", "engine", "encode", "runtime", "sqlite c=64", "batch100"}
+    assert all(v > 0 for v in rows.values()), rows
+    assert rows["engine"] > rows["validate"]  # each layer adds to the one before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(url: str, body: object) -> dict[str, object]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        answer: dict[str, object] = json.loads(r.read())
+        return answer
+
+
+@pytest.fixture
+def ceiling(tmp_path: Path) -> Iterator[str]:
+    levels = tmp_path / "levels"
+    levels.mkdir()
+    (levels / "bench.json").write_text(json.dumps(bench_level()))
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(BENCH / "ceiling_server.py"), "serve",
+                             "--port", str(port), "--db", str(tmp_path / "state.db"),
+                             "--levels", str(levels), "--no-watch"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None, "the ceiling server exited"
+                assert time.monotonic() < deadline, "the ceiling server never answered"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_ceiling_server_answers_without_the_engine(ceiling: str) -> None:
+    loaded = _post(ceiling + "/world/story/load", {"player_id": "p0", "level_id": "bench"})
+    assert loaded["status"] == "ok" and loaded["result"] is not None  # a real load
+    event = {"player_id": "p0", "event_type": "near", "payload": {"target": "npc_0"}}
+    # the real service answers this near event with a task's progress and a world patch
+    assert _post(ceiling + "/world/story/rule-event", event) == {"status": "ok",
+                                                                   "result": None}
+    batch = _post(ceiling + "/world/story/rule-events", {"events": [event, event]})
+    assert batch == {"status": "ok", "results": [None, None]}
+
+
+def test_the_cpu_reading_sees_a_busy_process() -> None:
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        deadline = time.monotonic() + 20
+        used = cpu_seconds(busy)
+        while used is not None and used < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            used = cpu_seconds(busy)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert used is not None and used >= 0.3, used
+    assert cpu_seconds(busy) is None  # reaped: no /proc entry
+    assert cpu_seconds(None) is None
