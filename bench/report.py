@@ -82,6 +82,12 @@ def _rate(sc: dict[str, Any], role: str, key: str = "req_s") -> float | None:
     return None if m is None else float(m[key])
 
 
+def _cpu_ratio(sc: dict[str, Any]) -> float | None:
+    floor = ((sc.get("floor") or {}).get("median") or {}).get("cpu_us")
+    target = ((sc.get("target") or {}).get("median") or {}).get("cpu_us")
+    return floor / target if floor and target else None
+
+
 def http_rows(report: dict[str, Any] | None) -> list[Row]:
     if report is None:
         return [row("HTTP bench", "failed", "", False)]
@@ -95,6 +101,9 @@ def http_rows(report: dict[str, Any] | None) -> list[Row]:
             continue
         floor, target = _rate(sc, "floor"), _rate(sc, "target")
         note = f"floor {floor:,.0f} req/s, service {target:,.0f} req/s"
+        cpu = _cpu_ratio(sc)
+        if cpu is not None:  # floor CPU / service CPU per request: steadier on a busy host
+            note += f", CPU ratio {cpu:.2f}"
         if kind == "ratio":
             out.append(row(f"{sc['name']}: service / floor", f"{sc['ratio']:.2f}",
                            f">= {goal}", sc["ratio"] >= goal, note))
