@@ -535,19 +535,10 @@ def print_table(results: list[dict[str, Any]], target_label: str,
         if cost is not None:
             notes.insert(0, f"history cost ({role}): fresh {cost[0]:,.0f} req/s / history "
                          f"{cost[1]:,.0f} req/s = {cost[0] / cost[1]:.2f} (target <= 1.3)")
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     print(f"target: {target_label}")
     if base:
         print(f"baseline: {baseline_label}")
-    for n, row in enumerate(rows):
-        print(
-            "  ".join(
-                c.rjust(w) if i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    print_rows(rows)
     print_cpu_table(results, base)
     for note in notes:
         print(note)
@@ -571,8 +562,13 @@ def print_cpu_table(results: list[dict[str, Any]], base: bool) -> None:
         rows.append(row)
     if all(row[1] == "-" for row in rows[1:]):
         return
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     print()
+    print_rows(rows)
+
+
+def print_rows(rows: list[list[str]]) -> None:
+    """A table: the first row is the header, then a rule; the first column left-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
         print("  ".join(c.rjust(w) if i else c.ljust(w)
                         for i, (c, w) in enumerate(zip(row, widths, strict=True))))
