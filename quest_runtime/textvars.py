@@ -32,6 +32,12 @@ KINDS = ("var", "item", "flag")
 FORMS = ("player", *(f"{k}:" for k in KINDS))
 #: A well-formed placeholder or an escape; anything else is left as written.
 _TOKEN = re.compile(r"\{\{|\}\}|\{(player|(?:var|item|flag):[^{}\s]+)\}")
+#: The whole grammar as one pattern (ECMA-262 and Python alike): a narration string that
+#: matches it is one ``scan`` finds no problem in. For the level schema (editors), not
+#: for filling: ``{`` only as ``{{`` or a well-formed placeholder; ``}`` is always literal.
+NARRATION_PATTERN = r"^(?:[^{]|\{\{|\{(?:player|(?:var|item|flag):[^{}\s]+)\})*$"
+#: A name (titles, speakers) takes no placeholder and no escape: no ``{`` and no ``}}``.
+NAME_PATTERN = r"^(?:[^{}]|\}(?!\}))*$"
 #: Keys of a result node whose strings are narration (ids and rule events are not).
 NODE_TEXT_KEYS = frozenset({"title", "text", "hint", "prompt", "label", "lines"})
 #: Lists of a node whose entries are narration objects (``npc`` of a script line is a name).

@@ -14,7 +14,9 @@ Sources, so the schema and the engine cannot drift apart:
 - the dialogue program models (``dialogue_model.py``), whose keys ``dialogues.py`` checks;
 - the event types the plugin sends (``plugin_events.EVENT_TYPES``) for task and listener
   ``type``, offered as completions while any other word stays legal (custom types);
-- the built-in reward templates (``compiler.DEFAULT_REWARD_COMMANDS``) for reward types.
+- the built-in reward templates (``compiler.DEFAULT_REWARD_COMMANDS``) for reward types;
+- the text-variable grammar (``textvars.NARRATION_PATTERN``, ``NAME_PATTERN``) on every
+  string ``levels/textvars.narration`` checks (:data:`_NARRATION`).
 
 Engine-owned objects are closed (``additionalProperties: false``): an editor squiggles
 every key the engine does not read, as ``validate`` reports it (a near miss as an error,
@@ -34,6 +36,7 @@ from quest_runtime.levels.dialogue_model import dialogue_schemas
 from quest_runtime.levels.limits import MIN_REPEAT_SECONDS
 from quest_runtime.levels.model import LevelModel, _Owned
 from quest_runtime.levels.plugin_events import EVENT_TYPES
+from quest_runtime.textvars import NAME_PATTERN, NARRATION_PATTERN
 
 #: Keys of engine-owned objects that DriftSystem levels really use and the engine does
 #: not read (the compat corpus; docs/decisions.md, "The schema is the whole format"):
@@ -106,6 +109,49 @@ def _close(defs: dict[str, Any]) -> None:
                                        "examples": [example]}
 
 
+# -- narration: the text-variable grammar (``textvars.scan``) where the engine checks it ----
+
+#: ``pattern`` constrains only strings, ``items`` only lists, ``properties`` only objects:
+#: each fragment checks the strings that ``levels/textvars.narration`` walks, whatever
+#: else the field's own schema allows there.
+_TEXT: dict[str, Any] = {"pattern": NARRATION_PATTERN}
+_NAME: dict[str, Any] = {"pattern": NAME_PATTERN}
+_LINES: dict[str, Any] = {**_TEXT, "items": _TEXT}
+_NODE: dict[str, Any] = {**_LINES, "properties": {
+    "title": _TEXT, "text": _TEXT, "prompt": _TEXT, "lines": _LINES,
+    "script": {"items": {**_TEXT, "properties": {"text": _TEXT}}}}}
+_PATCH: dict[str, Any] = {"properties": {"tell": _LINES, "mc": {
+    "properties": {"tell": _LINES}, "items": {"properties": {"tell": _LINES}}}}}
+
+#: Where narration and names are: ``{definition: {property: fragment}}`` ("" is the
+#: level itself). Effects (``say``, ``world_patch``) carry theirs wherever they are used.
+_NARRATION: dict[str, dict[str, dict[str, Any]]] = {
+    "": {"title": _NAME, "blocked_text": _TEXT, "world_patch": _PATCH},
+    "SummaryModel": {"title": _TEXT, "text": _TEXT},
+    "TaskModel": {"title": _NAME, "hint": _TEXT, "dialogue": _TEXT},
+    "TaskDialogueModel": {"on_issue": _TEXT, "on_progress": _TEXT, "on_complete": _TEXT},
+    "MilestoneModel": {"title": _NAME, "hint": _TEXT},
+    "RewardModel": {"npc_dialogue": _NODE, "world_patch": _PATCH},
+    "ListenerModel": {"dialogue": _NODE, "blocked_text": _TEXT},
+    "ListenerMetadataModel": {"dialogue": _NODE, "blocked_text": _TEXT, "world_patch": _PATCH},
+    "effect.say": {"title": _TEXT, "text": _TEXT},
+    "effect.world_patch": {"patch": _PATCH},
+    "DialogueProgram": {"npc": _NAME},
+    "LineNodeModel": {"speaker": _NAME, "text": _LINES},
+    "ChoiceNodeModel": {"text": _LINES},
+    "DialogueOptionModel": {"text": _TEXT},
+}
+
+
+def _narration(schema: dict[str, Any], defs: dict[str, Any]) -> None:
+    """Add the grammar to every narration field (``allOf``: the field's schema stays)."""
+    for name, fields in _NARRATION.items():
+        properties = (schema if name == "" else defs[name])["properties"]
+        for key, fragment in fields.items():
+            prop = properties[key]
+            prop["allOf"] = [*prop.get("allOf", ()), fragment]
+
+
 def level_schema() -> dict[str, Any]:
     schema = LevelModel.model_json_schema()
     defs: dict[str, Any] = schema["$defs"]
@@ -126,6 +172,7 @@ def level_schema() -> dict[str, Any]:
         {"type": "string", "description": "A type the level's reward_commands defines."}]
     repeat = defs["TimerModel"]["properties"]["repeat_seconds"]
     repeat["anyOf"] = [{"type": "number", "minimum": MIN_REPEAT_SECONDS}, {"type": "null"}]
+    _narration(schema, defs)
     schema = dict(_resolve(schema))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "quest-runtime level"
