@@ -103,3 +103,37 @@ def test_the_cpu_reading_sees_a_busy_process() -> None:
     assert used is not None and used >= 0.3, used
     assert cpu_seconds(busy) is None  # reaped: no /proc entry
     assert cpu_seconds(None) is None
+
+
+def test_the_store_shapes_write_what_the_store_keeps(tmp_path: Path) -> None:
+    """Every shape of ``bench/store_shapes.py`` ends with the same journal: the store's
+    retention (at least the last 200 entries, at most a trim chunk more), and a folded log
+    leaves only what came after its last fold."""
+    from store_shapes import JOURNAL_LIMIT, Shape
+
+    kept = {}
+    shapes = {"store": Shape(tmp_path / "a.db", 2, None),
+              "slots": Shape(tmp_path / "b.db", 2, None, slots=True),
+              "clustered": Shape(tmp_path / "c.db", 2, None, clustered=True),
+              "fold": Shape(tmp_path / "d.db", 2, 100)}
+    for name, shape in shapes.items():
+        for i in range(330):
+            shape.write([("p0", i % 10, float(i)), ("p1", i % 10, float(i))])
+        kept[name] = shape.conn.execute(
+            "SELECT COUNT(*) FROM journal WHERE player_id = 'p0'").fetchone()[0]
+        if name == "fold":
+            assert shape.conn.execute("SELECT COUNT(*) FROM change_log").fetchone()[0] == 60
+        shape.close()
+    assert kept["slots"] == kept["clustered"] == kept["store"]
+    for count in kept.values():  # the fold's journal is 30 entries per player behind
+        assert JOURNAL_LIMIT <= count <= JOURNAL_LIMIT + JOURNAL_LIMIT // 16 + 1
+
+
+def test_the_store_shapes_print_a_ratio_per_shape() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "store_shapes.py"), "--repeat", "1",
+                           "--events", "640", "--players", "8", "--folds", "100"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = dict(re.findall(r"^(store|log\+fold 100|log)\s+[\d.]+\s+([\d.]+)", done.stdout,
+                           re.MULTILINE))
+    assert set(rows) == {"store", "log", "log+fold 100"} and rows["store"] == "1.00"
