@@ -16,7 +16,10 @@ kept at the last 200 entries per player as the store keeps them. Shapes:
    (what the journal's share is); ``store, clustered``, the journal as one B-tree in
    ``(player_id, seq)`` order (``WITHOUT ROWID``), and ``store, slots``, the journal's
    rowid made ``player slot << 32 | seq`` (each player's entries adjacent, no second
-   index): two layouts that keep a player's entries together;
+   index): two layouts that keep a player's entries together; ``store, chunks of 8``,
+   the journal as each player's newest entries in one row (appended to, in the same
+   kind of table as the parts) sealed into a chunk row every 8 entries, retention
+   deleting whole chunks: one row written per event instead of an index entry;
 2. ``log``: one row per event appended to a change log (one B-tree, always its last
    page) and nothing else: the lower bound of a log design;
 3. ``log+fold N``: as 2, and every N events the log is folded into the tables of 1 in one
@@ -40,6 +43,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from quest_runtime.store import sqlite as store
 
@@ -60,7 +66,8 @@ class Shape:
     """One database and its write path; ``write(group)`` is one transaction of events."""
 
     def __init__(self, path: Path, players: int, fold: int | None,
-                 journal: bool = True, clustered: bool = False, slots: bool = False) -> None:
+                 journal: bool = True, clustered: bool = False, slots: bool = False,
+                 chunk: int = 0) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -83,7 +90,13 @@ class Shape:
                 "effects BLOB NOT NULL, result BLOB NOT NULL, digest TEXT NOT NULL)")
             self.conn.execute("CREATE UNIQUE INDEX journal_event_id ON journal "
                               "(player_id, event_id) WHERE event_id IS NOT NULL")
-        self.slots = slots
+        self.slots, self.chunk = slots, chunk
+        if chunk:  # each player's newest entries in one row, sealed every ``chunk``
+            self.conn.execute("CREATE TABLE journal_tail (player_id TEXT PRIMARY KEY, "
+                              "entries BLOB NOT NULL) WITHOUT ROWID")
+            self.conn.execute("CREATE TABLE journal_chunks (player_id TEXT NOT NULL, "
+                              "last_seq INTEGER NOT NULL, entries BLOB NOT NULL, "
+                              "PRIMARY KEY (player_id, last_seq)) WITHOUT ROWID")
         self.conn.execute(_LOG)
         self.players = [f"p{i}" for i in range(players)]
         self.seqs = dict.fromkeys(self.players, 0)
@@ -120,7 +133,9 @@ class Shape:
             "UPDATE players SET document = ?, version = version + 1, updated_at = ?, "
             "due = NULL, outbox = 0, wake_known = 1 WHERE player_id = ?",
             [(doc, now, pid) for pid, (doc, now) in core.items()])
-        if self.slots:
+        if self.chunk:
+            self._chunked(journal)
+        elif self.slots:
             slot = self.slot
             self.conn.executemany(
                 "INSERT INTO journal (id, player_id, event_id, event_type, received_at, "
@@ -134,6 +149,36 @@ class Shape:
             if trims:
                 self.conn.executemany(store._TRIM_JOURNAL, trims)
         self.conn.executemany(store._PUT_PART, [(p, n, v) for (p, n), v in parts.items()])
+
+    def _chunked(self, journal: list[tuple[Any, ...]]) -> None:
+        """Each entry appended to its player's tail row; every ``chunk`` entries the tail
+        is sealed as a chunk row and starts again (retention deletes whole chunks)."""
+        appends, seals, starts, trims = [], [], [], []
+        for pid, seq, _, event_type, received_at, effects, _, digest in journal:
+            entry = orjson.dumps([seq, event_type, received_at, orjson.Fragment(effects),
+                                  digest]) + b"\n"
+            if seq % self.chunk == 1 or self.chunk == 1:
+                if seq > 1:
+                    seals.append((pid, seq - 1, pid))
+                starts.append((pid, entry))
+                if seq > JOURNAL_LIMIT + self.chunk:
+                    trims.append((pid, seq - 1 - JOURNAL_LIMIT - self.chunk))
+            else:
+                appends.append((entry, pid))
+        if seals:  # the full tail, as a chunk, before a new tail replaces it
+            self.conn.executemany(
+                "INSERT INTO journal_chunks (player_id, last_seq, entries) "
+                "SELECT ?, ?, entries FROM journal_tail WHERE player_id = ?", seals)
+        if starts:
+            self.conn.executemany(
+                "INSERT INTO journal_tail (player_id, entries) VALUES (?, ?) ON CONFLICT "
+                "(player_id) DO UPDATE SET entries = excluded.entries", starts)
+        if appends:
+            self.conn.executemany("UPDATE journal_tail SET entries = entries || ? "
+                                  "WHERE player_id = ?", appends)
+        if trims:
+            self.conn.executemany(
+                "DELETE FROM journal_chunks WHERE player_id = ? AND last_seq <= ?", trims)
 
     def write(self, events: list[tuple[str, int, float]]) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -203,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         "store, no journal": lambda p: Shape(p, args.players, None, journal=False),
         "store, clustered": lambda p: Shape(p, args.players, None, clustered=True),
         "store, slots": lambda p: Shape(p, args.players, None, slots=True),
+        "store, chunks of 8": lambda p: Shape(p, args.players, None, chunk=8),
         "log": lambda p: Shape(p, args.players, 0),
         **{f"log+fold {f}": functools.partial(Shape, players=args.players, fold=f)
            for f in args.folds},
