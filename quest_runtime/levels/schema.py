@@ -114,8 +114,14 @@ def _close(defs: dict[str, Any]) -> None:
 #: ``pattern`` constrains only strings, ``items`` only lists, ``properties`` only objects:
 #: each fragment checks the strings that ``levels/textvars.narration`` walks, whatever
 #: else the field's own schema allows there.
-_TEXT: dict[str, Any] = {"pattern": NARRATION_PATTERN}
-_NAME: dict[str, Any] = {"pattern": NAME_PATTERN}
+#: ``patternErrorMessage`` is VS Code's keyword for the text of a pattern's squiggle
+#: (other validators ignore it).
+_TEXT: dict[str, Any] = {"pattern": NARRATION_PATTERN, "patternErrorMessage":
+                         "A text variable is {player}, {var:NAME}, {item:NAME} or "
+                         "{flag:NAME} (no spaces in NAME); write {{ for a literal {."}
+_NAME: dict[str, Any] = {"pattern": NAME_PATTERN, "patternErrorMessage":
+                         "A name is shown as written: no {…} text variables and no {{ }} "
+                         "escapes here (put them in a hint, dialogue or say text)."}
 _LINES: dict[str, Any] = {**_TEXT, "items": _TEXT}
 _NODE: dict[str, Any] = {**_LINES, "properties": {
     "title": _TEXT, "text": _TEXT, "prompt": _TEXT, "lines": _LINES,

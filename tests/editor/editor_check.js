@@ -52,12 +52,13 @@ async function completes(name, text, expected) {
   report(name, missing.length === 0, { missing, got });
 }
 
-// A diagnostic must start at the first occurrence of `at` after `after` in the text.
-async function squiggles(name, text, at, after = "") {
+// A diagnostic must start at the first occurrence of `at` after `after` in the text
+// (and, with `says`, its message must contain that text).
+async function squiggles(name, text, at, after = "", says = "") {
   const start = text.indexOf(at, text.indexOf(after) + after.length);
   const got = await diagnostics(text);
-  const hit = got.find((g) => g.start === start);
-  report(name, hit !== undefined, { at, start, got });
+  const hit = got.find((g) => g.start === start && g.message.includes(says));
+  report(name, hit !== undefined, { at, start, says, got });
 }
 
 async function isClean(name, text) {
@@ -126,6 +127,18 @@ async function main() {
   await squiggles("an unknown field of an effect",
     `{"tasks": [${TASK}, "on_complete": [{"type": "set_flag", "flag": "x", "flags": "y"}]}]}`,
     '"flags"');
+  // text variables: VS Code's own regular expressions read the narration grammar
+  await squiggles("a misspelt text variable in a hint",
+    `{"tasks": [${TASK}, "hint": "Hello {palyer}!"}]}`, '"Hello {palyer}!"', "",
+    "A text variable is {player}");
+  await squiggles("a lone brace in a dialogue line",
+    `{"dialogues": {"d": {"entry": "a", "nodes": {"a": {"type": "line", "text": ["ok", "50% {off"]}}}}}`,
+    '"50% {off"', "", "write {{ for a literal {");
+  await squiggles("a text variable in a task title",
+    `{"tasks": [${TASK}, "title": "Meet {player}"}]}`, '"Meet {player}"', "",
+    "A name is shown as written");
+  await isClean("text variables and escapes in narration",
+    `{"tasks": [${TASK}, "hint": "{player}: {var:gold} gold, {{braces}} and }", "title": "Meet Mia"}], "world_patch": {"mc": {"tell": "Hi {player}"}}}`);
   await isClean("a custom task type is legal",
     `{"tasks": [{"id": "t", "type": "story", "target": "x", "hints": ["DriftSystem"]}]}`);
   await isClean("once player, repeatable true",

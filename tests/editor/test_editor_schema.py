@@ -3,7 +3,8 @@ language service (``vscode-json-languageservice``, run by node from ``editor_che
 completes effect fields after ``"type": "set_flag"``, inside ``all_of``, under
 ``dialogues``, task ``type`` values, and squiggles each gameplay-changing typo of issue 10
 (``repeatable.cooldown``, ``rewards[].amout``, ``require`` on an option, a listener's
-``target``, a duplicate key) at the typo. Skipped only when node is not installed (CI has
+``target``, a duplicate key) at the typo, and a malformed text variable or one in a name
+with the schema's own message. Skipped only when node is not installed (CI has
 it: ``.ci/run`` runs ``npm ci`` here and the check)."""
 
 from __future__ import annotations
@@ -46,13 +47,15 @@ TYPOS = ["repeatable.cooldown", "rewards[].amout", "require on a dialogue option
          "listener target", "duplicate key"]
 POLICY = ["a count written as a string", "once as a word", "an unknown field of an effect",
           "a custom task type is legal", "once player, repeatable true"]
+TEXT_VARIABLES = ["a misspelt text variable in a hint", "a lone brace in a dialogue line",
+                  "a text variable in a task title", "text variables and escapes in narration"]
 
 
-@pytest.mark.parametrize("name", COMPLETIONS + TYPOS + POLICY)
+@pytest.mark.parametrize("name", COMPLETIONS + TYPOS + POLICY + TEXT_VARIABLES)
 def test_editor(cases: dict[str, dict[str, object]], name: str) -> None:
     assert name in cases, f"editor_check.js has no case {name!r}"
     assert cases[name]["ok"], json.dumps(cases[name]["detail"], ensure_ascii=False)[:2000]
 
 
 def test_every_case_is_asserted(cases: dict[str, dict[str, object]]) -> None:
-    assert set(cases) == set(COMPLETIONS + TYPOS + POLICY)
+    assert set(cases) == set(COMPLETIONS + TYPOS + POLICY + TEXT_VARIABLES)
