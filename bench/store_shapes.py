@@ -43,7 +43,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -55,6 +55,10 @@ EFFECTS = b'{"tasks_progressed":["reach_npc_0"],"listeners_fired":["greet_npc_0"
 DIGEST = "532a49345a22c042"
 TASKS = 10
 JOURNAL_LIMIT = 200
+CHUNK = 8  # entries per sealed chunk of the "chunks" journal
+#: Where a shape writes its journal: the store's table, none, the two player-ordered
+#: tables, or per-player tail rows sealed into chunks (the module doc).
+Journal = Literal["store", "none", "clustered", "slots", "chunks"]
 _LOG = ("CREATE TABLE change_log (seq INTEGER PRIMARY KEY, player_id TEXT NOT NULL, "
         "document BLOB NOT NULL, part TEXT, value BLOB, event_type TEXT NOT NULL, "
         "received_at REAL NOT NULL, effects BLOB NOT NULL, digest TEXT NOT NULL)")
@@ -66,14 +70,13 @@ class Shape:
     """One database and its write path; ``write(group)`` is one transaction of events."""
 
     def __init__(self, path: Path, players: int, fold: int | None,
-                 journal: bool = True, clustered: bool = False, slots: bool = False,
-                 chunk: int = 0) -> None:
+                 journal: Journal = "store") -> None:
         self.conn = sqlite3.connect(path, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute(f"PRAGMA cache_size = -{store.WRITER_CACHE_KIB:d}")
         store.migrate(self.conn, str(path))
-        if clustered:  # the journal as one B-tree in (player_id, seq) order
+        if journal == "clustered":  # the journal as one B-tree in (player_id, seq) order
             self.conn.execute("DROP TABLE journal")
             self.conn.execute(
                 "CREATE TABLE journal (player_id TEXT NOT NULL, seq INTEGER NOT NULL, "
@@ -82,7 +85,7 @@ class Shape:
                 "PRIMARY KEY (player_id, seq)) WITHOUT ROWID")
             self.conn.execute("CREATE UNIQUE INDEX journal_event_id ON journal "
                               "(player_id, event_id) WHERE event_id IS NOT NULL")
-        if slots:  # the journal's rowid is (player slot << 32 | seq): one B-tree, by player
+        if journal == "slots":  # rowid = player slot << 32 | seq: one B-tree, by player
             self.conn.execute("DROP TABLE journal")
             self.conn.execute(
                 "CREATE TABLE journal (id INTEGER PRIMARY KEY, player_id TEXT NOT NULL, "
@@ -90,8 +93,7 @@ class Shape:
                 "effects BLOB NOT NULL, result BLOB NOT NULL, digest TEXT NOT NULL)")
             self.conn.execute("CREATE UNIQUE INDEX journal_event_id ON journal "
                               "(player_id, event_id) WHERE event_id IS NOT NULL")
-        self.slots, self.chunk = slots, chunk
-        if chunk:  # each player's newest entries in one row, sealed every ``chunk``
+        if journal == "chunks":  # a player's newest entries in one row, sealed every CHUNK
             self.conn.execute("CREATE TABLE journal_tail (player_id TEXT PRIMARY KEY, "
                               "entries BLOB NOT NULL) WITHOUT ROWID")
             self.conn.execute("CREATE TABLE journal_chunks (player_id TEXT NOT NULL, "
@@ -100,9 +102,11 @@ class Shape:
         self.conn.execute(_LOG)
         self.players = [f"p{i}" for i in range(players)]
         self.seqs = dict.fromkeys(self.players, 0)
+        self.versions = dict.fromkeys(self.players, 1)
         self.slot = {p: i + 1 for i, p in enumerate(self.players)}
         self.fold, self.logged, self.journal = fold, 0, journal
-        self.trim_chunk = max(1, JOURNAL_LIMIT // store.TRIM_CHUNK_DIVISOR)
+        # the store's own retention rule (an unopened store: no file, no thread)
+        self.trim_to = store.SQLiteStore(path, journal_limit=JOURNAL_LIMIT)._trim_to
         self.conn.execute("BEGIN")
         self.conn.executemany(store._INSERT_PLAYER,
                               [(p, CORE, 0.0, None, 0) for p in self.players])
@@ -110,10 +114,6 @@ class Shape:
             (p, f"session/tasks/reach_npc_{t}", PART) for p in self.players
             for t in range(TASKS)])
         self.conn.execute("COMMIT")
-
-    def _trim(self, seq: int) -> int:  # the store's rule (SQLiteStore._trim_to)
-        over = seq - JOURNAL_LIMIT
-        return over if over > 0 and over % (self.trim_chunk + 1) == 0 else 0
 
     def _tables(self, events: list[tuple[str, int, float]]) -> None:
         """The store's statements for ``events`` (player, task, time), inside a
@@ -127,15 +127,16 @@ class Shape:
             self.seqs[pid] += 1
             seq = self.seqs[pid]
             journal.append((pid, seq, None, "near", now, EFFECTS, b"", DIGEST))
-            if trim := self._trim(seq):
+            if trim := self.trim_to(seq):
                 trims.append((pid, trim))
-        self.conn.executemany(
-            "UPDATE players SET document = ?, version = version + 1, updated_at = ?, "
-            "due = NULL, outbox = 0, wake_known = 1 WHERE player_id = ?",
-            [(doc, now, pid) for pid, (doc, now) in core.items()])
-        if self.chunk:
+        versions = self.versions
+        self.conn.executemany(store._UPDATE_PLAYER, [
+            (doc, now, None, 0, pid, versions[pid]) for pid, (doc, now) in core.items()])
+        for pid in core:
+            versions[pid] += 1
+        if self.journal == "chunks":
             self._chunked(journal)
-        elif self.slots:
+        elif self.journal == "slots":
             slot = self.slot
             self.conn.executemany(
                 "INSERT INTO journal (id, player_id, event_id, event_type, received_at, "
@@ -144,25 +145,25 @@ class Shape:
             if trims:
                 self.conn.executemany("DELETE FROM journal WHERE id BETWEEN ? AND ?",
                                       [(slot[p] << 32, slot[p] << 32 | t) for p, t in trims])
-        elif self.journal:
+        elif self.journal in ("store", "clustered"):  # the same statements
             self.conn.executemany(store._INSERT_JOURNAL, journal)
             if trims:
                 self.conn.executemany(store._TRIM_JOURNAL, trims)
         self.conn.executemany(store._PUT_PART, [(p, n, v) for (p, n), v in parts.items()])
 
     def _chunked(self, journal: list[tuple[Any, ...]]) -> None:
-        """Each entry appended to its player's tail row; every ``chunk`` entries the tail
+        """Each entry appended to its player's tail row; every ``CHUNK`` entries the tail
         is sealed as a chunk row and starts again (retention deletes whole chunks)."""
         appends, seals, starts, trims = [], [], [], []
         for pid, seq, _, event_type, received_at, effects, _, digest in journal:
             entry = orjson.dumps([seq, event_type, received_at, orjson.Fragment(effects),
                                   digest]) + b"\n"
-            if seq % self.chunk == 1 or self.chunk == 1:
+            if seq % CHUNK == 1:
                 if seq > 1:
                     seals.append((pid, seq - 1, pid))
                 starts.append((pid, entry))
-                if seq > JOURNAL_LIMIT + self.chunk:
-                    trims.append((pid, seq - 1 - JOURNAL_LIMIT - self.chunk))
+                if seq > JOURNAL_LIMIT + CHUNK:
+                    trims.append((pid, seq - 1 - JOURNAL_LIMIT - CHUNK))
             else:
                 appends.append((entry, pid))
         if seals:  # the full tail, as a chunk, before a new tail replaces it
@@ -245,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
     shapes: dict[str, Callable[[Path], Shape]] = {
         "store": lambda p: Shape(p, args.players, None),
-        "store, no journal": lambda p: Shape(p, args.players, None, journal=False),
-        "store, clustered": lambda p: Shape(p, args.players, None, clustered=True),
-        "store, slots": lambda p: Shape(p, args.players, None, slots=True),
-        "store, chunks of 8": lambda p: Shape(p, args.players, None, chunk=8),
+        "store, no journal": lambda p: Shape(p, args.players, None, "none"),
+        "store, clustered": lambda p: Shape(p, args.players, None, "clustered"),
+        "store, slots": lambda p: Shape(p, args.players, None, "slots"),
+        f"store, chunks of {CHUNK}": lambda p: Shape(p, args.players, None, "chunks"),
         "log": lambda p: Shape(p, args.players, 0),
         **{f"log+fold {f}": functools.partial(Shape, players=args.players, fold=f)
            for f in args.folds},

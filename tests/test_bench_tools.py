@@ -113,8 +113,8 @@ def test_the_store_shapes_write_what_the_store_keeps(tmp_path: Path) -> None:
 
     kept = {}
     shapes = {"store": Shape(tmp_path / "a.db", 2, None),
-              "slots": Shape(tmp_path / "b.db", 2, None, slots=True),
-              "clustered": Shape(tmp_path / "c.db", 2, None, clustered=True),
+              "slots": Shape(tmp_path / "b.db", 2, None, "slots"),
+              "clustered": Shape(tmp_path / "c.db", 2, None, "clustered"),
               "fold": Shape(tmp_path / "d.db", 2, 100)}
     for name, shape in shapes.items():
         for i in range(330):
@@ -124,7 +124,7 @@ def test_the_store_shapes_write_what_the_store_keeps(tmp_path: Path) -> None:
         if name == "fold":
             assert shape.conn.execute("SELECT COUNT(*) FROM change_log").fetchone()[0] == 60
         shape.close()
-    chunked = Shape(tmp_path / "e.db", 2, None, chunk=8)
+    chunked = Shape(tmp_path / "e.db", 2, None, "chunks")
     for i in range(330):
         chunked.write([("p0", i % 10, float(i)), ("p1", i % 10, float(i))])
     rows = [r[0] for r in chunked.conn.execute(
