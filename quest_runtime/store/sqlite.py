@@ -23,7 +23,8 @@ file (no fsync), microseconds; handing it to a thread cost more (the loop waited
 thread to get the GIL, a switch interval at a time). What a WAL commit must not do on
 the loop is checkpoint: the loop's connection has ``wal_autocheckpoint = 0`` and
 ``sqlite_checkpoint.Checkpointer`` copies the WAL into the database file from a thread
-with its own connection (PASSIVE, TRUNCATE when the -wal file grows past 64 MiB). A
+with its own connection (PASSIVE; RESTART when commits leave it no gap; TRUNCATE
+when the -wal file still grows past 64 MiB). A
 failed checkpoint never loses data: the WAL keeps every committed frame until a
 checkpoint succeeds (or the next open recovers it).
 

@@ -13,10 +13,17 @@ checkpoint ends, the loop's next BEGIN writes the WAL from its beginning again o
 no frame was appended meanwhile; so the thread checkpoints again at once, up to
 ``catch_up`` times, until a pass finds nothing new to copy. Each pass has fewer frames to
 copy, so under a steady load the ``-wal`` file stays within a few times ``pages`` pages
-(without the passes it grew 80x that in a test, and filled a small disk in CI). When no
-pass catches up, the ``-wal`` file grows; once it is larger than ``truncate_bytes`` the
-thread runs ``wal_checkpoint(TRUNCATE)``, which briefly holds the write lock (the loop's
-next BEGIN waits for it) and cuts the file back to zero.
+(without the passes it grew 80x that in a test, and filled a small disk in CI). Commits
+that leave no gap at all (one connection sending event after event: a commit every
+0.4 ms, a pass ~1 ms) are never caught up: the WAL never restarted and grew ~30 MB/s. So
+when the WAL still holds more than ``restart_frames`` frames after the passes, the thread
+runs ``wal_checkpoint(RESTART)``: it holds the write lock while it copies the few frames
+the last pass left (about a millisecond here; the loop's next BEGIN waits that long) and
+the next BEGIN writes the WAL from its beginning, reusing the file. Only if that fails
+too (a reader holding old frames) and the file grows past ``truncate_bytes``, the thread
+runs ``wal_checkpoint(TRUNCATE)``, which cuts the file back to zero; truncating a 64 MiB
+file held the write lock, and so the loop, 55-85 ms (docs/decisions.md "The WAL restarts
+under gapless commits").
 
 A failed checkpoint loses nothing: the WAL keeps every committed frame, the next attempt
 catches up (docs/operating.md "Store faults"). Failures are logged at debug level.
@@ -47,6 +54,7 @@ class Checkpointer:
         poll: float = 0.05,
         idle: float = 1.0,
         truncate_bytes: int = 64 << 20,
+        restart_frames: int | None = None,
         catch_up: int = 4,
     ) -> None:
         self.path = path
@@ -54,6 +62,9 @@ class Checkpointer:
         self.poll = poll
         self.idle = idle
         self.truncate_bytes = truncate_bytes
+        #: WAL frames beyond which a pass that could not catch up is followed by a
+        #: RESTART checkpoint (default: twice ``pages``).
+        self.restart_frames = 2 * pages if restart_frames is None else restart_frames
         self.catch_up = catch_up
         #: The loop writer's ``total_changes`` after its last transaction (set by the loop).
         self.changes = 0
@@ -99,6 +110,11 @@ class Checkpointer:
                     if more == frames:  # nothing new: the next BEGIN restarts the WAL
                         break
                     frames = more
+                if frames is not None and frames > self.restart_frames:
+                    # the WAL did not restart (commits kept coming faster than a pass, or
+                    # a BEGIN came while a reader held a frame): copy the last few frames
+                    # with the writer held off for that moment, so the next BEGIN restarts
+                    self._checkpoint(conn, "RESTART")
                 done_at, last = changes, now
                 if self._wal_size() > self.truncate_bytes:
                     self._checkpoint(conn, "TRUNCATE")

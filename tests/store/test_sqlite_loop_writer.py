@@ -149,6 +149,45 @@ async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
         await store.close()
 
 
+async def test_commits_without_a_gap_still_restart_the_wal(tmp_path: Path) -> None:
+    """One player at a time, a commit every moment (the plugin on one connection): no
+    PASSIVE pass ever finds nothing new, so the WAL never restarted by itself and grew to
+    the TRUNCATE size, whose truncation stalled the loop 55-85 ms every ~2 s. A RESTART
+    checkpoint once it passes ``restart_frames`` holds the writer off for one short pass
+    and the WAL restarts from its beginning: no TRUNCATE is needed."""
+    pages = 50
+    store = SQLiteStore(tmp_path / "state.db", writer="loop", wal_autocheckpoint=pages,
+                        journal_limit=100_000)
+    await store.open()
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer.poll = 0.002
+    checkpointer.truncate_bytes = 2000 * pages * 4096  # far above what restarts allow
+    assert checkpointer.restart_frames == 2 * pages
+    modes: list[str] = []
+    original = checkpointer._checkpoint
+
+    def recorded(conn: sqlite3.Connection, mode: str) -> int | None:
+        modes.append(mode)
+        return original(conn, mode)
+
+    checkpointer._checkpoint = recorded  # type: ignore[method-assign]
+    try:
+        version, largest = 0, 0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # no sleep between commits: no gap at all
+            version = await store.commit(commit("alex", version, f"e{version}", size=600))
+            largest = max(largest, os.path.getsize(tmp_path / "state.db-wal"))
+        assert checkpointer.failures == 0
+        assert "RESTART" in modes and "TRUNCATE" not in modes, modes.count("PASSIVE")
+        # without the RESTART: growing with every commit (1,700x pages in 3 s on a quiet
+        # host); with it a few times restart_frames (the file's high-water mark: a pass
+        # late for the GIL lets a few hundred more frames in before its RESTART)
+        assert largest < 400 * pages * 4096, (largest // 4096, version)
+    finally:
+        await store.close()
+
+
 async def test_close_writes_the_group_being_collected(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.db", writer="loop", synchronous="FULL")
     await store.open()
