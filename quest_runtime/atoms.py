@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from quest_runtime.record import record
 
 #: Event types the plugin sends; any other ``event_type`` is a quest-event name too.
 BUILTIN_EVENT_TYPES = frozenset(
@@ -76,7 +77,7 @@ def _token_variants(raw: str) -> tuple[str, ...]:
     return (token,)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NormalisedEvent:
     """A rule event after normalisation: its type, atoms and tokens.
 

@@ -52,6 +52,7 @@ from quest_runtime.errors import LevelBlocked, Unavailable, UnknownLevel
 from quest_runtime.levels.catalog import LevelCatalog
 from quest_runtime.levels.compiled import CompiledLevel
 from quest_runtime.plugin import next_level_of, plugin_rest, what_is_left
+from quest_runtime.record import record
 from quest_runtime.store.base import (
     Commit,
     DuplicateEvent,
@@ -74,7 +75,7 @@ STORE_LOG_INTERVAL = 5.0
 CONFLICT_TRIES = 5
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Reply:
     """A processed rule event: the result object and its exact JSON bytes."""
 
@@ -84,7 +85,7 @@ class Reply:
     ensures_failures: tuple[EnsuresFailure, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One applied change of one player, encoded: what to store and what to answer."""
 
@@ -354,11 +355,14 @@ class Runtime:
                 raise failed
         if self.on_commit is not None:
             self.on_commit(time.perf_counter() - started)
+        states, committed = self._states, self.timers.committed
         for step, version in zip(steps, versions, strict=True):
             assert isinstance(version, int)
-            self._states[step.state.player_id] = (step.state, version)
-            self.timers.update(step.state)
-            self.ensures_violations += len(step.reply.ensures_failures)
+            commit = step.commit
+            states[commit.player_id] = (step.state, version)
+            committed(commit.player_id, commit.due, commit.outbox)
+            if step.reply.ensures_failures:
+                self.ensures_violations += len(step.reply.ensures_failures)
 
     def _lost(self, steps: list[Step], versions: list[int | StoreError],
               players: list[str]) -> None:
@@ -479,26 +483,29 @@ class Runtime:
                    if events[i][3] is None or (events[i][0], events[i][3]) not in stored}
         states = {p: self._states.get(p) or await self._state(p)
                   for p in players if p in applied}
-        handle, clock = self.engine.handle, self.clock
-        for i in todo:
-            player_id, event_type, payload, event_id = events[i]
-            key = (player_id, event_id) if event_id is not None else None
-            if key is not None and key in seen:
-                owners[seen[key]].append(i)
-                continue
-            if key is not None and key in stored:
-                replies[i] = stored[key]
-                continue
-            state, version = states[player_id]
-            version = versions.get(player_id, version)
-            now, kind = clock.now(), event_kind(event_type)
-            outcome = self._apply(players, lambda: handle(
-                state, kind, payload, now))  # noqa: B023 (called at once)
-            steps.append(self._step(state, version, kind, event_id, now, outcome))
-            owners.append([i])
-            versions[player_id] = version + 1
-            if key is not None:
-                seen[key] = len(steps) - 1
+        handle, clock, step_of = self.engine.handle, self.clock, self._step
+        try:  # as ``_apply``, for the whole batch: one try, no closure per event
+            for i in todo:
+                player_id, event_type, payload, event_id = events[i]
+                key = (player_id, event_id) if event_id is not None else None
+                if key is not None and key in seen:
+                    owners[seen[key]].append(i)
+                    continue
+                if key is not None and key in stored:
+                    replies[i] = stored[key]
+                    continue
+                state, version = states[player_id]
+                version = versions.get(player_id, version)
+                now, kind = clock.now(), event_kind(event_type)
+                outcome = handle(state, kind, payload, now)
+                steps.append(step_of(state, version, kind, event_id, now, outcome))
+                owners.append([i])
+                versions[player_id] = version + 1
+                if key is not None:
+                    seen[key] = len(steps) - 1
+        except BaseException:
+            self._forget(players)
+            raise
         try:
             await self._commit(steps, players)
             ok = [True] * len(steps)

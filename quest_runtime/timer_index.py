@@ -28,11 +28,15 @@ class TimerIndex:
         return len(self._due)
 
     def update(self, state: PlayerState) -> None:
-        self.set(state.player_id, next_due(state.session))
-        if state.outbox:
-            self.outbox.add(state.player_id)
+        self.committed(state.player_id, next_due(state.session), bool(state.outbox))
+
+    def committed(self, player_id: str, due: float | None, outbox: bool) -> None:
+        """A commit stored the player's next due time and outbox mark (``Commit``)."""
+        self.set(player_id, due)
+        if outbox:
+            self.outbox.add(player_id)
         else:
-            self.outbox.discard(state.player_id)
+            self.outbox.discard(player_id)
 
     def set(self, player_id: str, due: float | None) -> None:
         old = self._due.get(player_id)

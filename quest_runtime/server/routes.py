@@ -27,7 +27,7 @@ from bridge_protocol import (
     RuleEventResponse,
 )
 from bridge_protocol.openapi import PLAYER_PARAM, Operation, Param, describe
-from bridge_protocol.requests import player_id_problem
+from bridge_protocol.requests import parse, player_id_problem
 from bridge_protocol.service import (
     HealthResponse,
     JournalResponse,
@@ -101,9 +101,9 @@ async def _body(request: web.Request) -> bytes:
 
 
 async def _parse(request: web.Request, model: type[_Model]) -> _Model:
-    """The body validated as ``model``; a ValidationError becomes 400/422 in
-    ``server/errors.py``."""
-    return model.model_validate_json(await _body(request))
+    """The body validated as ``model`` (``bridge_protocol.requests.parse``); a
+    ValidationError becomes 400/422 in ``server/errors.py``."""
+    return parse(model, await _body(request))
 
 
 def _outcome(reply: Reply) -> str:

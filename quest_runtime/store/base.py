@@ -33,8 +33,10 @@ from typing import Any, Protocol
 
 import orjson
 
+from quest_runtime.record import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class JournalEntry:
     """One processed rule event, as kept in the per-player journal (SPEC §5.3).
 
@@ -55,7 +57,7 @@ class JournalEntry:
     digest: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Commit:
     """The unit of durability: a player's new state document and its journal entry.
 
