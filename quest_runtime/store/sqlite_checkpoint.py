@@ -13,7 +13,8 @@ checkpoint ends, the loop's next BEGIN writes the WAL from its beginning again o
 no frame was appended meanwhile; so the thread checkpoints again at once, up to
 ``catch_up`` times, until a pass finds nothing new to copy. Each pass has fewer frames to
 copy, so under a steady load the ``-wal`` file stays within a few times ``pages`` pages
-(without the passes it grew 80x that in a test, and filled a small disk in CI). Commits
+(without the passes it grew 80x that in a test, and filled a small disk in CI), except
+while a pass's fsync waits on a busy disk: commits go on into the WAL meanwhile. Commits
 that leave no gap at all (one connection sending event after event: a commit every
 0.4 ms, a pass ~1 ms) are never caught up: the WAL never restarted and grew ~30 MB/s. So
 when the WAL still holds more than ``restart_frames`` frames after the passes, the thread

@@ -119,11 +119,25 @@ async def test_the_checkpointer_copies_the_wal_off_the_loop(tmp_path: Path) -> N
     assert not [t for t in threading.enumerate() if t.name == "quest-store-checkpoint"]
 
 
+def wal_generation(path: Path) -> int:
+    """The -wal file header's checkpoint sequence number: SQLite adds one each time a
+    writer restarts the WAL from its beginning (file format, "WAL File Format")."""
+    with open(path, "rb") as wal:
+        header = wal.read(16)
+    return int.from_bytes(header[12:16], "big") if len(header) == 16 else 0
+
+
 async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
         tmp_path: Path) -> None:
     """The loop never pauses: a checkpoint that could not copy the frames appended while
-    it ran runs again at once, so the -wal file stays near the checkpoint threshold instead
-    of growing towards the TRUNCATE size (a small disk filled up in CI when it did)."""
+    it ran runs again at once, so the WAL keeps restarting from its beginning instead of
+    growing towards the TRUNCATE size (a small disk filled up in CI when it did).
+
+    What is counted is the restarts, not the file's high-water mark: while one
+    checkpoint's fsync waits on a busy disk (130-140 ms seen when the PostgreSQL tests
+    ran before this one) the loop's commits go on into the WAL, as they should, and the
+    file grows by what they wrote meanwhile (3,000-5,000 pages here) whatever the
+    checkpointer does."""
     pages = 50
     store = SQLiteStore(tmp_path / "state.db", writer="loop", wal_autocheckpoint=pages,
                         journal_limit=100_000)
@@ -131,20 +145,26 @@ async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
     checkpointer = store._checkpointer
     assert checkpointer is not None
     checkpointer.poll = 0.005
+    wal = tmp_path / "state.db-wal"
+    rounds = 1000
     try:
         versions = dict.fromkeys(range(8), 0)
-        largest = 0
-        for n in range(1000):
+        generations: list[int] = []
+        for n in range(rounds):
             group = [store.commit(commit(f"p{i}", versions[i], f"e{n}", size=600))
                      for i in versions]
             for i, version in enumerate(await asyncio.gather(*group)):
                 versions[i] = version
             await asyncio.sleep(0.001)  # the plugin's next events arrive a moment later
-            largest = max(largest, os.path.getsize(tmp_path / "state.db-wal"))
+            generations.append(wal_generation(wal))
         assert checkpointer.runs > 0 and checkpointer.failures == 0
-        # without the catch-up passes: 80-140x pages and growing with every commit; with
-        # them 4-6x on a quiet host, 17x with another process hogging a CPU
-        assert largest < 40 * pages * 4096, (largest // 4096, checkpointer.runs)
+        restarts = generations[-1] - generations[0]
+        # without the catch-up passes and the RESTART: no restart at all, the file growing
+        # with every commit; with them one every few rounds (~300 in 1,000 rounds on a
+        # quiet host), to the end of the run
+        assert restarts >= rounds // 20, (restarts, os.path.getsize(wal) // 4096)
+        last_quarter = generations[-rounds // 4:]
+        assert last_quarter[-1] > last_quarter[0], "the restarts stopped"
     finally:
         await store.close()
 
