@@ -160,8 +160,8 @@ async def test_under_steady_commits_the_wal_restarts_from_its_beginning(
         assert checkpointer.runs > 0 and checkpointer.failures == 0
         restarts = generations[-1] - generations[0]
         # without the catch-up passes and the RESTART: no restart at all, the file growing
-        # with every commit; with them one every few rounds (~300 in 1,000 rounds on a
-        # quiet host), to the end of the run
+        # with every commit (0-1 restarts measured); with them one every ~8 rounds
+        # (128-136 in 1,000 rounds, the same with two CPU hogs), to the end of the run
         assert restarts >= rounds // 20, (restarts, os.path.getsize(wal) // 4096)
         last_quarter = generations[-rounds // 4:]
         assert last_quarter[-1] > last_quarter[0], "the restarts stopped"
