@@ -193,17 +193,23 @@ async def test_commits_without_a_gap_still_restart_the_wal(tmp_path: Path) -> No
 
     checkpointer._checkpoint = recorded  # type: ignore[method-assign]
     try:
-        version, largest = 0, 0
+        version = 0
         deadline = time.monotonic() + 3
+        wal = tmp_path / "state.db-wal"
+        first = None
         while time.monotonic() < deadline:  # no sleep between commits: no gap at all
             version = await store.commit(commit("alex", version, f"e{version}", size=600))
-            largest = max(largest, os.path.getsize(tmp_path / "state.db-wal"))
+            if first is None:
+                first = wal_generation(wal)
+        assert first is not None
+        restarts = wal_generation(wal) - first
         assert checkpointer.failures == 0
         assert "RESTART" in modes and "TRUNCATE" not in modes, modes.count("PASSIVE")
-        # without the RESTART: growing with every commit (1,700x pages in 3 s on a quiet
-        # host); with it a few times restart_frames (the file's high-water mark: a pass
-        # late for the GIL lets a few hundred more frames in before its RESTART)
-        assert largest < 400 * pages * 4096, (largest // 4096, version)
+        # without the RESTART the WAL never restarts (it grew 1,700x pages in 3 s); with it,
+        # it restarts 130-150 times in 3 s here. Counted as restarts, not as the file's high-water
+        # mark, which a checkpoint's fsync stalled on a busy disk lets grow whatever the
+        # checkpointer does (84 MB in one CI run, RESTART ran and no TRUNCATE was needed)
+        assert restarts >= 20, (restarts, os.path.getsize(wal) // 4096, version)
     finally:
         await store.close()
 
