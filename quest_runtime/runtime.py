@@ -28,6 +28,7 @@ state only: a player whose event is in flight is read from the store, not the ca
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
@@ -140,11 +141,15 @@ class _NoAdvance(Exception):
 
 
 class _PlayerLock:
-    __slots__ = ("lock", "users")
+    """A player's turn (``Runtime._locked``): held while it is the player's entry in
+    ``Runtime._locks``; ``waiters`` are the callers waiting for it, first come first
+    served. An ``asyncio.Lock`` per entry did the same with three more Python calls and
+    an object per event (``_locked`` and ``_release`` take no lock when nobody waits)."""
+
+    __slots__ = ("waiters",)
 
     def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
+        self.waiters: collections.deque[asyncio.Future[None]] | None = None
 
 
 class Runtime:
@@ -208,18 +213,35 @@ class Runtime:
     # -- ordering ----------------------------------------------------------------------
 
     async def _locked(self, player_id: str) -> _PlayerLock:
+        """Wait for the player's turn (events of one player run one at a time, in the
+        order they came); ``_release`` ends it. Nobody holding it (most events): taken
+        at once, without suspending."""
         entry = self._locks.get(player_id)
         if entry is None:
             entry = self._locks[player_id] = _PlayerLock()
-        entry.users += 1
-        await entry.lock.acquire()
+            return entry
+        if entry.waiters is None:
+            entry.waiters = collections.deque()
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry.waiters.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed the turn, then cancelled
+                self._release(player_id, entry)
+            raise  # (a cancelled turn stays queued: ``_release`` passes over it)
         return entry
 
     def _release(self, player_id: str, entry: _PlayerLock) -> None:
-        entry.lock.release()
-        entry.users -= 1
-        if entry.users == 0:
-            del self._locks[player_id]
+        """End the turn: hand it to the first caller still waiting, else drop the
+        entry (the player has no event in flight)."""
+        waiters = entry.waiters
+        while waiters:
+            turn = waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        del self._locks[player_id]
 
     # -- state -------------------------------------------------------------------------
 
@@ -423,7 +445,11 @@ class Runtime:
                 # a cached player needs no await (most events)
                 state, version = self._states.get(player_id) or await self._state(player_id)
                 now = self.clock.now()
-                outcome = self._apply([player_id], lambda: call(state, now))  # noqa: B023
+                try:  # as ``_apply``, without its closure
+                    outcome = call(state, now)
+                except BaseException:
+                    self._forget([player_id])
+                    raise
                 step = self._step(state, version, kind, event_id, now, outcome)
                 try:
                     await self._commit([step], [player_id])
@@ -454,8 +480,10 @@ class Runtime:
         the same batch replays that result.
         """
         players = sorted({e[0] for e in events})
-        held = [(p, await self._locked(p)) for p in players]
+        held: list[tuple[str, _PlayerLock]] = []
         try:
+            for p in players:  # (in the try: a batch cancelled while it waits for one
+                held.append((p, await self._locked(p)))  # player frees the ones it holds)
             replies: list[Reply | None] = [None] * len(events)
             for _ in range(CONFLICT_TRIES):  # once, unless a shared store's race is lost
                 if await self._batch_round(events, replies, players):

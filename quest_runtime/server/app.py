@@ -97,6 +97,7 @@ def _front_middleware(settings: Settings, status: Lifecycle) -> web.middleware: 
     gate one) saves a layer of aiohttp's middleware chain on every request."""
     token = settings.token
     admin_token = settings.admin_token or settings.token
+    tokens = token is not None or admin_token is not None  # else nothing to check
 
     @web.middleware
     async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -106,7 +107,7 @@ def _front_middleware(settings: Settings, status: Lifecycle) -> web.middleware: 
                 if status.shutting_down:
                     raise Unavailable("quest-runtime is shutting down; retry on the next "
                                       "instance")
-                if not _studio_path(path):
+                if tokens and not _studio_path(path):
                     # An unknown path under /admin/ is answered by the main router (404):
                     # it needs the admin token too, so a scan learns nothing without it.
                     _check_token(request, admin_token if path.startswith("/admin/")
@@ -160,6 +161,9 @@ def create_app(settings: Settings, *, store: StateStore | None = None,
     app[RELOADER] = Reloader(catalog, metrics)
     app[LIMITER] = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     metrics.active_sessions.set_function(lambda: runtime.active_sessions())
+    if hasattr(runtime.store, "transactions"):  # SQLite and PostgreSQL count their writes
+        metrics.store_writes = lambda: (getattr(runtime.store, "transactions", 0),
+                                        getattr(runtime.store, "committed", 0))
     app.add_routes(routes)
     app.add_routes(plugin_routes)
     app.add_routes(docs_routes)

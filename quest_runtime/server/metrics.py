@@ -100,6 +100,9 @@ class Metrics:
         self.active_sessions = Level()
         self.ensures_violations = Count()
         self.replays = Count()
+        #: The store's write transactions and the commits they wrote, read at scrape
+        #: time (``create_app`` sets it for a store that counts them: SQLite, PostgreSQL).
+        self.store_writes: Callable[[], tuple[int, int]] | None = None
         self.registry.register(self)  # a collector: it has collect()
 
     def event(self, event_type: str, outcome: str, n: int = 1) -> None:
@@ -130,6 +133,15 @@ class Metrics:
                        self.ensures_violations)
         yield _counter("quest_runtime_idempotent_replays",
                        "Events answered from the journal (repeated event_id)", self.replays)
+        if self.store_writes is not None:
+            transactions, commits = self.store_writes()
+            yield CounterMetricFamily(
+                "quest_runtime_store_transactions",
+                "State-store write transactions (each a group commit)", value=transactions)
+            yield CounterMetricFamily(
+                "quest_runtime_store_commits",
+                "Commits the state store wrote; per transaction: the mean group size",
+                value=commits)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

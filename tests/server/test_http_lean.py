@@ -104,6 +104,10 @@ async def test_a_batch_is_counted_per_event_type_and_outcome(serve: Serve) -> No
     assert sample(text, "quest_runtime_idempotent_replays_total") == 4
     assert sample(text, "quest_runtime_event_seconds_count") == 2
     assert sample(text, "quest_runtime_store_commit_seconds_count") >= 2  # load + batch
+    # the store's writes (the serve fixture's SQLite file): the load, then the first
+    # batch's 6 events in one transaction (the replayed batch writes nothing)
+    assert sample(text, "quest_runtime_store_transactions_total") == 2
+    assert sample(text, "quest_runtime_store_commits_total") == 7
 
 
 def test_metrics_render_the_prometheus_text_of_before() -> None:
@@ -117,7 +121,12 @@ def test_metrics_render_the_prometheus_text_of_before() -> None:
     m.reloads.inc()
     m.level_errors.set(2)
     m.active_sessions.set_function(lambda: 5)
+    plain = m.render().decode()  # no store counts: no store families
+    m.store_writes = lambda: (3, 12)
     text = m.render().decode()
+    assert plain == text.split("# HELP quest_runtime_store_transactions_total")[0]
+    assert "quest_runtime_store_transactions_total 3.0" in text
+    assert "quest_runtime_store_commits_total 12.0" in text
     names = re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE)
     assert names == [("quest_runtime_events_total", "counter"),
                      ("quest_runtime_event_seconds", "histogram"),
@@ -127,7 +136,9 @@ def test_metrics_render_the_prometheus_text_of_before() -> None:
                      ("quest_runtime_store_commit_seconds", "histogram"),
                      ("quest_runtime_active_sessions", "gauge"),
                      ("quest_runtime_ensures_violations_total", "counter"),
-                     ("quest_runtime_idempotent_replays_total", "counter")]
+                     ("quest_runtime_idempotent_replays_total", "counter"),
+                     ("quest_runtime_store_transactions_total", "counter"),
+                     ("quest_runtime_store_commits_total", "counter")]
     assert 'quest_runtime_events_total{outcome="matched",type="near"} 1.0' in text
     assert 'quest_runtime_events_total{outcome="ignored",type="other"} 3.0' in text
     assert 'quest_runtime_event_seconds_bucket{le="0.0005"} 1.0' in text
