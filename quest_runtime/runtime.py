@@ -445,11 +445,7 @@ class Runtime:
                 # a cached player needs no await (most events)
                 state, version = self._states.get(player_id) or await self._state(player_id)
                 now = self.clock.now()
-                try:  # as ``_apply``, without its closure
-                    outcome = call(state, now)
-                except BaseException:
-                    self._forget([player_id])
-                    raise
+                outcome = self._apply([player_id], lambda: call(state, now))  # noqa: B023
                 step = self._step(state, version, kind, event_id, now, outcome)
                 try:
                     await self._commit([step], [player_id])
