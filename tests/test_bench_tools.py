@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
-from http_bench import bench_level, cpu_seconds  # noqa: E402
+from http_bench import bench_level, cpu_seconds, history_cost  # noqa: E402
 
 
 def test_the_budget_prints_every_layer() -> None:
@@ -103,6 +103,27 @@ def test_the_cpu_reading_sees_a_busy_process() -> None:
     assert used is not None and used >= 0.3, used
     assert cpu_seconds(busy) is None  # reaped: no /proc entry
     assert cpu_seconds(None) is None
+
+
+def test_the_history_cost_pairs_the_runs_of_one_repeat() -> None:
+    """A host that slows down between repeats moves both runs of a repeat: the cost is the
+    median of the repeats' own ratios, not the ratio of two medians taken from runs
+    measured minutes apart."""
+    def scenario(name: str, rates: list[float]) -> dict[str, object]:
+        runs = [{"req_s": r} for r in rates]
+        return {"name": name, "target": {"runs": runs, "median": {"req_s": sorted(rates)[1]}},
+                "baseline": None}
+
+    # the repeats' ratios are 1.1, 1.0 and 1.2 while the host's speed halves then recovers:
+    # the medians (2,600 and 2,167 req/s) come from different repeats and give 1.2
+    fresh = [3000.0, 1500.0, 2600.0]
+    history = [f / r for f, r in zip(fresh, [1.1, 1.0, 1.2], strict=True)]
+    results = [scenario("fresh64 c=16", fresh), scenario("history64 c=16", history)]
+    cost = history_cost(results, "target")
+    assert cost is not None
+    assert cost[0] / cost[1] == pytest.approx(1.2)
+    assert cost[2] == pytest.approx(1.1)
+    assert history_cost(results, "baseline") is None  # a role without the scenarios
 
 
 def test_the_store_shapes_write_what_the_store_keeps(tmp_path: Path) -> None:
