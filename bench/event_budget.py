@@ -76,9 +76,13 @@ class Budget:
         self.null: Runtime | None = None
         self.sqlite: Runtime | None = None
 
-    async def open(self) -> None:
-        self.null = await self._runtime(_NullStore())
-        self.sqlite = await self._runtime(SQLiteStore(self.db))
+    async def open(self, *, null: bool = True, sqlite: bool = True) -> None:
+        """Open the runtimes the stages use: on the null store (``validate`` to
+        ``runtime``) and on SQLite (``sqlite c=64``, ``batch100``)."""
+        if null:
+            self.null = await self._runtime(_NullStore())
+        if sqlite:
+            self.sqlite = await self._runtime(SQLiteStore(self.db))
 
     async def close(self) -> None:
         for runtime in (self.null, self.sqlite):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +36,21 @@ def test_the_budget_prints_every_layer() -> None:
     assert set(rows) == {"validate", "engine", "encode", "runtime", "sqlite c=64", "batch100"}
     assert all(v > 0 for v in rows.values()), rows
     assert rows["engine"] > rows["validate"]  # each layer adds to the one before
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_the_instruction_count_is_the_same_for_the_same_code() -> None:
+    """Counted twice on this checkout (itself as the baseline): the same count, where two
+    timings of the same code on this host differ by 1.2-3x."""
+    done = subprocess.run([sys.executable, str(BENCH / "instructions.py"), "--stages",
+                           "validate", "--events", "100", "--baseline", str(ROOT)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = re.search(r"^validate\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)$", done.stdout, re.MULTILINE)
+    assert row is not None, done.stdout
+    ours, theirs = (int(row.group(k).replace(",", "")) for k in (1, 2))
+    assert 5_000 < ours < 500_000, ours  # a request's validation, not a start-up
+    assert abs(ours - theirs) <= ours // 1000, (ours, theirs)
 
 
 def _free_port() -> int:
