@@ -498,8 +498,8 @@ def history_cost(results: list[dict[str, Any]], role: str
                  ) -> tuple[float, float, float] | None:
     """(fresh req/s, history req/s, cost) of ``role``, when both scenarios ran: the two
     medians, and the cost as the median of each repeat's fresh / history ratio (the two
-    runs of one repeat are measured minutes closer than the medians' runs, so the host's
-    drift cancels better)."""
+    runs of one repeat are measured moments apart, the two medians' runs may be minutes
+    apart, so the host's drift cancels better)."""
     fresh = next((r for r in results if r["name"].startswith("fresh")), None)
     hist = next((r for r in results if r["name"].startswith("history")), None)
     if not (fresh and hist and fresh[role] and hist[role]):

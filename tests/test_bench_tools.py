@@ -1,7 +1,8 @@
 """The performance diagnostics under ``bench/`` still run and measure what they say
 (docs/operating.md "Performance"): the layer budget prints every layer, the ceiling server
-answers rule events without the engine while loads still run for real, and the HTTP
-bench's CPU reading sees a busy process."""
+answers rule events without the engine while loads still run for real, the HTTP
+bench's CPU reading sees a busy process and its history cost pairs the runs of one
+repeat, and the instruction count repeats for the same code."""
 
 from __future__ import annotations
 
