@@ -19,7 +19,12 @@ kept at the last 200 entries per player as the store keeps them. Shapes:
    index): two layouts that keep a player's entries together; ``store, chunks of 8``,
    the journal as each player's newest entries in one row (appended to, in the same
    kind of table as the parts) sealed into a chunk row every 8 entries, retention
-   deleting whole chunks: one row written per event instead of an index entry;
+   deleting whole chunks: one row written per event instead of an index entry; ``store,
+   tail in row``, the same tail kept in the player's own ``players`` row (a column beside
+   the core document, which every event rewrites anyway) and sealed into a chunk row every
+   8 entries: no journal row at all for 7 events in 8 (the writer keeps each tail in
+   memory, as it keeps each player's last seq; a replayable ``event_id`` would still need
+   an index row of its own, which the plugin never sends);
 2. ``log``: one row per event appended to a change log (one B-tree, always its last
    page) and nothing else: the lower bound of a log design;
 3. ``log+fold N``: as 2, and every N events the log is folded into the tables of 1 in one
@@ -58,7 +63,7 @@ JOURNAL_LIMIT = 200
 CHUNK = 8  # entries per sealed chunk of the "chunks" journal
 #: Where a shape writes its journal: the store's table, none, the two player-ordered
 #: tables, or per-player tail rows sealed into chunks (the module doc).
-Journal = Literal["store", "none", "clustered", "slots", "chunks"]
+Journal = Literal["store", "none", "clustered", "slots", "chunks", "row"]
 _LOG = ("CREATE TABLE change_log (seq INTEGER PRIMARY KEY, player_id TEXT NOT NULL, "
         "document BLOB NOT NULL, part TEXT, value BLOB, event_type TEXT NOT NULL, "
         "received_at REAL NOT NULL, effects BLOB NOT NULL, digest TEXT NOT NULL)")
@@ -93,15 +98,20 @@ class Shape:
                 "effects BLOB NOT NULL, result BLOB NOT NULL, digest TEXT NOT NULL)")
             self.conn.execute("CREATE UNIQUE INDEX journal_event_id ON journal "
                               "(player_id, event_id) WHERE event_id IS NOT NULL")
-        if journal == "chunks":  # a player's newest entries in one row, sealed every CHUNK
-            self.conn.execute("CREATE TABLE journal_tail (player_id TEXT PRIMARY KEY, "
-                              "entries BLOB NOT NULL) WITHOUT ROWID")
+        if journal == "row":  # the newest entries in the player's row, sealed every CHUNK
+            self.conn.execute("ALTER TABLE players ADD COLUMN journal_tail BLOB NOT NULL "
+                              "DEFAULT x''")
+        if journal in ("chunks", "row"):  # the newest entries in one row, sealed every CHUNK
+            if journal == "chunks":
+                self.conn.execute("CREATE TABLE journal_tail (player_id TEXT PRIMARY KEY, "
+                                  "entries BLOB NOT NULL) WITHOUT ROWID")
             self.conn.execute("CREATE TABLE journal_chunks (player_id TEXT NOT NULL, "
                               "last_seq INTEGER NOT NULL, entries BLOB NOT NULL, "
                               "PRIMARY KEY (player_id, last_seq)) WITHOUT ROWID")
         self.conn.execute(_LOG)
         self.players = [f"p{i}" for i in range(players)]
         self.seqs = dict.fromkeys(self.players, 0)
+        self.tails = dict.fromkeys(self.players, b"")  # the "row" journal's, in memory
         self.versions = dict.fromkeys(self.players, 1)
         self.slot = {p: i + 1 for i, p in enumerate(self.players)}
         self.fold, self.logged, self.journal = fold, 0, journal
@@ -130,11 +140,16 @@ class Shape:
             if trim := self.trim_to(seq):
                 trims.append((pid, trim))
         versions = self.versions
-        self.conn.executemany(store._UPDATE_PLAYER, [
-            (doc, now, None, 0, pid, versions[pid]) for pid, (doc, now) in core.items()])
+        if self.journal == "row":
+            self._in_row(core, journal)
+        else:
+            self.conn.executemany(store._UPDATE_PLAYER, [
+                (doc, now, None, 0, pid, versions[pid]) for pid, (doc, now) in core.items()])
         for pid in core:
             versions[pid] += 1
-        if self.journal == "chunks":
+        if self.journal == "row":
+            pass
+        elif self.journal == "chunks":
             self._chunked(journal)
         elif self.journal == "slots":
             slot = self.slot
@@ -177,6 +192,34 @@ class Shape:
         if appends:
             self.conn.executemany("UPDATE journal_tail SET entries = entries || ? "
                                   "WHERE player_id = ?", appends)
+        if trims:
+            self.conn.executemany(
+                "DELETE FROM journal_chunks WHERE player_id = ? AND last_seq <= ?", trims)
+
+    def _in_row(self, core: dict[str, tuple[bytes, float]],
+                journal: list[tuple[Any, ...]]) -> None:
+        """Each player's row rewritten once with its core document and its journal tail
+        (the entries since the last seal); a tail of ``CHUNK`` entries is sealed into a
+        chunk row first, and retention deletes whole chunks."""
+        tails, seals, trims = self.tails, [], []
+        for pid, seq, _, event_type, received_at, effects, _, digest in journal:
+            if seq % CHUNK == 1 and seq > 1:
+                seals.append((pid, seq - 1, tails[pid]))
+                tails[pid] = b""
+                if seq > JOURNAL_LIMIT + CHUNK:
+                    trims.append((pid, seq - 1 - JOURNAL_LIMIT - CHUNK))
+            tails[pid] += orjson.dumps([seq, event_type, received_at,
+                                        orjson.Fragment(effects), digest]) + b"\n"
+        versions = self.versions
+        self.conn.executemany(
+            "UPDATE players SET document = ?, version = version + 1, updated_at = ?, "
+            "due = ?, outbox = ?, wake_known = 1, journal_tail = ? "
+            "WHERE player_id = ? AND version = ?",
+            [(doc, now, None, 0, tails[pid], pid, versions[pid])
+             for pid, (doc, now) in core.items()])
+        if seals:
+            self.conn.executemany("INSERT INTO journal_chunks (player_id, last_seq, entries) "
+                                  "VALUES (?, ?, ?)", seals)
         if trims:
             self.conn.executemany(
                 "DELETE FROM journal_chunks WHERE player_id = ? AND last_seq <= ?", trims)
@@ -250,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "store, clustered": lambda p: Shape(p, args.players, None, "clustered"),
         "store, slots": lambda p: Shape(p, args.players, None, "slots"),
         f"store, chunks of {CHUNK}": lambda p: Shape(p, args.players, None, "chunks"),
+        "store, tail in row": lambda p: Shape(p, args.players, None, "row"),
         "log": lambda p: Shape(p, args.players, 0),
         **{f"log+fold {f}": functools.partial(Shape, players=args.players, fold=f)
            for f in args.folds},

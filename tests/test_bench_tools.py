@@ -162,18 +162,20 @@ def test_the_store_shapes_write_what_the_store_keeps(tmp_path: Path) -> None:
         if name == "fold":
             assert shape.conn.execute("SELECT COUNT(*) FROM change_log").fetchone()[0] == 60
         shape.close()
-    chunked = Shape(tmp_path / "e.db", 2, None, "chunks")
-    for i in range(330):
-        chunked.write([("p0", i % 10, float(i)), ("p1", i % 10, float(i))])
-    rows = [r[0] for r in chunked.conn.execute(
-        "SELECT entries FROM journal_chunks WHERE player_id = 'p0' ORDER BY last_seq")]
-    rows += [r[0] for r in chunked.conn.execute(
-        "SELECT entries FROM journal_tail WHERE player_id = 'p0'")]
-    seqs = [json.loads(line)[0] for row in rows
-            for line in (row if isinstance(row, str) else row.decode()).splitlines()]
-    chunked.close()
-    assert seqs == list(range(seqs[0], 331))  # every entry once, in order, the newest last
-    kept["chunks"] = len(seqs)
+    tails = {"chunks": "SELECT entries FROM journal_tail WHERE player_id = 'p0'",
+             "row": "SELECT journal_tail FROM players WHERE player_id = 'p0'"}
+    for journal, tail in tails.items():
+        chunked = Shape(tmp_path / f"{journal}.db", 2, None, journal)  # type: ignore[arg-type]
+        for i in range(330):
+            chunked.write([("p0", i % 10, float(i)), ("p1", i % 10, float(i))])
+        rows = [r[0] for r in chunked.conn.execute(
+            "SELECT entries FROM journal_chunks WHERE player_id = 'p0' ORDER BY last_seq")]
+        rows += [r[0] for r in chunked.conn.execute(tail)]
+        seqs = [json.loads(line)[0] for row in rows
+                for line in (row if isinstance(row, str) else row.decode()).splitlines()]
+        chunked.close()
+        assert seqs == list(range(seqs[0], 331))  # every entry once, in order, newest last
+        kept[journal] = len(seqs)
     assert kept["slots"] == kept["clustered"] == kept["store"]
     for count in kept.values():  # the fold's journal is 30 entries per player behind
         assert JOURNAL_LIMIT <= count <= JOURNAL_LIMIT + JOURNAL_LIMIT // 16 + 1
@@ -184,7 +186,8 @@ def test_the_store_shapes_print_a_ratio_per_shape() -> None:
                            "--events", "640", "--players", "8", "--folds", "100"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    shape = r"store|store, chunks of 8|log|log\+fold 100"
+    shape = r"store|store, chunks of 8|store, tail in row|log|log\+fold 100"
     rows = dict(re.findall(rf"^({shape})\s+[\d.]+\s+([\d.]+)", done.stdout, re.MULTILINE))
-    assert set(rows) == {"store", "log", "log+fold 100", "store, chunks of 8"}
+    assert set(rows) == {"store", "log", "log+fold 100", "store, chunks of 8",
+                         "store, tail in row"}
     assert rows["store"] == "1.00"
