@@ -46,7 +46,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from quest_runtime.clock import SystemClock
+from quest_runtime.clock import Clock, SystemClock
 from quest_runtime.engine.core import Engine
 from quest_runtime.engine.state import PlayerState, dump_state
 from quest_runtime.levels.catalog import LevelCatalog
@@ -89,9 +89,35 @@ class World:
     folder: Path
 
 
+def settings(n: int = 10_000) -> dict[str, tuple[str, dict[str, int]]]:
+    """The settings by key: each one's name and its ``build`` keywords (``n`` is 1,000
+    with ``--quick``). ``bench/instructions.py --history`` counts the same worlds."""
+    return {
+        "smallest": ("smallest", {}),
+        "listeners": (f"fired listeners {n + NPCS:,}", {"listeners": n + NPCS}),
+        "levels": (f"completed levels {n // 10:,}", {"completed": n // 10}),
+        "tasks": ("tasks 100", {"tasks": 100}),
+        "journal": (f"journal {n:,}", {"journal": n}),
+    }
+
+
+def journal_limit(journal: int) -> int:
+    """The store's ``journal_limit`` for a world whose journals hold ``journal`` entries."""
+    return max(200, journal)
+
+
 async def build(name: str, root: Path, *, listeners: int = NPCS, tasks: int = NPCS,
                 completed: int = 0, journal: int = 0) -> World:
-    folder = root / name.replace(" ", "_").replace(",", "")
+    folder = await build_folder(root / name.replace(" ", "_").replace(",", ""),
+                                listeners=listeners, tasks=tasks, completed=completed,
+                                journal=journal)
+    return World(name, await open_runtime(folder, journal), folder)
+
+
+async def build_folder(folder: Path, *, listeners: int = NPCS, tasks: int = NPCS,
+                       completed: int = 0, journal: int = 0, now: float | None = None) -> Path:
+    """A world's levels folder and ``state.db`` in ``folder``, no runtime open on them;
+    the history made at ``now`` (default: the time)."""
     levels = folder / "levels"
     levels.mkdir(parents=True)
     (levels / f"{LEVEL}.json").write_bytes(orjson.dumps(bench_level(listeners, tasks)))
@@ -100,10 +126,10 @@ async def build(name: str, root: Path, *, listeners: int = NPCS, tasks: int = NP
     catalog = LevelCatalog(levels)
     catalog.load_all()
     assert catalog.get(LEVEL) is not None, catalog.files
-    store = SQLiteStore(folder / "state.db", journal_limit=max(200, journal))
+    store = SQLiteStore(folder / "state.db", journal_limit=journal_limit(journal))
     await store.open()
     engine = Engine(catalog.get)
-    now = time.time()
+    now = time.time() if now is None else now
     for p in range(PLAYERS):  # the history, made by the engine itself
         state = PlayerState(f"p{p}")
         for j in range(completed):
@@ -123,10 +149,18 @@ async def build(name: str, root: Path, *, listeners: int = NPCS, tasks: int = NP
             ((f"p{p}", s, f"old-{s}") for p in range(PLAYERS) for s in range(1, journal + 1)))
         conn.execute("COMMIT")
         conn.close()
-    store = SQLiteStore(folder / "state.db", journal_limit=max(200, journal))
-    runtime = Runtime(catalog, store, clock=SystemClock())
+    return folder
+
+
+async def open_runtime(folder: Path, journal: int = 0, clock: Clock | None = None) -> Runtime:
+    """The runtime the bench times on a ``build_folder`` folder (default: the system's
+    clock)."""
+    catalog = LevelCatalog(folder / "levels")
+    catalog.load_all()
+    store = SQLiteStore(folder / "state.db", journal_limit=journal_limit(journal))
+    runtime = Runtime(catalog, store, clock=clock or SystemClock())
     await runtime.open()
-    return World(name, runtime, folder)
+    return runtime
 
 
 async def measure(world: World, seconds: float) -> tuple[float, float]:
@@ -155,17 +189,9 @@ async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="qr-history-") as tmp:
         root = Path(tmp)
         print("building worlds ...", file=sys.stderr, flush=True)
-        n = 1000 if args.quick else 10_000
-        builds = {
-            "smallest": lambda: build("smallest", root),
-            "listeners": lambda: build(f"fired listeners {n + NPCS:,}", root,
-                                       listeners=n + NPCS),
-            "levels": lambda: build(f"completed levels {n // 10:,}", root, completed=n // 10),
-            "tasks": lambda: build("tasks 100", root, tasks=100),
-            "journal": lambda: build(f"journal {n:,}", root, journal=n),
-        }
-        worlds = [await builds[k]() for k in builds if k == "smallest" or not args.only
-                  or k in args.only]
+        worlds = [await build(name, root, **kw)
+                  for k, (name, kw) in settings(1000 if args.quick else 10_000).items()
+                  if k == "smallest" or not args.only or k in args.only]
         rates: dict[str, list[float]] = {w.name: [] for w in worlds}
         cpus: dict[str, list[float]] = {w.name: [] for w in worlds}
         for w in worlds:  # warm-up: every player's state cached

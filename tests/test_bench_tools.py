@@ -2,14 +2,18 @@
 (docs/operating.md "Performance"): the layer budget prints every layer, the ceiling server
 answers rule events without the engine while loads still run for real, the HTTP
 bench's CPU reading sees a busy process and its history cost pairs the runs of one
-repeat, and the instruction count repeats for the same code."""
+repeat, the instruction count repeats for the same code, and its history settings count
+from one world that no run writes, each setting with its ratio."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -52,6 +56,56 @@ def test_the_instruction_count_is_the_same_for_the_same_code() -> None:
     ours, theirs = (int(row.group(k).replace(",", "")) for k in (1, 2))
     assert 5_000 < ours < 500_000, ours  # a request's validation, not a start-up
     assert abs(ours - theirs) <= ours // 1000, (ours, theirs)
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def test_the_history_count_starts_every_run_from_the_same_world(tmp_path: Path) -> None:
+    """``instructions.py --history`` builds a world once; its N and 2N runs each copy it,
+    so a run (here without valgrind) leaves it as it was, and the world's journals are in
+    retention's steady state with the players' next trims spread over the period."""
+    from history_bench import PLAYERS
+    from instructions import build_history
+
+    from quest_runtime.store.sqlite import TRIM_CHUNK_DIVISOR
+
+    world = asyncio.run(build_history(tmp_path, ["smallest"], quick=True))["smallest"]
+    conn = sqlite3.connect(world / "state.db")
+    last = dict(conn.execute("SELECT player_id, MAX(seq) FROM journal GROUP BY 1"))
+    conn.close()
+    period = 200 // TRIM_CHUNK_DIVISOR + 1  # the smallest world's journal_limit is 200
+    assert [last[f"p{p}"] for p in range(PLAYERS)] == [
+        200 + period + p * period // PLAYERS for p in range(PLAYERS)]
+    before = _digest(world)
+    assert set(before) >= {"state.db", "levels/bench.json"}, before
+    for events in (64, 128):
+        done = subprocess.run([sys.executable, str(BENCH / "instructions.py"), "--child",
+                               "history:smallest", "--world", str(world), "--events",
+                               str(events), "--quick"], capture_output=True, text=True,
+                              timeout=60, cwd=ROOT, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert _digest(world) == before
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_the_history_count_prints_a_ratio_per_setting() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "instructions.py"), "--history",
+                           "--quick", "--stages", "tasks", "--events", "64"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {m.group(1): (int(m.group(2).replace(",", "")), float(m.group(3)))
+            for m in re.finditer(r"^(smallest|tasks 100)\s+([\d,]+)\s+([\d.]+)$",
+                                 done.stdout, re.MULTILINE)}
+    assert set(rows) == {"smallest", "tasks 100"}, done.stdout
+    assert rows["smallest"][1] == 1.0
+    for count, ratio in rows.values():
+        assert 50_000 < count < 5_000_000, rows  # an event through the store, not a start-up
+        assert ratio == pytest.approx(count / rows["smallest"][0], abs=0.001)
+    assert re.search(r"^worst ratio [\d.]+ \((within|above) the target\)$", done.stdout,
+                     re.MULTILINE), done.stdout
 
 
 def _free_port() -> int:
