@@ -79,3 +79,22 @@ def test_each_unknown_reference_is_reported_once(compile_level: Any) -> None:
         ("/tasks/0/on_complete/1/task", "unknown_task", "issue_task names unknown task ''"),
         ("/tasks/0/requires/timer", "unknown_timer", "unknown timer 'strom'"),
     ]
+
+
+def test_the_next_levels_are_every_end_level_target_once_in_reading_order(
+        compile_level: Any) -> None:
+    """``CompiledLevel.next_levels``: each ``end_level`` target once, breadth first in the
+    order the file reads (a task's effects before a listener's nested ones), at any size
+    (a level with thousands of listeners compiles in time linear in its size)."""
+    listeners = [{"id": f"l_{i}", "type": "near", "targets": [f"npc_{i}"],
+                  "metadata": {"effects": [{"type": "end_level",
+                                            "next_level": f"level_{i % 700}"}]}}
+                 for i in range(2_000)]
+    loaded = compile_level({"id": "quest", "tasks": [
+        {"id": "a", "type": "chat", "target": "hi",
+         "on_complete": [{"type": "end_level", "next_level": "first"},
+                         {"type": "end_level", "next_level": "level_3"}]}],
+        "rule_listeners": listeners})
+    assert loaded.level is not None, loaded.findings
+    assert loaded.level.next_levels == ("first", "level_3",
+                                        *(f"level_{i}" for i in range(700) if i != 3))
