@@ -86,8 +86,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 STAGES = ("validate", "engine", "encode", "runtime", "sqlite c=64", "batch100")
 SQLITE_STAGES = ("sqlite c=64", "batch100")
-#: ``--history``: the settings of ``bench/history_bench.py`` (its ``settings()`` keys)
-HISTORY = ("smallest", "listeners", "levels", "tasks", "journal")
 HISTORY_EVENTS = 6_400  # 100 per player
 WARM_UP = 2  # events per player before the count, in both runs
 TARGET = 1.3  # issue 12, acceptance line 3: each setting's cost / smallest's
@@ -329,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"N (default 400; with --history {HISTORY_EVENTS:,})")
     parser.add_argument("--stages", default=None,
                         help=f"comma-separated, of: {', '.join(STAGES)}; with --history, "
-                        f"of: {', '.join(HISTORY)} (smallest always; default: all)")
+                        "of history_bench.py's settings (smallest always; default: all)")
     parser.add_argument("--history", action="store_true",
                         help="count history_bench's settings instead of the layers")
     parser.add_argument("--quick", action="store_true",
@@ -350,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child is not None:
         run_stage(args.child, events)
         return 0
-    known = HISTORY if args.history else STAGES
+    # --history: history_bench.settings()'s keys, the one list of them
+    known = tuple(history_settings(args.quick)) if args.history else STAGES
     stages = [s.strip() for s in (args.stages or ",".join(known)).split(",") if s.strip()]
     unknown = [s for s in stages if s not in known]
     if unknown:
@@ -369,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if cpu is None and hasattr(os, "sched_getaffinity") and shutil.which("taskset"):
         cpu = max(os.sched_getaffinity(0))
     if args.history:
-        history(["smallest", *(s for s in HISTORY if s in stages and s != "smallest")],
+        history(["smallest", *(s for s in known if s in stages and s != "smallest")],
                 events, cpu, args.quick)
         return 0
     trees = [ROOT] + ([args.baseline.resolve()] if args.baseline is not None else [])

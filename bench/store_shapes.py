@@ -71,6 +71,19 @@ _APPEND = ("INSERT INTO change_log (player_id, document, part, value, event_type
            "received_at, effects, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
+def _entry(seq: int, event_type: str, received_at: float, effects: bytes,
+           digest: str) -> bytes:
+    """One journal entry as a line of a chunked journal's tail or chunk."""
+    return orjson.dumps([seq, event_type, received_at, orjson.Fragment(effects),
+                         digest]) + b"\n"
+
+
+def _chunk_trim(seq: int) -> int | None:
+    """The chunked journals' retention: when entry ``seq`` starts a new chunk, the chunks
+    ending at or before the returned seq go (None: none yet)."""
+    return seq - 1 - JOURNAL_LIMIT - CHUNK if seq > JOURNAL_LIMIT + CHUNK else None
+
+
 class Shape:
     """One database and its write path; ``write(group)`` is one transaction of events."""
 
@@ -140,16 +153,14 @@ class Shape:
             if trim := self.trim_to(seq):
                 trims.append((pid, trim))
         versions = self.versions
-        if self.journal == "row":
+        if self.journal == "row":  # the player rows carry the journal: written together
             self._in_row(core, journal)
         else:
             self.conn.executemany(store._UPDATE_PLAYER, [
                 (doc, now, None, 0, pid, versions[pid]) for pid, (doc, now) in core.items()])
         for pid in core:
             versions[pid] += 1
-        if self.journal == "row":
-            pass
-        elif self.journal == "chunks":
+        if self.journal == "chunks":
             self._chunked(journal)
         elif self.journal == "slots":
             slot = self.slot
@@ -171,14 +182,13 @@ class Shape:
         is sealed as a chunk row and starts again (retention deletes whole chunks)."""
         appends, seals, starts, trims = [], [], [], []
         for pid, seq, _, event_type, received_at, effects, _, digest in journal:
-            entry = orjson.dumps([seq, event_type, received_at, orjson.Fragment(effects),
-                                  digest]) + b"\n"
+            entry = _entry(seq, event_type, received_at, effects, digest)
             if seq % CHUNK == 1:
                 if seq > 1:
                     seals.append((pid, seq - 1, pid))
                 starts.append((pid, entry))
-                if seq > JOURNAL_LIMIT + CHUNK:
-                    trims.append((pid, seq - 1 - JOURNAL_LIMIT - CHUNK))
+                if (trim := _chunk_trim(seq)) is not None:
+                    trims.append((pid, trim))
             else:
                 appends.append((entry, pid))
         if seals:  # the full tail, as a chunk, before a new tail replaces it
@@ -192,6 +202,9 @@ class Shape:
         if appends:
             self.conn.executemany("UPDATE journal_tail SET entries = entries || ? "
                                   "WHERE player_id = ?", appends)
+        self._drop_chunks(trims)
+
+    def _drop_chunks(self, trims: list[tuple[str, int]]) -> None:
         if trims:
             self.conn.executemany(
                 "DELETE FROM journal_chunks WHERE player_id = ? AND last_seq <= ?", trims)
@@ -206,10 +219,9 @@ class Shape:
             if seq % CHUNK == 1 and seq > 1:
                 seals.append((pid, seq - 1, tails[pid]))
                 tails[pid] = b""
-                if seq > JOURNAL_LIMIT + CHUNK:
-                    trims.append((pid, seq - 1 - JOURNAL_LIMIT - CHUNK))
-            tails[pid] += orjson.dumps([seq, event_type, received_at,
-                                        orjson.Fragment(effects), digest]) + b"\n"
+                if (trim := _chunk_trim(seq)) is not None:
+                    trims.append((pid, trim))
+            tails[pid] += _entry(seq, event_type, received_at, effects, digest)
         versions = self.versions
         self.conn.executemany(
             "UPDATE players SET document = ?, version = version + 1, updated_at = ?, "
@@ -220,9 +232,7 @@ class Shape:
         if seals:
             self.conn.executemany("INSERT INTO journal_chunks (player_id, last_seq, entries) "
                                   "VALUES (?, ?, ?)", seals)
-        if trims:
-            self.conn.executemany(
-                "DELETE FROM journal_chunks WHERE player_id = ? AND last_seq <= ?", trims)
+        self._drop_chunks(trims)
 
     def write(self, events: list[tuple[str, int, float]]) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
